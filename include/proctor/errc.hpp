@@ -1,0 +1,67 @@
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace proctor {
+
+/// Every error proctor reports. The numeric values are part of the wire
+/// protocol (errors cross processes) and never change meaning.
+enum class errc : std::uint8_t {
+  ok = 0,
+  // -- transport: a connection is closed with one of these --------------------
+  bad_magic = 1,             ///< the peer does not speak proctor's protocol
+  unsupported_version = 2,   ///< the peer speaks another protocol version
+  unknown_frame_kind = 3,    ///< a frame header names no known kind
+  frame_too_large = 4,       ///< a frame header announces more than the limit
+  truncated_frame = 5,       ///< the peer closed in the middle of a frame
+  malformed_payload = 6,     ///< a payload does not decode as its kind says
+  authentication_failed = 7, ///< the peer does not know the authkey
+  fingerprint_mismatch = 8,  ///< the peer was built from another binary
+  handshake_timeout = 9,     ///< the peer did not finish the handshake in time
+  peer_refused = 10,         ///< the peer closed the handshake with a reason
+  connection_closed = 11,    ///< the connection is gone (EOF or I/O error)
+  invalid_endpoint = 12,     ///< an address string does not parse
+  // -- runtime -----------------------------------------------------------------
+  unregistered_task = 32,    ///< no PROCTOR_TASK of that name in this binary
+  unregistered_actor = 33,   ///< no PROCTOR_ACTOR of that name in this binary
+  spawn_failed = 34,         ///< the worker process could not be started
+  process_exited = 35,       ///< a process ended with an exit code
+  process_killed = 36,       ///< a process ended by a signal
+  invalid_state = 37,        ///< a call that the object's state forbids
+  timeout = 38,              ///< a blocking call ran out of time
+  not_in_worker = 39,        ///< a worker-only call made in the master
+  bad_argument = 40,         ///< arguments that do not decode for the target
+};
+
+/// The name of an error code, e.g. "frame_too_large".
+const char* to_string(errc x) noexcept;
+
+/// The `std::error_category` of proctor's codes, named "proctor".
+const std::error_category& proctor_category() noexcept;
+
+inline std::error_code make_error_code(errc x) noexcept {
+  return {static_cast<int>(x), proctor_category()};
+}
+
+/// The one base of every exception the blocking facade throws.
+class error : public std::runtime_error {
+public:
+  error(errc code, const std::string& what)
+    : std::runtime_error(what), code_(code) {
+  }
+
+  errc code() const noexcept {
+    return code_;
+  }
+
+private:
+  errc code_;
+};
+
+} // namespace proctor
+
+template <>
+struct std::is_error_code_enum<proctor::errc> : std::true_type {};

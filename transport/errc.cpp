@@ -1,0 +1,53 @@
+#include "proctor/errc.hpp"
+
+namespace proctor {
+
+const char* to_string(errc x) noexcept {
+  switch (x) {
+    case errc::ok: return "ok";
+    case errc::bad_magic: return "bad_magic";
+    case errc::unsupported_version: return "unsupported_version";
+    case errc::unknown_frame_kind: return "unknown_frame_kind";
+    case errc::frame_too_large: return "frame_too_large";
+    case errc::truncated_frame: return "truncated_frame";
+    case errc::malformed_payload: return "malformed_payload";
+    case errc::authentication_failed: return "authentication_failed";
+    case errc::fingerprint_mismatch: return "fingerprint_mismatch";
+    case errc::handshake_timeout: return "handshake_timeout";
+    case errc::peer_refused: return "peer_refused";
+    case errc::connection_closed: return "connection_closed";
+    case errc::invalid_endpoint: return "invalid_endpoint";
+    case errc::unregistered_task: return "unregistered_task";
+    case errc::unregistered_actor: return "unregistered_actor";
+    case errc::spawn_failed: return "spawn_failed";
+    case errc::process_exited: return "process_exited";
+    case errc::process_killed: return "process_killed";
+    case errc::invalid_state: return "invalid_state";
+    case errc::timeout: return "timeout";
+    case errc::not_in_worker: return "not_in_worker";
+    case errc::bad_argument: return "bad_argument";
+  }
+  return "unknown";
+}
+
+namespace {
+
+class category final : public std::error_category {
+public:
+  const char* name() const noexcept override {
+    return "proctor";
+  }
+
+  std::string message(int value) const override {
+    return to_string(static_cast<errc>(value));
+  }
+};
+
+} // namespace
+
+const std::error_category& proctor_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+} // namespace proctor

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+
+namespace proctor::internal {
+
+/// "PRCT" in network byte order opens every frame.
+constexpr std::uint32_t frame_magic = 0x50524354;
+
+/// Bumped on any incompatible change of docs/PROTOCOL.md.
+constexpr std::uint8_t protocol_version = 1;
+
+constexpr std::size_t frame_header_size = 12;
+
+/// 64 MiB: an upper bound on one message, not a buffer size.
+constexpr std::uint32_t default_max_frame_size = 64u << 20;
+
+/// What a frame carries; docs/PROTOCOL.md describes each payload.
+enum class frame_kind : std::uint8_t {
+  hello = 1,      ///< handshake: version, nonce, node, fingerprint
+  proof = 2,      ///< handshake: HMAC over both nonces
+  refuse = 3,     ///< handshake or later: why the sender closes
+  message = 16,   ///< an actor message
+  monitor = 17,   ///< ask for a `down` when an actor terminates
+  down = 18,      ///< an actor terminated
+  link = 19,      ///< link a remote actor to a local one
+  unlink = 20,    ///< undo `link`
+  node_down = 21, ///< a node reachable through the sender is gone
+  run_task = 32,  ///< runtime: a worker's target and arguments
+  spawn = 33,     ///< runtime: spawn a registered actor in the receiver
+  spawned = 34,   ///< runtime: the answer to `spawn`
+};
+
+/// True for the values of frame_kind above.
+bool is_known_kind(std::uint8_t kind) noexcept;
+
+/// Handshake frames are the only ones accepted before the handshake ends.
+inline bool is_handshake_kind(frame_kind kind) noexcept {
+  return kind == frame_kind::hello || kind == frame_kind::proof
+         || kind == frame_kind::refuse;
+}
+
+struct frame_header {
+  std::uint8_t version = protocol_version;
+  frame_kind kind = frame_kind::hello;
+  std::uint16_t flags = 0;
+  std::uint32_t length = 0; ///< payload bytes that follow the header
+};
+
+using header_bytes = std::array<std::byte, frame_header_size>;
+
+/// Writes `hdr` in network byte order, magic first.
+header_bytes encode_header(const frame_header& hdr) noexcept;
+
+/// Validates and decodes a header. Checks, in this order: magic, version,
+/// kind, length <= max_frame_size. Nothing is allocated: a caller allocates
+/// the payload only after this returns no error.
+std::error_code decode_header(std::span<const std::byte, frame_header_size> in,
+                              std::uint32_t max_frame_size,
+                              frame_header& out) noexcept;
+
+} // namespace proctor::internal
