@@ -1,0 +1,342 @@
+#include "transport/connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proctor/errc.hpp"
+#include "tests/support/io_thread.hpp"
+#include "transport/frame.hpp"
+
+using namespace proctor::internal;
+using namespace std::chrono_literals;
+using proctor::errc;
+using socket_type = connection::socket_type;
+
+namespace {
+
+constexpr auto wait_limit = 10s;
+
+/// Records what a connection reports; every wait has a deadline.
+class recorder : public connection_handler {
+public:
+  void on_established(connection&, const peer_info& peer) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    established_ = true;
+    peer_ = peer;
+    cv_.notify_all();
+  }
+
+  std::error_code on_frame(connection&, frame_kind kind,
+                           std::span<const char> payload) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (kind == frame_kind::spawned) // stands for a payload the layer rejects
+      return errc::malformed_payload;
+    frames_.emplace_back(payload.begin(), payload.end());
+    cv_.notify_all();
+    return {};
+  }
+
+  void on_closed(connection&, std::error_code reason, const std::string& detail) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    closed_ = reason;
+    detail_ = detail;
+    cv_.notify_all();
+  }
+
+  bool wait_established() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    return cv_.wait_for(guard, wait_limit, [&] { return established_ || closed_; })
+           && established_;
+  }
+
+  std::error_code wait_closed() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, wait_limit, [&] { return bool(closed_); }))
+      return errc::timeout;
+    return closed_;
+  }
+
+  std::vector<std::string> wait_frames(std::size_t n) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    cv_.wait_for(guard, wait_limit, [&] { return frames_.size() >= n || closed_; });
+    return frames_;
+  }
+
+  std::string detail() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return detail_;
+  }
+
+  peer_info peer() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return peer_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool established_ = false;
+  peer_info peer_;
+  std::error_code closed_;
+  std::string detail_;
+  std::vector<std::string> frames_;
+};
+
+connection_settings settings_with(std::string key, std::uint64_t fingerprint = 42) {
+  connection_settings s;
+  s.authkey = std::move(key);
+  s.fingerprint = fingerprint;
+  s.node = {'n', '1'};
+  s.handshake_timeout = 500ms;
+  s.max_frame_size = 1 << 20;
+  return s;
+}
+
+struct endpoint_pair {
+  std::shared_ptr<recorder> rec = std::make_shared<recorder>();
+  std::shared_ptr<connection> conn;
+};
+
+/// A connected Unix socket pair: one end for a proctor connection, the other
+/// returned as a raw fd the test writes arbitrary bytes to.
+struct raw_peer {
+  int fd = -1;
+  ~raw_peer() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  void write(const void* data, std::size_t n) const {
+    ASSERT_EQ(::write(fd, data, n), static_cast<ssize_t>(n));
+  }
+  void write_header(frame_header hdr) const {
+    auto bytes = encode_header(hdr);
+    write(bytes.data(), bytes.size());
+  }
+  void shutdown_write() const {
+    ::shutdown(fd, SHUT_WR);
+  }
+};
+
+class connection_test : public ::testing::Test {
+protected:
+  socket_type socket_from(int fd) {
+    socket_type sock{io_.context()};
+    sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), fd);
+    return sock;
+  }
+
+  endpoint_pair make_end(int fd, connection_settings s) {
+    endpoint_pair end;
+    end.conn = connection::make(socket_from(fd), std::move(s), end.rec);
+    end.conn->start();
+    return end;
+  }
+
+  std::pair<endpoint_pair, endpoint_pair> make_pair(connection_settings a,
+                                                    connection_settings b) {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    return {make_end(fds[0], std::move(a)), make_end(fds[1], std::move(b))};
+  }
+
+  /// A proctor end facing a raw socket.
+  endpoint_pair make_raw(raw_peer& raw, connection_settings s) {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    raw.fd = fds[1];
+    return make_end(fds[0], std::move(s));
+  }
+
+  proctor::testing::io_thread io_;
+};
+
+} // namespace
+
+TEST_F(connection_test, handshake_with_the_same_key_succeeds_both_ways) {
+  auto [a, b] = make_pair(settings_with("secret"), settings_with("secret"));
+  ASSERT_TRUE(a.rec->wait_established());
+  ASSERT_TRUE(b.rec->wait_established());
+  EXPECT_EQ(a.rec->peer().pid, static_cast<std::uint32_t>(::getpid()));
+  EXPECT_EQ(a.rec->peer().node, (std::vector<char>{'n', '1'}));
+}
+
+TEST_F(connection_test, frames_arrive_whole_and_in_order) {
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
+  // Queued before the handshake ends: they wait for it instead of failing.
+  constexpr int count = 20000;
+  for (int i = 0; i < count; ++i) {
+    auto text = std::to_string(i);
+    ASSERT_FALSE(a.conn->send(frame_kind::message, {text.data(), text.size()}));
+  }
+  auto frames = b.rec->wait_frames(count);
+  ASSERT_EQ(frames.size(), static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i)
+    ASSERT_EQ(frames[i], std::to_string(i));
+}
+
+TEST_F(connection_test, a_frame_of_the_maximum_size_passes_and_one_more_is_refused) {
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
+  ASSERT_TRUE(a.rec->wait_established());
+  std::string big(1 << 20, 'x');
+  EXPECT_EQ(a.conn->send(frame_kind::message, {big.data(), big.size() + 0}),
+            std::error_code{});
+  std::string too_big((1 << 20) + 1, 'y');
+  EXPECT_EQ(a.conn->send(frame_kind::message, {too_big.data(), too_big.size()}),
+            errc::frame_too_large);
+  auto frames = b.rec->wait_frames(1);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0].size(), big.size());
+  EXPECT_TRUE(a.conn->established());
+}
+
+TEST_F(connection_test, wrong_key_is_refused_on_both_sides) {
+  auto [a, b] = make_pair(settings_with("right"), settings_with("wrong"));
+  auto ra = a.rec->wait_closed();
+  auto rb = b.rec->wait_closed();
+  EXPECT_TRUE(ra == errc::authentication_failed || ra == errc::peer_refused) << ra.message();
+  EXPECT_TRUE(rb == errc::authentication_failed || rb == errc::peer_refused) << rb.message();
+  EXPECT_FALSE(a.rec->wait_established());
+}
+
+TEST_F(connection_test, a_peer_from_another_binary_is_refused) {
+  auto [a, b] = make_pair(settings_with("k", 1), settings_with("k", 2));
+  EXPECT_EQ(a.rec->wait_closed(), errc::fingerprint_mismatch);
+  EXPECT_EQ(b.rec->wait_closed(), errc::fingerprint_mismatch);
+  EXPECT_NE(a.rec->detail().find("another binary"), std::string::npos);
+}
+
+TEST_F(connection_test, garbage_bytes_close_with_bad_magic) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  raw.write("GET / HTTP/1.1\r\n\r\n", 18);
+  EXPECT_EQ(end.rec->wait_closed(), errc::bad_magic);
+}
+
+TEST_F(connection_test, a_truncated_header_then_eof_is_reported) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  auto bytes = encode_header({});
+  raw.write(bytes.data(), 5);
+  raw.shutdown_write();
+  EXPECT_EQ(end.rec->wait_closed(), errc::truncated_frame);
+}
+
+TEST_F(connection_test, a_truncated_payload_then_eof_is_reported) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  frame_header hdr;
+  hdr.kind = frame_kind::hello;
+  hdr.length = 100;
+  raw.write_header(hdr);
+  raw.write("0123456789", 10);
+  raw.shutdown_write();
+  EXPECT_EQ(end.rec->wait_closed(), errc::truncated_frame);
+}
+
+TEST_F(connection_test, a_length_over_the_limit_closes_without_allocating_it) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  frame_header hdr;
+  hdr.kind = frame_kind::hello;
+  hdr.length = 0xfffffff0; // a 4 GiB allocation would fail loudly under ASan
+  raw.write_header(hdr);
+  EXPECT_EQ(end.rec->wait_closed(), errc::frame_too_large);
+}
+
+TEST_F(connection_test, a_large_frame_before_the_handshake_is_refused) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  frame_header hdr;
+  hdr.kind = frame_kind::hello;
+  hdr.length = 64 * 1024; // under max_frame_size, over the handshake limit
+  raw.write_header(hdr);
+  EXPECT_EQ(end.rec->wait_closed(), errc::frame_too_large);
+}
+
+TEST_F(connection_test, a_wrong_version_is_refused) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  auto bytes = encode_header({});
+  bytes[4] = std::byte{protocol_version + 1};
+  raw.write(bytes.data(), bytes.size());
+  EXPECT_EQ(end.rec->wait_closed(), errc::unsupported_version);
+}
+
+TEST_F(connection_test, an_unknown_kind_is_refused) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  auto bytes = encode_header({});
+  bytes[5] = std::byte{200};
+  raw.write(bytes.data(), bytes.size());
+  EXPECT_EQ(end.rec->wait_closed(), errc::unknown_frame_kind);
+}
+
+TEST_F(connection_test, a_message_before_the_handshake_is_refused) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  frame_header hdr;
+  hdr.kind = frame_kind::message;
+  hdr.length = 3;
+  raw.write_header(hdr);
+  raw.write("abc", 3);
+  EXPECT_EQ(end.rec->wait_closed(), errc::authentication_failed);
+  EXPECT_FALSE(end.rec->wait_established());
+}
+
+TEST_F(connection_test, a_malformed_hello_is_refused) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  frame_header hdr;
+  hdr.kind = frame_kind::hello;
+  hdr.length = 4;
+  raw.write_header(hdr);
+  raw.write("\xff\xff\xff\xff", 4);
+  EXPECT_EQ(end.rec->wait_closed(), errc::malformed_payload);
+}
+
+TEST_F(connection_test, a_peer_that_says_nothing_is_dropped_after_the_timeout) {
+  raw_peer raw;
+  auto end = make_raw(raw, settings_with("k"));
+  EXPECT_EQ(end.rec->wait_closed(), errc::handshake_timeout);
+}
+
+TEST_F(connection_test, garbage_after_the_handshake_closes_only_that_connection) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  int injector = ::dup(fds[0]);
+  auto a = make_end(fds[0], settings_with("k"));
+  auto b = make_end(fds[1], settings_with("k"));
+  auto [c, d] = make_pair(settings_with("k"), settings_with("k"));
+  ASSERT_TRUE(b.rec->wait_established());
+  ASSERT_TRUE(a.rec->wait_established());
+  ASSERT_EQ(::write(injector, "garbage-garbage", 15), 15);
+  ::close(injector);
+  EXPECT_EQ(b.rec->wait_closed(), errc::bad_magic);
+  // The other connection on the same io thread keeps serving.
+  ASSERT_FALSE(c.conn->send(frame_kind::message, {"still here", 10}));
+  auto frames = d.rec->wait_frames(1);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0], "still here");
+}
+
+TEST_F(connection_test, a_payload_the_layer_above_rejects_closes_the_connection) {
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
+  ASSERT_FALSE(a.conn->send(frame_kind::spawned, {"x", 1}));
+  EXPECT_EQ(b.rec->wait_closed(), errc::malformed_payload);
+  EXPECT_EQ(a.rec->wait_closed(), errc::peer_refused);
+}
+
+TEST_F(connection_test, send_after_close_fails_cleanly) {
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
+  ASSERT_TRUE(a.rec->wait_established());
+  b.conn->close(errc::connection_closed, "test");
+  EXPECT_EQ(a.rec->wait_closed(), errc::connection_closed);
+  EXPECT_EQ(a.conn->send(frame_kind::message, {"x", 1}), errc::connection_closed);
+}

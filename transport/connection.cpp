@@ -1,0 +1,424 @@
+#include "transport/connection.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include <sys/socket.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include "proctor/errc.hpp"
+#include "transport/log.hpp"
+
+namespace proctor::internal {
+
+namespace {
+
+/// A peer that has not authenticated may not make us allocate more.
+constexpr std::uint32_t max_handshake_frame = 4096;
+
+constexpr std::size_t min_read_space = 64 * 1024;
+
+template <class T>
+std::vector<char> encode(T& value) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  if (auto err = sink(value))
+    throw std::runtime_error("proctor: cannot encode a handshake frame");
+  return buf;
+}
+
+template <class T>
+bool decode(std::span<const char> payload, T& value) {
+  caf::binary_deserializer source{nullptr, payload.data(), payload.size()};
+  return !source(value) && source.remaining() == 0;
+}
+
+void append_frame(std::vector<char>& out, frame_kind kind,
+                  std::span<const char> payload) {
+  frame_header hdr;
+  hdr.kind = kind;
+  hdr.length = static_cast<std::uint32_t>(payload.size());
+  auto bytes = encode_header(hdr);
+  auto at = out.size();
+  out.resize(at + bytes.size() + payload.size());
+  std::memcpy(out.data() + at, bytes.data(), bytes.size());
+  if (!payload.empty())
+    std::memcpy(out.data() + at + bytes.size(), payload.data(), payload.size());
+}
+
+} // namespace
+
+connection_handler::~connection_handler() = default;
+
+std::shared_ptr<connection>
+connection::make(socket_type socket, connection_settings settings,
+                 std::shared_ptr<connection_handler> handler) {
+  return std::shared_ptr<connection>{
+    new connection(std::move(socket), std::move(settings), std::move(handler))};
+}
+
+connection::connection(socket_type socket, connection_settings settings,
+                       std::shared_ptr<connection_handler> handler)
+  : socket_(std::move(socket)),
+    settings_(std::move(settings)),
+    handler_(std::move(handler)),
+    handshake_timer_(socket_.get_executor()) {
+  // Non-blocking so that `send` can try a write from the caller's thread.
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
+}
+
+connection::~connection() = default;
+
+boost::asio::io_context::executor_type connection::executor() noexcept {
+  return socket_.get_executor();
+}
+
+bool connection::established() const noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return established_ && !closed_;
+}
+
+std::uint32_t connection::peer_pid() const noexcept {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return peer_pid_;
+}
+
+void connection::start() {
+  boost::asio::post(executor(), [self = shared_from_this()] {
+    self->own_nonce_ = make_nonce();
+    hello_payload hello;
+    hello.nonce = self->own_nonce_;
+    hello.fingerprint = self->settings_.fingerprint;
+    hello.pid = static_cast<std::uint32_t>(::getpid());
+    hello.node = self->settings_.node;
+    self->send_handshake(frame_kind::hello, encode(hello));
+    self->handshake_timer_.expires_after(self->settings_.handshake_timeout);
+    self->handshake_timer_.async_wait([weak = self->weak_from_this()](auto ec) {
+      if (ec)
+        return;
+      if (auto conn = weak.lock(); conn && !conn->established())
+        conn->do_close(errc::handshake_timeout,
+                       "the peer did not finish the handshake in time");
+    });
+    self->do_read();
+  });
+}
+
+// -- reading ------------------------------------------------------------------
+
+void connection::do_read() {
+  if (read_buf_.size() - read_end_ < min_read_space) {
+    // Move the unconsumed tail to the front before growing.
+    if (read_begin_ > 0) {
+      std::memmove(read_buf_.data(), read_buf_.data() + read_begin_,
+                   read_end_ - read_begin_);
+      read_end_ -= read_begin_;
+      read_begin_ = 0;
+    }
+    if (read_buf_.size() - read_end_ < min_read_space)
+      read_buf_.resize(read_end_ + min_read_space);
+  }
+  auto space = boost::asio::buffer(read_buf_.data() + read_end_,
+                                   read_buf_.size() - read_end_);
+  socket_.async_read_some(space, [self = shared_from_this()](auto ec, auto n) {
+    if (ec) {
+      if (self->read_end_ != self->read_begin_)
+        self->do_close(errc::truncated_frame,
+                       "the peer closed in the middle of a frame ("
+                         + std::to_string(self->read_end_ - self->read_begin_)
+                         + " bytes pending)");
+      else if (ec == boost::asio::error::eof)
+        self->do_close(errc::connection_closed, "end of stream");
+      else
+        self->do_close(errc::connection_closed, ec.message());
+      return;
+    }
+    self->on_read(n);
+  });
+}
+
+void connection::on_read(std::size_t bytes) {
+  read_end_ += bytes;
+  std::string detail;
+  if (auto err = consume_frames(detail)) {
+    refuse_and_close(err, std::move(detail));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return;
+  }
+  do_read();
+}
+
+std::error_code connection::consume_frames(std::string& detail) {
+  for (;;) {
+    auto available = read_end_ - read_begin_;
+    if (available < frame_header_size)
+      return {};
+    bool handshaking = !established();
+    auto limit = handshaking ? max_handshake_frame : settings_.max_frame_size;
+    frame_header hdr;
+    std::span<const std::byte, frame_header_size> raw{
+      reinterpret_cast<const std::byte*>(read_buf_.data() + read_begin_),
+      frame_header_size};
+    if (auto err = decode_header(raw, limit, hdr)) {
+      if (err == errc::frame_too_large)
+        detail = "frame of " + std::to_string(hdr.length) + " bytes exceeds the limit of "
+                 + std::to_string(limit);
+      return err;
+    }
+    auto total = frame_header_size + hdr.length;
+    if (available < total) {
+      // Only now, with the length checked, make room for the whole frame.
+      if (read_buf_.size() - read_begin_ < total + min_read_space) {
+        std::memmove(read_buf_.data(), read_buf_.data() + read_begin_, available);
+        read_begin_ = 0;
+        read_end_ = available;
+        read_buf_.resize(total + min_read_space);
+      }
+      return {};
+    }
+    std::span<const char> payload{read_buf_.data() + read_begin_ + frame_header_size,
+                                  hdr.length};
+    read_begin_ += total;
+    if (handshaking || is_handshake_kind(hdr.kind)) {
+      if (auto err = handle_handshake_frame(hdr.kind, payload, detail))
+        return err;
+    } else if (auto err = handler_->on_frame(*this, hdr.kind, payload)) {
+      detail = "frame of kind " + std::to_string(int(hdr.kind)) + " rejected";
+      return err;
+    }
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (closed_)
+        return {};
+    }
+    if (read_begin_ == read_end_)
+      read_begin_ = read_end_ = 0;
+  }
+}
+
+// -- handshake ----------------------------------------------------------------
+
+std::error_code connection::handle_handshake_frame(frame_kind kind,
+                                                   std::span<const char> payload,
+                                                   std::string& detail) {
+  switch (kind) {
+    case frame_kind::refuse: {
+      refuse_payload refusal;
+      if (!decode(payload, refusal)) {
+        detail = "malformed refuse frame";
+        return errc::malformed_payload;
+      }
+      do_close(errc::peer_refused,
+               "peer refused: " + refusal.reason + " ("
+                 + to_string(static_cast<errc>(refusal.code)) + ")");
+      return {};
+    }
+    case frame_kind::hello: {
+      if (got_hello_) {
+        detail = "second hello";
+        return errc::malformed_payload;
+      }
+      if (!decode(payload, peer_hello_) || peer_hello_.nonce.size() != nonce_size) {
+        detail = "malformed hello frame";
+        return errc::malformed_payload;
+      }
+      got_hello_ = true;
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        peer_pid_ = peer_hello_.pid;
+      }
+      if (peer_hello_.fingerprint != settings_.fingerprint) {
+        detail = "the peer was built from another binary (fingerprint "
+                 + std::to_string(peer_hello_.fingerprint) + ", expected "
+                 + std::to_string(settings_.fingerprint) + ")";
+        return errc::fingerprint_mismatch;
+      }
+      if (peer_hello_.nonce == own_nonce_) {
+        detail = "the peer echoed our nonce";
+        return errc::authentication_failed;
+      }
+      proof_payload proof;
+      auto mac = compute_proof(settings_.authkey, peer_hello_.nonce, own_nonce_,
+                               settings_.fingerprint);
+      proof.mac.assign(mac.begin(), mac.end());
+      send_handshake(frame_kind::proof, encode(proof));
+      return {};
+    }
+    case frame_kind::proof: {
+      proof_payload proof;
+      if (!got_hello_ || !decode(payload, proof)) {
+        detail = got_hello_ ? "malformed proof frame" : "proof before hello";
+        return errc::malformed_payload;
+      }
+      auto expected = compute_proof(settings_.authkey, own_nonce_, peer_hello_.nonce,
+                                    peer_hello_.fingerprint);
+      if (!proof_matches(expected, proof.mac)) {
+        detail = "the peer's proof does not match the authkey";
+        return errc::authentication_failed;
+      }
+      handshake_timer_.cancel();
+      peer_info peer{peer_hello_.pid, peer_hello_.fingerprint, peer_hello_.node};
+      {
+        std::unique_lock<std::mutex> guard{mtx_};
+        if (closed_)
+          return {};
+        established_ = true;
+      }
+      log(log_level::debug, "connection to pid ", peer.pid, " established");
+      handler_->on_established(*this, peer);
+      std::unique_lock<std::mutex> guard{mtx_};
+      kick_writer(guard);
+      return {};
+    }
+    default:
+      detail = "frame of kind " + std::to_string(int(kind)) + " before the handshake";
+      return errc::authentication_failed;
+  }
+}
+
+// -- writing ------------------------------------------------------------------
+
+void connection::send_handshake(frame_kind kind, std::vector<char> payload) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (closed_)
+    return;
+  append_frame(handshake_out_, kind, payload);
+  kick_writer(guard);
+}
+
+std::error_code connection::send(frame_kind kind, std::span<const char> payload) {
+  if (payload.size() > settings_.max_frame_size)
+    return errc::frame_too_large;
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (!executor().running_in_this_thread())
+    writable_.wait(guard, [this] {
+      return closed_
+             || pending_.size() + inflight_.size() - inflight_offset_
+                  < settings_.max_pending_bytes;
+    });
+  if (closed_)
+    return errc::connection_closed;
+  append_frame(pending_, kind, payload);
+  kick_writer(guard);
+  return {};
+}
+
+void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
+  while (!writing_ && !closed_) {
+    // Handshake frames go first; other frames wait for the handshake to end.
+    if (!handshake_out_.empty())
+      std::swap(handshake_out_, inflight_);
+    else if (established_ && !pending_.empty())
+      std::swap(pending_, inflight_);
+    else
+      return;
+    writing_ = true;
+    inflight_offset_ = 0;
+    guard.unlock();
+    // Try the write right here: most of the time the socket takes it all and
+    // no thread has to wake up. The fd stays open until the destructor.
+    auto n = ::send(socket_.native_handle(), inflight_.data(), inflight_.size(),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    guard.lock();
+    if (n > 0)
+      inflight_offset_ = static_cast<std::size_t>(n);
+    if (inflight_offset_ < inflight_.size()) {
+      boost::asio::post(executor(), [self = shared_from_this()] {
+        self->do_async_write();
+      });
+      return;
+    }
+    inflight_.clear();
+    inflight_offset_ = 0;
+    writing_ = false;
+    writable_.notify_all();
+  }
+}
+
+void connection::do_async_write() {
+  std::size_t offset;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return;
+    offset = inflight_offset_;
+  }
+  auto rest = boost::asio::buffer(inflight_.data() + offset, inflight_.size() - offset);
+  boost::asio::async_write(socket_, rest, [self = shared_from_this()](auto ec, auto) {
+    if (ec) {
+      self->do_close(errc::connection_closed, "write failed: " + ec.message());
+      return;
+    }
+    std::unique_lock<std::mutex> guard{self->mtx_};
+    self->inflight_.clear();
+    self->inflight_offset_ = 0;
+    self->writing_ = false;
+    self->writable_.notify_all();
+    self->kick_writer(guard);
+  });
+}
+
+// -- closing ------------------------------------------------------------------
+
+void connection::refuse_and_close(std::error_code reason, std::string detail) {
+  refuse_payload refusal;
+  refusal.code = static_cast<std::uint8_t>(reason.value());
+  refusal.reason = detail.empty() ? reason.message() : detail;
+  std::vector<char> frame;
+  append_frame(frame, frame_kind::refuse, encode(refusal));
+  // Best effort and never blocking: the peer may be the reason we close. Not
+  // while a write is in flight, whose frame these bytes would cut in two.
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!writing_ && !closed_)
+      (void) ::send(socket_.native_handle(), frame.data(), frame.size(),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  do_close(reason, std::move(detail));
+}
+
+void connection::close(std::error_code reason, std::string detail) {
+  boost::asio::post(executor(), [self = shared_from_this(), reason,
+                                 detail = std::move(detail)]() mutable {
+    self->do_close(reason, std::move(detail));
+  });
+}
+
+void connection::do_close(std::error_code reason, std::string detail) {
+  std::uint32_t pid;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return;
+    closed_ = true;
+    established_ = false;
+    pending_.clear();
+    pid = peer_pid_;
+    writable_.notify_all();
+  }
+  auto level = reason == errc::connection_closed ? log_level::info
+                                                 : log_level::warning;
+  log(level, "closing connection to pid ", pid, ": ", reason.message(),
+      detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")");
+  handshake_timer_.cancel();
+  // Shut down but keep the fd: another thread may be inside ::send on it, and
+  // a closed fd number could be reused by an unrelated socket meanwhile.
+  boost::system::error_code ignored;
+  socket_.shutdown(socket_type::shutdown_both, ignored);
+  socket_.cancel(ignored);
+  if (auto handler = std::move(handler_))
+    handler->on_closed(*this, reason, detail);
+}
+
+} // namespace proctor::internal

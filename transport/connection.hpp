@@ -1,0 +1,148 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+
+#include "transport/frame.hpp"
+#include "transport/handshake.hpp"
+
+namespace proctor::internal {
+
+struct connection_settings {
+  std::string authkey;                ///< shared secret; never sent
+  std::uint64_t fingerprint = 0;      ///< of this binary's registered names
+  std::vector<char> node;             ///< opaque identity sent in `hello`
+  std::uint32_t max_frame_size = default_max_frame_size;
+  std::chrono::milliseconds handshake_timeout{5000};
+  /// Bytes queued for writing beyond which senders block (backpressure).
+  std::size_t max_pending_bytes = 64u << 20;
+};
+
+/// What the handshake learned about the other side.
+struct peer_info {
+  std::uint32_t pid = 0;
+  std::uint64_t fingerprint = 0;
+  std::vector<char> node;
+};
+
+class connection;
+
+/// The layer above. Every callback runs on the connection's io thread, one at
+/// a time, and must not block.
+class connection_handler {
+public:
+  virtual ~connection_handler();
+
+  /// The handshake succeeded; frames may flow both ways.
+  virtual void on_established(connection& conn, const peer_info& peer) = 0;
+
+  /// One whole frame after the handshake. The payload is valid only during
+  /// the call. A returned error closes the connection with that reason.
+  virtual std::error_code on_frame(connection& conn, frame_kind kind,
+                                   std::span<const char> payload) = 0;
+
+  /// Called once, last: the connection is closed for `reason`. Frames queued
+  /// but not yet written are dropped.
+  virtual void on_closed(connection& conn, std::error_code reason,
+                         const std::string& detail) = 0;
+};
+
+/// A framed, authenticated, full-duplex byte stream over a Unix domain or TCP
+/// socket. Reads run on the io thread; `send` may be called from any thread.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  using socket_type =
+    boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
+                                     boost::asio::io_context::executor_type>;
+
+  /// Takes ownership of a connected socket. Nothing happens until `start`.
+  static std::shared_ptr<connection>
+  make(socket_type socket, connection_settings settings,
+       std::shared_ptr<connection_handler> handler);
+
+  ~connection();
+
+  /// Sends `hello` and begins reading. Thread-safe; call once.
+  void start();
+
+  /// Queues one frame. Thread-safe. Frames from one thread keep their order.
+  /// Frames queued before the handshake ends wait for it. Blocks while more
+  /// than max_pending_bytes wait to be written, except on the io thread.
+  /// @returns frame_too_large (nothing queued) or connection_closed.
+  std::error_code send(frame_kind kind, std::span<const char> payload);
+
+  /// Closes with `reason` (logged); the handler's on_closed follows on the io
+  /// thread. Thread-safe and idempotent.
+  void close(std::error_code reason, std::string detail = {});
+
+  /// True after the handshake and before close.
+  bool established() const noexcept;
+
+  /// The peer's pid, once its hello has arrived (for log lines).
+  std::uint32_t peer_pid() const noexcept;
+
+  const connection_settings& settings() const noexcept {
+    return settings_;
+  }
+
+  boost::asio::io_context::executor_type executor() noexcept;
+
+private:
+  connection(socket_type socket, connection_settings settings,
+             std::shared_ptr<connection_handler> handler);
+
+  void do_read();
+  void on_read(std::size_t bytes);
+  std::error_code consume_frames(std::string& detail);
+  std::error_code handle_handshake_frame(frame_kind kind,
+                                         std::span<const char> payload,
+                                         std::string& detail);
+  void send_handshake(frame_kind kind, std::vector<char> payload);
+  void refuse_and_close(std::error_code reason, std::string detail);
+  void kick_writer(std::unique_lock<std::mutex>& guard);
+  void do_async_write();
+  void do_close(std::error_code reason, std::string detail);
+
+  socket_type socket_;
+  connection_settings settings_;
+  std::shared_ptr<connection_handler> handler_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    boost::asio::io_context::executor_type>
+    handshake_timer_;
+
+  // -- io thread only ---------------------------------------------------------
+  std::vector<char> read_buf_;
+  std::size_t read_begin_ = 0;
+  std::size_t read_end_ = 0;
+  std::vector<std::uint8_t> own_nonce_;
+  bool got_hello_ = false;
+  hello_payload peer_hello_;
+
+  // -- guarded by mtx_ --------------------------------------------------------
+  mutable std::mutex mtx_;
+  std::condition_variable writable_;
+  std::vector<char> handshake_out_; ///< handshake frames not yet written
+  std::vector<char> pending_;  ///< frames not yet handed to the socket
+  std::vector<char> inflight_; ///< the bytes the current write owns
+  std::size_t inflight_offset_ = 0;
+  bool writing_ = false;
+  bool established_ = false;
+  bool closed_ = false;
+  std::uint32_t peer_pid_ = 0;
+};
+
+} // namespace proctor::internal
