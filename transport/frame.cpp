@@ -28,12 +28,10 @@ bool is_known_kind(std::uint8_t kind) noexcept {
     case frame_kind::message:
     case frame_kind::monitor:
     case frame_kind::down:
-    case frame_kind::link:
-    case frame_kind::unlink:
     case frame_kind::node_down:
     case frame_kind::run_task:
-    case frame_kind::spawn:
-    case frame_kind::spawned:
+    case frame_kind::request:
+    case frame_kind::reply:
       return true;
   }
   return false;

@@ -27,12 +27,10 @@ enum class frame_kind : std::uint8_t {
   message = 16,   ///< an actor message
   monitor = 17,   ///< ask for a `down` when an actor terminates
   down = 18,      ///< an actor terminated
-  link = 19,      ///< link a remote actor to a local one
-  unlink = 20,    ///< undo `link`
-  node_down = 21, ///< a node reachable through the sender is gone
+  node_down = 19, ///< a node reachable through the sender is gone
   run_task = 32,  ///< runtime: a worker's target and arguments
-  spawn = 33,     ///< runtime: spawn a registered actor in the receiver
-  spawned = 34,   ///< runtime: the answer to `spawn`
+  request = 33,   ///< runtime: spawn or look up an actor in the receiver
+  reply = 34,     ///< runtime: the answer to `request`
 };
 
 /// True for the values of frame_kind above.

@@ -36,7 +36,7 @@ public:
   std::error_code on_frame(connection&, frame_kind kind,
                            std::span<const char> payload) override {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (kind == frame_kind::spawned) // stands for a payload the layer rejects
+    if (kind == frame_kind::reply) // stands for a payload the layer rejects
       return errc::malformed_payload;
     frames_.emplace_back(payload.begin(), payload.end());
     cv_.notify_all();
@@ -328,7 +328,7 @@ TEST_F(connection_test, garbage_after_the_handshake_closes_only_that_connection)
 
 TEST_F(connection_test, a_payload_the_layer_above_rejects_closes_the_connection) {
   auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
-  ASSERT_FALSE(a.conn->send(frame_kind::spawned, {"x", 1}));
+  ASSERT_FALSE(a.conn->send(frame_kind::reply, {"x", 1}));
   EXPECT_EQ(b.rec->wait_closed(), errc::malformed_payload);
   EXPECT_EQ(a.rec->wait_closed(), errc::peer_refused);
 }

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <system_error>
+
+#include <caf/actor_control_block.hpp>
+#include <caf/error.hpp>
+#include <caf/message_id.hpp>
+#include <caf/node_id.hpp>
+
+#include "transport/connection.hpp"
+
+namespace proctor::internal {
+
+class router;
+
+/// The actor layer's side of one connection: it turns frames into mailbox
+/// elements and remembers the requests that wait for an answer through it.
+class link : public connection_handler,
+             public std::enable_shared_from_this<link> {
+public:
+  /// Frames of the runtime (run_task, request, reply) go to this hook.
+  using control_hook =
+    std::function<std::error_code(link&, frame_kind, std::span<const char>)>;
+
+  /// Decides the reason the actors behind a closed link are reported down
+  /// with; must call router::link_down exactly once, on any thread.
+  using closed_hook = std::function<void(link&, std::error_code, std::string)>;
+
+  link(router& owner, control_hook on_control, closed_hook on_closed);
+
+  void attach(std::shared_ptr<connection> conn);
+
+  /// Sends one frame; fails with connection_closed once the link is down.
+  std::error_code send(frame_kind kind, std::span<const char> payload);
+
+  /// The peer's node, known once the handshake is done.
+  caf::node_id peer() const;
+
+  std::uint32_t peer_pid() const;
+
+  /// Remembers a request written to this link so that its sender gets an
+  /// error instead of waiting forever if the link or the node goes down.
+  void track_request(const caf::strong_actor_ptr& sender, caf::message_id mid,
+                     const caf::node_id& receiver_node);
+
+  /// Forgets a request: its response arrived through this link.
+  void untrack_request(caf::actor_id sender, caf::message_id request);
+
+  /// Answers every tracked request to `node` (or all, if `node` is none) with
+  /// `reason`.
+  void fail_requests(const caf::node_id& node, const caf::error& reason);
+
+  void close(std::error_code reason, std::string detail);
+
+  // -- connection_handler ------------------------------------------------------
+
+  void on_established(connection& conn, const peer_info& peer) override;
+
+  std::error_code on_frame(connection& conn, frame_kind kind,
+                           std::span<const char> payload) override;
+
+  void on_closed(connection& conn, std::error_code reason,
+                 const std::string& detail) override;
+
+private:
+  struct pending_request {
+    caf::strong_actor_ptr sender;
+    caf::message_id mid;
+    caf::node_id receiver_node;
+  };
+
+  router& owner_;
+  control_hook on_control_;
+  closed_hook on_closed_;
+  mutable std::mutex mtx_;
+  std::shared_ptr<connection> conn_;
+  caf::node_id peer_;
+  std::uint32_t peer_pid_ = 0;
+  std::map<std::pair<caf::actor_id, std::uint64_t>, pending_request> pending_;
+};
+
+} // namespace proctor::internal

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_control_block.hpp>
+#include <caf/actor_system.hpp>
+
+/// Registers an actor function so that a worker process of this binary can
+/// spawn it by name: `PROCTOR_ACTOR(echo);` at namespace scope, where
+/// `caf::behavior echo(caf::event_based_actor*)` or a typed equivalent.
+#define PROCTOR_ACTOR(fn)                                                      \
+  static const ::proctor::internal::actor_registrar<&fn>                       \
+    proctor_actor_registrar_##fn {                                             \
+    #fn                                                                        \
+  }
+
+namespace proctor::internal {
+
+using actor_factory = caf::strong_actor_ptr (*)(caf::actor_system&);
+
+struct actor_entry {
+  std::string name;
+  const void* address;
+  actor_factory make;
+};
+
+void register_actor(std::string name, const void* address, actor_factory make);
+
+const actor_entry* find_actor(const void* address) noexcept;
+
+const actor_entry* find_actor(const std::string& name) noexcept;
+
+std::vector<std::string> actor_names();
+
+template <auto Fn>
+struct actor_registrar {
+  static caf::strong_actor_ptr make(caf::actor_system& sys) {
+    return caf::actor_cast<caf::strong_actor_ptr>(sys.spawn(Fn));
+  }
+
+  explicit actor_registrar(const char* name) {
+    register_actor(name, reinterpret_cast<const void*>(Fn), &make);
+  }
+};
+
+} // namespace proctor::internal

@@ -1,0 +1,7 @@
+#pragma once
+
+#include "proctor/actor.hpp"
+#include "proctor/errc.hpp"
+#include "proctor/process.hpp"
+#include "proctor/runtime.hpp"
+#include "proctor/task.hpp"

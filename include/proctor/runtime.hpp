@@ -1,0 +1,91 @@
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_control_block.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+
+#include "proctor/actor.hpp"
+#include "proctor/errc.hpp"
+
+namespace proctor {
+
+namespace internal {
+class runtime_impl;
+} // namespace internal
+
+/// The process's proctor runtime: one CAF actor system and one I/O thread.
+/// Construct it first thing in `main`. In the program as launched (the
+/// master) the constructor returns. In a worker that the runtime started by
+/// re-executing this binary, it runs the worker and ends the process: it
+/// never returns.
+///
+/// Flags (`--proctor.max-frame-size=N`, `--proctor.handshake-timeout=MS`, and
+/// CAF's own, e.g. `--scheduler.policy=stealing`) are read from argv and left
+/// in place. PROCTOR_AUTHKEY sets the authkey (a random one is made
+/// otherwise); PROCTOR_LOG=error|warning|info|debug the log level.
+class runtime {
+public:
+  runtime(int argc, char** argv);
+
+  /// Terminates daemon children, joins the others, then stops the system.
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  caf::actor_system& system();
+
+  /// Starts a worker process that hosts the actor registered by
+  /// PROCTOR_ACTOR(fn) and returns its handle. Monitoring the handle reports
+  /// the process's end with its exit code or signal.
+  template <class Handle = caf::actor, class F>
+  Handle spawn_in_process(F fn) {
+    auto* entry = internal::find_actor(reinterpret_cast<const void*>(fn));
+    if (entry == nullptr)
+      throw error(errc::unregistered_actor,
+                  "proctor: the actor function is not registered; add "
+                  "PROCTOR_ACTOR(name) next to its definition");
+    return caf::actor_cast<Handle>(spawn_registered(entry->name));
+  }
+
+  internal::runtime_impl& impl() noexcept {
+    return *impl_;
+  }
+
+private:
+  caf::strong_actor_ptr spawn_registered(const std::string& name);
+
+  std::unique_ptr<internal::runtime_impl> impl_;
+};
+
+/// Ends the calling process with `code` after flushing stdout and stderr, as
+/// Python's sys.exit does in a child. In a process's target, exitcode() then
+/// reports `code`.
+[[noreturn]] void exit(int code);
+
+/// This process's name (`MainProcess` in the master, `Process-N` or the name
+/// given to proctor::process in a worker) and pid.
+struct process_info {
+  std::string name;
+  int pid = 0;
+};
+
+process_info current_process();
+
+/// The pid of the parent process.
+int parent_pid();
+
+/// The number of CPUs online.
+int cpu_count();
+
+/// The Python exit code carried by a `down_msg` or `exit_msg` reason that
+/// reports the end of a worker process: the code, or minus the signal.
+/// Empty for any other reason.
+std::optional<int> exitcode_of(const caf::error& reason);
+
+} // namespace proctor

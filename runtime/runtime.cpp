@@ -1,0 +1,116 @@
+#include "proctor/runtime.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <openssl/rand.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "actors/errors.hpp"
+#include "runtime/runtime_impl.hpp"
+
+namespace proctor {
+
+namespace {
+
+std::string env_or_random_key() {
+  if (const char* key = std::getenv("PROCTOR_AUTHKEY"); key != nullptr && *key != '\0')
+    return key;
+  unsigned char bytes[32];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw error(errc::spawn_failed, "proctor: cannot make an authkey");
+  return std::string(reinterpret_cast<const char*>(bytes), sizeof bytes);
+}
+
+int take_env_int(const char* name) {
+  const char* text = std::getenv(name);
+  int value = text ? std::atoi(text) : -1;
+  ::unsetenv(name);
+  return value;
+}
+
+std::string read_key(int fd) {
+  std::string key;
+  char buf[512];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    key.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return key;
+}
+
+} // namespace
+
+runtime::runtime(int argc, char** argv) {
+  const char* role = std::getenv(internal::role_env);
+  if (role == nullptr || std::string_view{role} != "worker") {
+    impl_ = std::make_unique<internal::runtime_impl>(argc, argv, env_or_random_key());
+    return;
+  }
+  // A worker: children of ours must not take themselves for workers too.
+  ::unsetenv(internal::role_env);
+  auto parent = static_cast<pid_t>(take_env_int(internal::parent_pid_env));
+  int link_fd = take_env_int(internal::link_fd_env);
+  int key_fd = take_env_int(internal::key_fd_env);
+  // Die with the parent, even by SIGKILL; the check closes the race with a
+  // parent that died before prctl.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent || link_fd < 0 || key_fd < 0)
+    ::_exit(1);
+  ::fcntl(link_fd, F_SETFD, FD_CLOEXEC);
+  impl_ = std::make_unique<internal::runtime_impl>(argc, argv, read_key(key_fd));
+  impl_->run_worker(link_fd, parent);
+}
+
+runtime::~runtime() = default;
+
+caf::actor_system& runtime::system() {
+  return impl_->system();
+}
+
+caf::strong_actor_ptr runtime::spawn_registered(const std::string& name) {
+  auto child = impl_->start_child(false);
+  return impl_->spawn_in(*child, name);
+}
+
+void exit(int code) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
+process_info current_process() {
+  auto* rt = internal::current_runtime();
+  return {rt ? rt->process_name : std::string{"MainProcess"}, static_cast<int>(::getpid())};
+}
+
+int parent_pid() {
+  return static_cast<int>(::getppid());
+}
+
+int cpu_count() {
+  auto n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+std::optional<int> exitcode_of(const caf::error& reason) {
+  if (reason.category() != internal::error_category)
+    return std::nullopt;
+  auto code = static_cast<errc>(reason.code());
+  if (code != errc::process_exited && code != errc::process_killed)
+    return std::nullopt;
+  auto& context = reason.context();
+  if (context.size() == 2 && context.match_element<int>(1))
+    return context.get_as<int>(1);
+  return std::nullopt;
+}
+
+} // namespace proctor

@@ -1,0 +1,253 @@
+#include "runtime/runtime_impl.hpp"
+
+#include <cstdio>
+#include <future>
+#include <cstdlib>
+#include <iostream>
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include <caf/actor_registry.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/config_option_adder.hpp>
+#include <caf/settings.hpp>
+
+#include "actors/errors.hpp"
+#include "proctor/actor.hpp"
+#include "proctor/task.hpp"
+#include "transport/log.hpp"
+
+namespace proctor::internal {
+
+namespace {
+
+runtime_impl* the_runtime = nullptr;
+
+template <class... Ts>
+std::vector<char> encode(Ts&... xs) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  if (sink(xs...))
+    throw error(errc::malformed_payload, "proctor: cannot encode a control frame");
+  return buf;
+}
+
+template <class... Ts>
+bool decode(std::span<const char> payload, Ts&... xs) {
+  caf::binary_deserializer source{nullptr, payload.data(), payload.size()};
+  return !source(xs...) && source.remaining() == 0;
+}
+
+caf::error exit_error(pid_t pid, const exit_status& status) {
+  return make_caf_error(status.signaled ? errc::process_killed : errc::process_exited,
+                        "process " + std::to_string(pid) + " " + status.to_string(),
+                        status.python_exitcode());
+}
+
+void flush_stdio() {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+}
+
+} // namespace
+
+runtime_impl* current_runtime() noexcept {
+  return the_runtime;
+}
+
+std::uint64_t binary_fingerprint() {
+  std::uint64_t hash = 1469598103934665603ull; // FNV-1a
+  auto mix = [&](const std::string& text) {
+    for (unsigned char c : text)
+      hash = (hash ^ c) * 1099511628211ull;
+    hash = (hash ^ 0xff) * 1099511628211ull;
+  };
+  mix("proctor/" + std::to_string(protocol_version));
+  for (auto& name : task_names())
+    mix("task:" + name);
+  for (auto& name : actor_names())
+    mix("actor:" + name);
+  return hash;
+}
+
+// -- child_process --------------------------------------------------------------
+
+bool child_process::wait(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::unique_lock<std::mutex> guard{mtx};
+  if (!deadline) {
+    ended.wait(guard, [this] { return status.has_value(); });
+    return true;
+  }
+  return ended.wait_until(guard, *deadline, [this] { return status.has_value(); });
+}
+
+void child_process::signal(int sig) {
+  std::lock_guard<std::mutex> guard{mtx};
+  if (!status && pidfd)
+    pidfd_signal(pidfd->native_handle(), sig);
+}
+
+// -- runtime_impl -------------------------------------------------------------
+
+runtime_config::runtime_config() {
+  opt_group{custom_options_, "proctor"}
+    .add<std::size_t>("max-frame-size", "largest frame accepted, in bytes")
+    .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds");
+}
+
+runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
+  : authkey_(std::move(authkey)) {
+  for (int i = 0; i < argc; ++i)
+    argv_.emplace_back(argv[i]);
+  // Latency over throughput: sharing wakes one worker thread per message
+  // instead of spinning up thieves.
+  cfg_.set("scheduler.policy", caf::atom("sharing"));
+  std::vector<std::string> ours;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg.starts_with("--proctor.") || arg.starts_with("--scheduler."))
+      ours.emplace_back(arg);
+  }
+  if (auto err = cfg_.parse(ours))
+    throw error(errc::bad_argument, "proctor: bad flag: " + cfg_.render(err));
+  max_frame_size_ = static_cast<std::uint32_t>(
+    caf::get_or(cfg_, "proctor.max-frame-size", std::size_t{default_max_frame_size}));
+  handshake_timeout_ = std::chrono::milliseconds{
+    caf::get_or(cfg_, "proctor.handshake-timeout", std::size_t{5000})};
+  cfg_.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
+                                             const caf::message& context) {
+    std::string text = "proctor::";
+    text += to_string(static_cast<errc>(code));
+    if (!context.empty() && context.match_element<std::string>(0))
+      text += ": " + context.get_as<std::string>(0);
+    return text;
+  });
+  system_ = std::make_unique<caf::actor_system>(cfg_);
+  router_ = std::make_unique<router>(*system_);
+  work_.emplace(io_.get_executor());
+  io_thread_ = std::thread{[this] { io_.run(); }};
+  the_runtime = this;
+}
+
+runtime_impl::~runtime_impl() {
+  std::vector<std::shared_ptr<child_process>> children;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    children = children_;
+  }
+  // Python's exit: daemons are terminated, other children joined.
+  for (auto& child : children)
+    if (child->daemon)
+      child->signal(SIGTERM);
+  for (auto& child : children)
+    child->wait(std::nullopt);
+  boost::asio::post(io_, [this] {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& child : children_)
+      child->pidfd.reset();
+  });
+  work_.reset();
+  io_.stop();
+  io_thread_.join();
+  the_runtime = nullptr;
+  router_->proxies().clear();
+}
+
+connection_settings runtime_impl::link_settings() const {
+  connection_settings s;
+  s.authkey = authkey_;
+  s.fingerprint = binary_fingerprint();
+  s.node = router_->node_blob();
+  s.max_frame_size = max_frame_size_;
+  s.handshake_timeout = handshake_timeout_;
+  return s;
+}
+
+std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
+  auto child = std::make_shared<child_process>();
+  child->daemon = daemon;
+  std::promise<std::error_code> started;
+  auto result = started.get_future();
+  std::string detail;
+  // Spawned from the io thread, which lives as long as the runtime: the
+  // worker's PDEATHSIG fires when the thread that started it ends.
+  boost::asio::post(io_, [&] {
+    spawned_worker w;
+    if (auto ec = spawn_worker(argv_, authkey_, w, detail)) {
+      started.set_value(ec);
+      return;
+    }
+    child->pid = w.pid;
+    child->pidfd = std::make_unique<boost::asio::posix::stream_descriptor>(io_, w.pidfd);
+    std::weak_ptr<child_process> weak = child;
+    child->channel = std::make_shared<link>(
+      *router_,
+      [this](link& from, frame_kind kind, std::span<const char> payload) {
+        return on_master_control(from, kind, payload);
+      },
+      [this, weak](link&, std::error_code, std::string) {
+        auto c = weak.lock();
+        if (!c)
+          return;
+        {
+          std::lock_guard<std::mutex> guard{mtx_};
+          c->link_closed = true;
+        }
+        cv_.notify_all();
+        if (c->status)
+          router_->link_down(*c->channel, exit_error(c->pid, *c->status));
+      });
+    connection::socket_type sock{io_};
+    sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), w.link_fd);
+    auto conn = connection::make(std::move(sock), link_settings(), child->channel);
+    child->channel->attach(conn);
+    conn->start();
+    watch_exit(child);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      children_.push_back(child);
+    }
+    started.set_value({});
+  });
+  if (auto ec = result.get())
+    throw error(static_cast<errc>(ec.value()), "proctor: cannot start a worker: " + detail);
+  return child;
+}
+
+void runtime_impl::watch_exit(const std::shared_ptr<child_process>& child) {
+  child->pidfd->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                           [this, child](const boost::system::error_code& ec) {
+                             if (ec)
+                               return;
+                             finish_child(child);
+                           });
+}
+
+void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
+  exit_status status;
+  if (!reap(child->pid, status)) {
+    watch_exit(child);
+    return;
+  }
+  log(log_level::info, "worker ", child->pid, " ", status.to_string());
+  {
+    std::lock_guard<std::mutex> guard{child->mtx};
+    child->status = status;
+    child->pidfd.reset();
+  }
+  child->ended.notify_all();
+  if (child->link_closed)
+    router_->link_down(*child->channel, exit_error(child->pid, status));
+  else
+    child->channel->close(errc::connection_closed, "the worker exited");
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::erase(children_, child);
+}
+
+} // namespace proctor::internal
