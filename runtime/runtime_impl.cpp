@@ -15,6 +15,7 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/config_option_adder.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/settings.hpp>
 
 #include "actors/errors.hpp"
@@ -108,6 +109,10 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
   // Latency over throughput: sharing wakes one worker thread per message
   // instead of spinning up thieves.
   cfg_.set("scheduler.policy", caf::atom("sharing"));
+  // CAF 0.17 gives an actor system a node id only through its middleman; it
+  // is loaded for that alone, without its I/O thread (proctor has its own).
+  cfg_.load<caf::io::middleman>();
+  cfg_.set("middleman.manual-multiplexing", true);
   std::vector<std::string> ours;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
