@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "actors/errors.hpp"
+#include "runtime/forkserver.hpp"
 #include "runtime/runtime_impl.hpp"
 
 namespace proctor {
@@ -49,8 +50,9 @@ std::string read_key(int fd) {
 } // namespace
 
 runtime::runtime(int argc, char** argv) {
-  const char* role = std::getenv(internal::role_env);
-  if (role == nullptr || std::string_view{role} != "worker") {
+  const char* role_text = std::getenv(internal::role_env);
+  std::string_view role = role_text ? role_text : "";
+  if (role != "worker" && role != "forkserver") {
     impl_ = std::make_unique<internal::runtime_impl>(argc, argv, env_or_random_key());
     return;
   }
@@ -64,8 +66,16 @@ runtime::runtime(int argc, char** argv) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent || link_fd < 0 || key_fd < 0)
     ::_exit(1);
+  auto key = read_key(key_fd);
+  if (role == "forkserver") {
+    if (std::getenv(internal::unset_bind_now_env) != nullptr) {
+      ::unsetenv("LD_BIND_NOW");
+      ::unsetenv(internal::unset_bind_now_env);
+    }
+    link_fd = internal::serve_forks(link_fd, parent); // returns in a new worker
+  }
   ::fcntl(link_fd, F_SETFD, FD_CLOEXEC);
-  impl_ = std::make_unique<internal::runtime_impl>(argc, argv, read_key(key_fd));
+  impl_ = std::make_unique<internal::runtime_impl>(argc, argv, std::move(key));
   impl_->run_worker(link_fd, parent);
 }
 

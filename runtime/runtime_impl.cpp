@@ -50,12 +50,6 @@ caf::error exit_error(pid_t pid, const exit_status& status) {
                         status.python_exitcode());
 }
 
-void flush_stdio() {
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(nullptr);
-}
-
 } // namespace
 
 runtime_impl* current_runtime() noexcept {
@@ -99,7 +93,8 @@ void child_process::signal(int sig) {
 runtime_config::runtime_config() {
   opt_group{custom_options_, "proctor"}
     .add<std::size_t>("max-frame-size", "largest frame accepted, in bytes")
-    .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds");
+    .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds")
+    .add<std::string>("start-method", "forkserver (default) or spawn");
 }
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
@@ -133,6 +128,12 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
       text += ": " + context.get_as<std::string>(0);
     return text;
   });
+  auto method = caf::get_or(cfg_, "proctor.start-method", std::string{"forkserver"});
+  if (method == "forkserver")
+    forkserver_ = std::make_unique<forkserver>(argv_, authkey_);
+  else if (method != "spawn")
+    throw error(errc::bad_argument,
+                "proctor: --proctor.start-method must be forkserver or spawn, not " + method);
   system_ = std::make_unique<caf::actor_system>(cfg_);
   router_ = std::make_unique<router>(*system_);
   work_.emplace(io_.get_executor());
@@ -160,6 +161,7 @@ runtime_impl::~runtime_impl() {
   work_.reset();
   io_.stop();
   io_thread_.join();
+  forkserver_.reset();
   the_runtime = nullptr;
   router_->proxies().clear();
 }
@@ -184,7 +186,9 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
   // worker's PDEATHSIG fires when the thread that started it ends.
   boost::asio::post(io_, [&] {
     spawned_worker w;
-    if (auto ec = spawn_worker(argv_, authkey_, w, detail)) {
+    auto ec = forkserver_ ? forkserver_->spawn(w, detail)
+                          : spawn_process(spawn_role::worker, argv_, authkey_, w, detail);
+    if (ec) {
       started.set_value(ec);
       return;
     }

@@ -21,6 +21,7 @@
 
 #include "actors/link.hpp"
 #include "actors/router.hpp"
+#include "runtime/forkserver.hpp"
 #include "runtime/spawn.hpp"
 #include "transport/connection.hpp"
 
@@ -104,6 +105,7 @@ private:
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
     work_;
   std::thread io_thread_;
+  std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
 
   std::mutex mtx_;
   std::condition_variable cv_;

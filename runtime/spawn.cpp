@@ -1,6 +1,7 @@
 #include "runtime/spawn.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <signal.h>
@@ -44,11 +45,14 @@ struct fd_guard {
   }
 };
 
-int open_pidfd(pid_t pid) noexcept {
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
-
 } // namespace
+
+int open_pidfd(pid_t pid) noexcept {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd >= 0)
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return fd;
+}
 
 int pidfd_signal(int pidfd, int sig) noexcept {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
@@ -63,9 +67,9 @@ std::string exit_status::to_string() const {
   return "exited with code " + std::to_string(value);
 }
 
-std::error_code spawn_worker(const std::vector<std::string>& argv,
-                             const std::string& authkey, spawned_worker& out,
-                             std::string& detail) {
+std::error_code spawn_process(spawn_role role, const std::vector<std::string>& argv,
+                              const std::string& authkey, spawned_worker& out,
+                              std::string& detail) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     detail = std::string{"socketpair: "} + std::strerror(errno);
@@ -93,7 +97,16 @@ std::error_code spawn_worker(const std::vector<std::string>& argv,
   for (char** e = environ; *e != nullptr; ++e)
     if (std::strncmp(*e, "PROCTOR_ROLE=", 13) != 0)
       env_storage.emplace_back(*e);
-  env_storage.push_back(std::string{role_env} + "=worker");
+  if (role == spawn_role::worker) {
+    env_storage.push_back(std::string{role_env} + "=worker");
+  } else {
+    env_storage.push_back(std::string{role_env} + "=forkserver");
+    // Resolve every symbol once in the server, not in each forked worker.
+    if (std::getenv("LD_BIND_NOW") == nullptr) {
+      env_storage.emplace_back("LD_BIND_NOW=1");
+      env_storage.push_back(std::string{unset_bind_now_env} + "=1");
+    }
+  }
   env_storage.push_back(std::string{parent_pid_env} + "=" + std::to_string(::getpid()));
   env_storage.push_back(std::string{link_fd_env} + "=" + std::to_string(child_link_fd));
   env_storage.push_back(std::string{key_fd_env} + "=" + std::to_string(child_key_fd));
@@ -128,7 +141,6 @@ std::error_code spawn_worker(const std::vector<std::string>& argv,
     ::waitpid(pid, nullptr, 0);
     return errc::spawn_failed;
   }
-  ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
   out.pid = pid;
   out.pidfd = pidfd;
   out.link_fd = parent_end.release();

@@ -13,6 +13,7 @@ constexpr const char* role_env = "PROCTOR_ROLE";
 constexpr const char* parent_pid_env = "PROCTOR_PARENT_PID";
 constexpr const char* link_fd_env = "PROCTOR_LINK_FD";
 constexpr const char* key_fd_env = "PROCTOR_KEY_FD";
+constexpr const char* unset_bind_now_env = "PROCTOR_UNSET_BIND_NOW";
 
 /// A worker process just started, with the parent's end of its link.
 struct spawned_worker {
@@ -21,13 +22,19 @@ struct spawned_worker {
   int link_fd = -1;  ///< parent's end of a connected Unix stream socket
 };
 
-/// Re-executes this binary (/proc/self/exe, with `argv`) as a worker. The
-/// child inherits one end of a fresh socketpair and a pipe holding `authkey`;
-/// every other fd of ours is close-on-exec. posix_spawn is safe to call from a
+/// What a re-executed child becomes.
+enum class spawn_role { worker, forkserver };
+
+/// Re-executes this binary (/proc/self/exe, with `argv`) in `role`. The child
+/// inherits one end of a fresh socketpair and a pipe holding `authkey`; every
+/// other fd of ours is close-on-exec. posix_spawn is safe to call from a
 /// multi-threaded process; an exec failure is reported here, not in the child.
-std::error_code spawn_worker(const std::vector<std::string>& argv,
-                             const std::string& authkey, spawned_worker& out,
-                             std::string& detail);
+std::error_code spawn_process(spawn_role role, const std::vector<std::string>& argv,
+                              const std::string& authkey, spawned_worker& out,
+                              std::string& detail);
+
+/// Opens a close-on-exec pidfd for `pid` (-1 with errno on failure).
+int open_pidfd(pid_t pid) noexcept;
 
 /// How a process ended (Seastar's wait_exited / wait_signaled as one value).
 struct exit_status {

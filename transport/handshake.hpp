@@ -51,6 +51,10 @@ typename Inspector::result_type inspect(Inspector& f, refuse_payload& x) {
 /// Fresh random bytes from OpenSSL's CSPRNG.
 std::vector<std::uint8_t> make_nonce();
 
+/// Initialises OpenSSL's random generator and HMAC once, so processes forked
+/// afterwards inherit them ready (OpenSSL reseeds its generator after a fork).
+void prepare_crypto();
+
 /// What a prover sends: HMAC-SHA256(key, label | verifier's nonce | prover's
 /// nonce | prover's fingerprint). Binding the verifier's fresh nonce defeats
 /// replay; binding the order of the nonces defeats reflection.
