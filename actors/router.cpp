@@ -111,6 +111,11 @@ void router::link_down(link& l, const caf::error& reason) {
     node_lost(node, reason, &l);
 }
 
+std::vector<std::shared_ptr<link>> router::links() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return links_;
+}
+
 void router::node_lost(const caf::node_id& node, const caf::error& reason, link* via) {
   for (auto& proxy : proxies_.get_all(node))
     proxies_.erase(node, proxy->id(), reason);

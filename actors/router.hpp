@@ -54,6 +54,9 @@ public:
   /// and every request waiting on it fails with `reason`.
   void link_down(link& l, const caf::error& reason);
 
+  /// Every established link.
+  std::vector<std::shared_ptr<link>> links();
+
   /// Where frames for nodes without a known route go (a worker's parent).
   void set_default_route(std::shared_ptr<link> l);
 

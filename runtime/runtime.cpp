@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 
 #include <openssl/rand.h>
@@ -18,7 +20,24 @@ namespace proctor {
 
 namespace {
 
-std::string env_or_random_key() {
+std::string read_key_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::string key{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  if (!in.good() && !in.eof())
+    throw error(errc::bad_argument, "proctor: cannot read the authkey file " + path);
+  if (!key.empty() && key.back() == '\n')
+    key.pop_back();
+  if (key.empty())
+    throw error(errc::bad_argument, "proctor: the authkey file " + path + " is empty");
+  return key;
+}
+
+/// The authkey: --proctor.authkey-file, PROCTOR_AUTHKEY, or random.
+std::string master_key(int argc, char** argv) {
+  constexpr std::string_view flag = "--proctor.authkey-file=";
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view arg{argv[i]}; arg.starts_with(flag))
+      return read_key_file(std::string{arg.substr(flag.size())});
   if (const char* key = std::getenv("PROCTOR_AUTHKEY"); key != nullptr && *key != '\0')
     return key;
   unsigned char bytes[32];
@@ -49,11 +68,18 @@ std::string read_key(int fd) {
 
 } // namespace
 
+namespace {
+
+runtime* current_instance = nullptr;
+
+} // namespace
+
 runtime::runtime(int argc, char** argv) {
   const char* role_text = std::getenv(internal::role_env);
   std::string_view role = role_text ? role_text : "";
   if (role != "worker" && role != "forkserver") {
-    impl_ = std::make_unique<internal::runtime_impl>(argc, argv, env_or_random_key());
+    impl_ = std::make_unique<internal::runtime_impl>(argc, argv, master_key(argc, argv));
+    current_instance = this;
     return;
   }
   // A worker: children of ours must not take themselves for workers too.
@@ -76,13 +102,37 @@ runtime::runtime(int argc, char** argv) {
   }
   ::fcntl(link_fd, F_SETFD, FD_CLOEXEC);
   impl_ = std::make_unique<internal::runtime_impl>(argc, argv, std::move(key));
+  current_instance = this;
   impl_->run_worker(link_fd, parent);
 }
 
-runtime::~runtime() = default;
+runtime::~runtime() {
+  impl_.reset();
+  current_instance = nullptr;
+}
+
+runtime& runtime::current() {
+  if (current_instance == nullptr || !current_instance->impl_)
+    throw error(errc::invalid_state, "proctor: no proctor::runtime in this process yet");
+  return *current_instance;
+}
 
 caf::actor_system& runtime::system() {
   return impl_->system();
+}
+
+std::string runtime::listen(const std::string& endpoint) {
+  return impl_->listen(endpoint);
+}
+
+void runtime::publish_handle(caf::strong_actor_ptr actor, const std::string& name) {
+  impl_->publish(std::move(actor), name);
+}
+
+caf::strong_actor_ptr runtime::remote_handle(const std::string& endpoint,
+                                             const std::string& name,
+                                             std::chrono::milliseconds timeout) {
+  return impl_->remote_actor(endpoint, name, timeout);
 }
 
 caf::strong_actor_ptr runtime::spawn_registered(const std::string& name) {

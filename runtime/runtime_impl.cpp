@@ -29,21 +29,6 @@ namespace {
 
 runtime_impl* the_runtime = nullptr;
 
-template <class... Ts>
-std::vector<char> encode(Ts&... xs) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{nullptr, buf};
-  if (sink(xs...))
-    throw error(errc::malformed_payload, "proctor: cannot encode a control frame");
-  return buf;
-}
-
-template <class... Ts>
-bool decode(std::span<const char> payload, Ts&... xs) {
-  caf::binary_deserializer source{nullptr, payload.data(), payload.size()};
-  return !source(xs...) && source.remaining() == 0;
-}
-
 caf::error exit_error(pid_t pid, const exit_status& status) {
   return make_caf_error(status.signaled ? errc::process_killed : errc::process_exited,
                         "process " + std::to_string(pid) + " " + status.to_string(),
@@ -94,7 +79,8 @@ runtime_config::runtime_config() {
   opt_group{custom_options_, "proctor"}
     .add<std::size_t>("max-frame-size", "largest frame accepted, in bytes")
     .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds")
-    .add<std::string>("start-method", "forkserver (default) or spawn");
+    .add<std::string>("start-method", "forkserver (default) or spawn")
+    .add<std::string>("authkey-file", "file holding the shared authkey");
 }
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
@@ -153,16 +139,34 @@ runtime_impl::~runtime_impl() {
       child->signal(SIGTERM);
   for (auto& child : children)
     child->wait(std::nullopt);
-  boost::asio::post(io_, [this] {
+  // Close listeners and the remaining links on the io thread, so that every
+  // actor behind them is reported down before the system goes.
+  std::promise<void> closed;
+  boost::asio::post(io_, [this, &closed] {
     std::lock_guard<std::mutex> guard{mtx_};
     for (auto& child : children_)
       child->pidfd.reset();
+    for (auto& server : listeners_)
+      server->close();
+    auto links = router_->links();
+    for (auto& [key, peer] : peers_)
+      links.push_back(peer);
+    for (auto& l : links)
+      l->close(errc::connection_closed, "the runtime is ending");
+    boost::asio::post(io_, [&closed] { closed.set_value(); });
   });
+  closed.get_future().wait();
   work_.reset();
   io_.stop();
   io_thread_.join();
   forkserver_.reset();
   the_runtime = nullptr;
+  for (auto& [name, actor] : published_)
+    if (actor && actor->node() == system_->node())
+      system_->registry().erase(actor->id());
+  published_.clear();
+  peers_.clear();
+  listeners_.clear();
   router_->proxies().clear();
 }
 
@@ -198,9 +202,10 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
     child->channel = std::make_shared<link>(
       *router_,
       [this](link& from, frame_kind kind, std::span<const char> payload) {
-        return on_master_control(from, kind, payload);
+        return on_control(from, kind, payload);
       },
-      [this, weak](link&, std::error_code, std::string) {
+      [this, weak](link& l, std::error_code reason, std::string detail) {
+        fail_calls(l, static_cast<errc>(reason.value()), detail);
         auto c = weak.lock();
         if (!c)
           return;

@@ -24,6 +24,7 @@
 #include "runtime/forkserver.hpp"
 #include "runtime/spawn.hpp"
 #include "transport/connection.hpp"
+#include "transport/socket.hpp"
 
 namespace proctor::internal {
 
@@ -76,6 +77,18 @@ public:
   /// Asks a worker to spawn the registered actor `name`; waits for its handle.
   caf::strong_actor_ptr spawn_in(child_process& child, const std::string& name);
 
+  /// Accepts links from runtimes of this binary on `endpoint`; returns the
+  /// endpoint bound (the real port for tcp port 0).
+  std::string listen(const std::string& endpoint);
+
+  /// Makes `actor` reachable as `name` through every link of this process.
+  void publish(caf::strong_actor_ptr actor, const std::string& name);
+
+  /// The actor published as `name` by the runtime at `endpoint`, through one
+  /// link per endpoint, made on first use.
+  caf::strong_actor_ptr remote_actor(const std::string& endpoint, const std::string& name,
+                                     std::chrono::milliseconds timeout);
+
   /// Runs a worker's life on the calling thread (the worker's main thread)
   /// and ends the process. `link_fd` is connected to the parent.
   [[noreturn]] void run_worker(int link_fd, pid_t parent);
@@ -87,10 +100,35 @@ public:
   std::string process_name = "MainProcess";
 
 private:
+  /// The answer to a control request, or the error standing for it.
+  struct control_reply {
+    bool done = false;
+    std::uint8_t code = 0;
+    std::string detail;
+    caf::node_id node;
+    caf::actor_id aid = 0;
+  };
+
+  /// Sends request `op name` through `l`; waits for the reply, the link's
+  /// end or the timeout, whichever comes first.
+  control_reply call(link& l, const std::string& op, const std::string& name,
+                     std::optional<std::chrono::milliseconds> timeout);
+
+  /// Ends every call waiting on `l` with `code`.
+  void fail_calls(link& l, errc code, const std::string& detail);
+
+  /// Control frames on links to children and peers.
+  std::error_code on_control(link& from, frame_kind kind, std::span<const char> payload);
+  /// Control frames on a worker's link to its parent.
   std::error_code on_worker_control(link& from, frame_kind kind,
                                     std::span<const char> payload);
-  std::error_code on_master_control(link& from, frame_kind kind,
-                                    std::span<const char> payload);
+  std::error_code on_reply(std::span<const char> payload);
+  std::error_code serve_request(link& from, std::span<const char> payload, bool may_spawn);
+  /// Spawns the registered actor `name` here, for the parent.
+  control_reply spawn_hosted(const std::string& name);
+
+  std::shared_ptr<link> make_peer_link(connection::socket_type socket,
+                                       const std::string& endpoint_key);
   void watch_exit(const std::shared_ptr<child_process>& child);
   void finish_child(const std::shared_ptr<child_process>& child);
 
@@ -111,14 +149,14 @@ private:
   std::condition_variable cv_;
   std::vector<std::shared_ptr<child_process>> children_;
   std::uint64_t next_request_ = 1;
-  struct pending_spawn {
-    bool done = false;
-    std::uint8_t code = 0;
-    std::string detail;
-    caf::node_id node;
-    caf::actor_id aid = 0;
+  struct pending_call {
+    link* via = nullptr;
+    control_reply reply;
   };
-  std::map<std::uint64_t, pending_spawn> spawns_;
+  std::map<std::uint64_t, pending_call> calls_;
+  std::map<std::string, caf::strong_actor_ptr> published_;
+  std::vector<std::shared_ptr<listener>> listeners_;
+  std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint
 
   // Worker side: what the parent asked the main thread to do.
   struct task_order {

@@ -4,6 +4,7 @@
 
 #include "proctor/runtime.hpp"
 #include "tests/support/runtime.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace proctor::testing {
 
@@ -20,6 +21,8 @@ runtime& test_runtime() {
 int main(int argc, char** argv) {
   proctor::runtime rt{argc, argv};
   proctor::testing::the_runtime = &rt;
+  if (auto code = proctor::testing::run_helper(argc, argv))
+    return *code;
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

@@ -17,6 +17,7 @@ const char* to_string(errc x) noexcept {
     case errc::peer_refused: return "peer_refused";
     case errc::connection_closed: return "connection_closed";
     case errc::invalid_endpoint: return "invalid_endpoint";
+    case errc::connect_failed: return "connect_failed";
     case errc::unregistered_task: return "unregistered_task";
     case errc::unregistered_actor: return "unregistered_actor";
     case errc::spawn_failed: return "spawn_failed";
@@ -26,6 +27,7 @@ const char* to_string(errc x) noexcept {
     case errc::timeout: return "timeout";
     case errc::not_in_worker: return "not_in_worker";
     case errc::bad_argument: return "bad_argument";
+    case errc::not_published: return "not_published";
   }
   return "unknown";
 }

@@ -24,6 +24,7 @@ enum class errc : std::uint8_t {
   peer_refused = 10,         ///< the peer closed the handshake with a reason
   connection_closed = 11,    ///< the connection is gone (EOF or I/O error)
   invalid_endpoint = 12,     ///< an address string does not parse
+  connect_failed = 13,       ///< nothing accepts connections at an endpoint
   // -- runtime -----------------------------------------------------------------
   unregistered_task = 32,    ///< no PROCTOR_TASK of that name in this binary
   unregistered_actor = 33,   ///< no PROCTOR_ACTOR of that name in this binary
@@ -34,6 +35,7 @@ enum class errc : std::uint8_t {
   timeout = 38,              ///< a blocking call ran out of time
   not_in_worker = 39,        ///< a worker-only call made in the master
   bad_argument = 40,         ///< arguments that do not decode for the target
+  not_published = 41,        ///< no actor published under that name
 };
 
 /// The name of an error code, e.g. "frame_too_large".

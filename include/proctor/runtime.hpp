@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,10 +25,14 @@ class runtime_impl;
 /// re-executing this binary, it runs the worker and ends the process: it
 /// never returns.
 ///
-/// Flags (`--proctor.max-frame-size=N`, `--proctor.handshake-timeout=MS`, and
-/// CAF's own, e.g. `--scheduler.policy=stealing`) are read from argv and left
-/// in place. PROCTOR_AUTHKEY sets the authkey (a random one is made
-/// otherwise); PROCTOR_LOG=error|warning|info|debug the log level.
+/// Flags (`--proctor.max-frame-size=N`, `--proctor.handshake-timeout=MS`,
+/// `--proctor.start-method=forkserver|spawn`, `--proctor.authkey-file=PATH`,
+/// and CAF's scheduler flags, e.g. `--scheduler.max-threads=4`) are read from
+/// argv and left in place. The authkey comes from the file named by
+/// --proctor.authkey-file, else from PROCTOR_AUTHKEY, else it is random (fine
+/// for a master and its own workers; peers that connect over listen/
+/// remote_actor need the same key). PROCTOR_LOG=error|warning|info|debug
+/// sets the log level.
 class runtime {
 public:
   runtime(int argc, char** argv);
@@ -39,6 +44,11 @@ public:
   runtime& operator=(const runtime&) = delete;
 
   caf::actor_system& system();
+
+  /// The runtime of this process: the master's, or, inside a process's target
+  /// or a hosted actor, the worker's. Throws proctor::error(invalid_state)
+  /// before one is constructed.
+  static runtime& current();
 
   /// Starts a worker process that hosts the actor registered by
   /// PROCTOR_ACTOR(fn) and returns its handle. Monitoring the handle reports
@@ -53,12 +63,39 @@ public:
     return caf::actor_cast<Handle>(spawn_registered(entry->name));
   }
 
+  /// Accepts links from other processes that run this binary with the same
+  /// authkey, on `endpoint`: `unix:/path`, `unix-abstract:name` or
+  /// `tcp://host:port` (port 0 picks a free one). Returns the endpoint bound.
+  /// Throws proctor::error (invalid_endpoint, connect_failed) on failure.
+  std::string listen(const std::string& endpoint);
+
+  /// Makes `actor` reachable as `name` for processes linked to this one
+  /// (peers that connected to a listen endpoint, and this process's workers).
+  template <class Handle>
+  void publish(const Handle& actor, const std::string& name) {
+    publish_handle(caf::actor_cast<caf::strong_actor_ptr>(actor), name);
+  }
+
+  /// The actor published as `name` by the process listening at `endpoint`.
+  /// The first call per endpoint connects and authenticates; later calls
+  /// share that link. Throws proctor::error: invalid_endpoint, connect_failed,
+  /// timeout, authentication_failed / peer_refused / fingerprint_mismatch
+  /// (the handshake's verdict), not_published.
+  template <class Handle = caf::actor>
+  Handle remote_actor(const std::string& endpoint, const std::string& name,
+                      std::chrono::milliseconds timeout = std::chrono::seconds{10}) {
+    return caf::actor_cast<Handle>(remote_handle(endpoint, name, timeout));
+  }
+
   internal::runtime_impl& impl() noexcept {
     return *impl_;
   }
 
 private:
   caf::strong_actor_ptr spawn_registered(const std::string& name);
+  void publish_handle(caf::strong_actor_ptr actor, const std::string& name);
+  caf::strong_actor_ptr remote_handle(const std::string& endpoint, const std::string& name,
+                                      std::chrono::milliseconds timeout);
 
   std::unique_ptr<internal::runtime_impl> impl_;
 };

@@ -1,0 +1,133 @@
+// Helper modes: the test binary started again as a separate master
+// (`proctor_tests --helper NAME ARGS...`), for tests that need a second
+// program of the same binary, or a master they can kill.
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <string>
+#include <thread>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "proctor/process.hpp"
+#include "proctor/runtime.hpp"
+#include "tests/support/subprocess.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+void helper_sleeps(int seconds) {
+  std::this_thread::sleep_for(std::chrono::seconds{seconds});
+}
+PROCTOR_TASK(helper_sleeps);
+
+std::string daemon_dir;
+
+void on_sigterm(int) {
+  std::ofstream{daemon_dir + "/terminated"} << "SIGTERM\n";
+  ::_exit(0);
+}
+
+void helper_daemon(std::string dir) {
+  daemon_dir = dir;
+  std::signal(SIGTERM, on_sigterm);
+  std::ofstream{dir + "/daemon_ready"} << "ready\n";
+  for (;;)
+    std::this_thread::sleep_for(1s);
+}
+PROCTOR_TASK(helper_daemon);
+
+void helper_finishes_late(std::string dir) {
+  std::this_thread::sleep_for(200ms);
+  std::ofstream{dir + "/joined"} << "joined\n";
+}
+PROCTOR_TASK(helper_finishes_late);
+
+caf::behavior helper_idle(caf::event_based_actor*) {
+  return {[](int x) { return x; }};
+}
+PROCTOR_ACTOR(helper_idle);
+
+bool wait_for_file(const std::string& path, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!std::filesystem::exists(path)) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// connect ENDPOINT NAME: asks the published actor for 41 + 1; prints the
+// answer or the error code's name.
+int connect_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
+  try {
+    auto server = rt.remote_actor(args.at(0), args.at(1), 10s);
+    caf::scoped_actor self{rt.system()};
+    int code = 4;
+    self->request(server, std::chrono::seconds{10}, 41)
+      .receive(
+        [&](int x) {
+          std::printf("reply %d\n", x);
+          code = 0;
+        },
+        [&](caf::error& err) { std::printf("failed %s\n", rt.system().render(err).c_str()); });
+    return code;
+  } catch (const proctor::error& e) {
+    std::printf("error %s\n", proctor::to_string(e.code()));
+    std::fprintf(stderr, "%s\n", e.what());
+    return 3;
+  }
+}
+
+// orphans: starts workers of every kind, says so, and waits to be killed.
+int orphans_helper(proctor::runtime& rt, const std::vector<std::string>&) {
+  proctor::process first{rt, helper_sleeps, 60};
+  proctor::process second{rt, helper_sleeps, 60};
+  first.start();
+  second.start();
+  auto actor = rt.spawn_in_process(helper_idle);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  std::this_thread::sleep_for(60s);
+  return 1;
+}
+
+// daemon DIR: leaves a daemon and a slow non-daemon process to the runtime's
+// end, which must terminate the first and join the second.
+int daemon_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
+  auto dir = args.at(0);
+  proctor::process guard{rt, helper_daemon, dir};
+  guard.daemon(true);
+  guard.start();
+  proctor::process slow{rt, helper_finishes_late, dir};
+  slow.start();
+  return wait_for_file(dir + "/daemon_ready", 30s) ? 0 : 2;
+}
+
+} // namespace
+
+namespace proctor::testing {
+
+std::optional<int> run_helper(int argc, char** argv) {
+  if (argc < 3 || std::string_view{argv[1]} != "--helper")
+    return std::nullopt;
+  using helper = std::function<int(runtime&, const std::vector<std::string>&)>;
+  static const std::map<std::string, helper> helpers{
+    {"connect", connect_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper}};
+  auto i = helpers.find(argv[2]);
+  if (i == helpers.end()) {
+    std::fprintf(stderr, "no helper %s\n", argv[2]);
+    return 64;
+  }
+  std::vector<std::string> args(argv + 3, argv + argc);
+  return i->second(runtime::current(), args);
+}
+
+} // namespace proctor::testing
