@@ -6,6 +6,11 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <unistd.h>
 #include <string>
 
 namespace {
@@ -31,6 +36,43 @@ caf::behavior echo(caf::event_based_actor*) {
 }
 PROCTOR_ACTOR(echo);
 
+// CAF 0.17 spawns a function without arguments through a null shared_ptr.
+caf::behavior echo_with(caf::event_based_actor* self, int) {
+  return echo(self);
+}
+
+// Serves echo on TCP loopback and writes the endpoint to `path`.
+void serve_echo_tcp(std::string path) {
+  auto& rt = proctor::runtime::current();
+  rt.publish(rt.system().spawn(echo_with, 0), "echo");
+  auto bound = rt.listen("tcp://127.0.0.1:0");
+  std::ofstream{path + ".tmp"} << bound;
+  std::filesystem::rename(path + ".tmp", path);
+  for (;;)
+    std::this_thread::sleep_for(std::chrono::seconds{1});
+}
+PROCTOR_TASK(serve_echo_tcp);
+
+std::string wait_for_file(const std::string& path) {
+  while (!std::filesystem::exists(path))
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, {}};
+}
+
+double rtt_us(caf::scoped_actor& self, const caf::actor& server) {
+  auto ask = [&](int i) {
+    self->request(server, caf::infinite, i).receive([](int) {}, [](caf::error&) {});
+  };
+  for (int i = 0; i < 1000; ++i)
+    ask(i);
+  constexpr int rounds = 20000;
+  auto t = clock_type::now();
+  for (int i = 0; i < rounds; ++i)
+    ask(i);
+  return micros_since(t) / rounds;
+}
+
 int main(int argc, char** argv) {
   proctor::runtime rt{argc, argv};
 
@@ -46,17 +88,21 @@ int main(int argc, char** argv) {
 
   auto server = rt.spawn_in_process(echo);
   caf::scoped_actor self{rt.system()};
-  auto ask = [&](int i) {
-    self->request(server, caf::infinite, i).receive([](int) {}, [](caf::error&) {});
-  };
-  for (int i = 0; i < 1000; ++i)
-    ask(i);
-  constexpr int rounds = 20000;
-  t = clock_type::now();
-  for (int i = 0; i < rounds; ++i)
-    ask(i);
-  std::printf("proctor.uds.rtt_us %.1f us\n", micros_since(t) / rounds);
+  std::printf("proctor.uds.rtt_us %.1f us\n", rtt_us(self, server));
   std::fflush(stdout);
+
+  {
+    auto path = std::filesystem::temp_directory_path()
+                / ("proctor-bench-" + std::to_string(::getpid()));
+    proctor::process tcp_server{rt, serve_echo_tcp, path.string()};
+    tcp_server.start();
+    auto remote = rt.remote_actor(wait_for_file(path.string()), "echo");
+    std::printf("proctor.tcp.rtt_us %.1f us\n", rtt_us(self, remote));
+    std::fflush(stdout);
+    tcp_server.kill();
+    tcp_server.join();
+    std::filesystem::remove(path);
+  }
 
   constexpr int messages = 200000;
   std::string payload(64, 'x');

@@ -27,15 +27,17 @@ namespace {
 
 constexpr auto limit = 30s;
 
-caf::behavior adds_one(caf::event_based_actor*) {
-  return {[](int x) { return x + 1; }};
+// Takes an argument: CAF 0.17 spawns a function without arguments through a
+// null shared_ptr (UBSan rejects it).
+caf::behavior adds(caf::event_based_actor*, int n) {
+  return {[n](int x) { return x + n; }};
 }
 
 // Publishes adds_one as "adder", listens on `where`, writes the bound
 // endpoint to DIR/endpoint, then serves until killed.
 void serves_adder(std::string where, std::string dir) {
   auto& rt = proctor::runtime::current();
-  rt.publish(rt.system().spawn(adds_one), "adder");
+  rt.publish(rt.system().spawn(adds, 1), "adder");
   auto bound = rt.listen(where);
   std::ofstream{dir + "/endpoint.tmp"} << bound;
   std::filesystem::rename(dir + "/endpoint.tmp", dir + "/endpoint");
