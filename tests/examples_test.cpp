@@ -1,0 +1,110 @@
+// Every example runs to the end and prints what its seed program prints.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+#include <string>
+
+#include "tests/support/subprocess.hpp"
+
+using namespace std::chrono_literals;
+using proctor::testing::subprocess;
+
+namespace {
+
+struct transcript {
+  std::optional<int> exitcode;
+  std::string out;
+  std::string err;
+};
+
+transcript run_example(const std::string& name) {
+  subprocess program{{std::string{PROCTOR_EXAMPLES_DIR} + "/" + name}};
+  transcript result;
+  result.exitcode = program.wait(60s);
+  result.out = program.out();
+  result.err = program.err();
+  return result;
+}
+
+bool has(const std::string& text, const std::string& pattern) {
+  return std::regex_search(text, std::regex{pattern});
+}
+
+} // namespace
+
+TEST(examples, demo) {
+  auto t = run_example("demo");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_TRUE(has(t.out, "Process-" + std::to_string(i) + " \\(pid \\d+\\) squares "
+                             + std::to_string(i)))
+      << t.out;
+    EXPECT_TRUE(has(t.out, "Process-" + std::to_string(i) + " exited with code "
+                             + std::to_string(i * i)))
+      << t.out;
+  }
+  EXPECT_TRUE(has(t.out, "hello master from pid \\d+")) << t.out;
+}
+
+TEST(examples, process_basic) {
+  auto t = run_example("process_basic");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(t.out, m, std::regex{"Parent process (\\d+)\\."})) << t.out;
+  EXPECT_TRUE(has(t.out, "Child process will start\\.\\nRun child process test \\(\\d+\\) "
+                         "and parent process is \\("
+                           + m[1].str() + "\\)\\.\\nChild process end\\."))
+    << t.out;
+}
+
+TEST(examples, process_many) {
+  auto t = run_example("process_many");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  std::regex square{"3 squared is 9"};
+  auto squares =
+    std::distance(std::sregex_iterator(t.out.begin(), t.out.end(), square), std::sregex_iterator());
+  EXPECT_EQ(squares, 4) << t.out;
+  EXPECT_TRUE(has(t.out, "Execute time \\d+ ms")) << t.out;
+}
+
+TEST(examples, process_exitcode) {
+  auto t = run_example("process_exitcode");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "My name is Alice and my age is 18")) << t.out;
+  EXPECT_TRUE(has(t.out, "exitcode 12")) << t.out;
+  EXPECT_TRUE(has(t.out, "alive: true")) << t.out;
+  EXPECT_TRUE(has(t.out, "alive after terminate: false, exitcode -15")) << t.out;
+}
+
+TEST(examples, process_globals) {
+  auto t = run_example("process_globals");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "child sees 3 numbers\\nparent sees 2 numbers")) << t.out;
+}
+
+TEST(examples, fork_pids) {
+  auto t = run_example("fork_pids");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(t.out, m,
+                                std::regex{"I \\((\\d+)\\) just created a child process "
+                                           "\\((\\d+)\\)\\."}))
+    << t.out;
+  EXPECT_TRUE(has(t.out, "I am child process \\(" + m[2].str() + "\\) and my parent is "
+                           + m[1].str() + "\\."))
+    << t.out;
+}
+
+TEST(examples, actor_handles) {
+  auto t = run_example("actor_handles");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "relay asked counter: 41 \\+ 1 = 42")) << t.out;
+}
+
+TEST(examples, subprocess_call) {
+  auto t = run_example("subprocess_call");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "\\$ uname -s\\nLinux\\nExit code: 0\\n")) << t.out;
+  EXPECT_TRUE(has(t.out, "\\$ sort\\nexit\\npython.org\\nset q=mx\\nExit code: 0\\n")) << t.out;
+}
