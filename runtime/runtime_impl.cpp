@@ -1,5 +1,6 @@
 #include "runtime/runtime_impl.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 
 #include "actors/errors.hpp"
 #include "proctor/actor.hpp"
+#include "proctor/message_type.hpp"
 #include "proctor/task.hpp"
 #include "transport/log.hpp"
 
@@ -53,8 +55,34 @@ std::uint64_t binary_fingerprint() {
     mix("task:" + name);
   for (auto& name : actor_names())
     mix("actor:" + name);
+  std::vector<std::string> types;
+  for (auto& entry : message_types())
+    types.push_back(entry.name);
+  std::sort(types.begin(), types.end());
+  for (auto& name : types)
+    mix("type:" + name);
   return hash;
 }
+
+namespace {
+
+/// Two registrations under one name would make lookups by name ambiguous.
+void check_unique_names() {
+  auto check = [](std::vector<std::string> names, const char* what) {
+    std::sort(names.begin(), names.end());
+    if (auto i = std::adjacent_find(names.begin(), names.end()); i != names.end())
+      throw error(errc::bad_argument, std::string{"proctor: two "} + what + " named " + *i
+                                        + " in this binary; names must be unique");
+  };
+  check(task_names(), "PROCTOR_TASK");
+  check(actor_names(), "PROCTOR_ACTOR");
+  std::vector<std::string> types;
+  for (auto& entry : message_types())
+    types.push_back(entry.name);
+  check(types, "PROCTOR_MESSAGE_TYPE");
+}
+
+} // namespace
 
 // -- child_process --------------------------------------------------------------
 
@@ -120,6 +148,9 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
   else if (method != "spawn")
     throw error(errc::bad_argument,
                 "proctor: --proctor.start-method must be forkserver or spawn, not " + method);
+  check_unique_names();
+  for (auto& entry : message_types())
+    entry.add(cfg_, entry.name);
   system_ = std::make_unique<caf::actor_system>(cfg_);
   router_ = std::make_unique<router>(*system_);
   work_.emplace(io_.get_executor());

@@ -1,9 +1,9 @@
+// The names a binary registers: tasks, actors, message types.
 #include "proctor/actor.hpp"
+#include "proctor/message_type.hpp"
 #include "proctor/task.hpp"
 
 #include <algorithm>
-
-
 
 namespace proctor::internal {
 
@@ -80,6 +80,27 @@ std::vector<std::string> actor_names() {
     names.push_back(entry.name);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+} // namespace proctor::internal
+
+namespace proctor::internal {
+
+namespace {
+
+std::vector<message_type_entry>& types() {
+  static std::vector<message_type_entry> instance;
+  return instance;
+}
+
+} // namespace
+
+void register_message_type(std::string name, type_adder add) {
+  types().push_back(message_type_entry{std::move(name), add});
+}
+
+const std::vector<message_type_entry>& message_types() {
+  return types();
 }
 
 } // namespace proctor::internal

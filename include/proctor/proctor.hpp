@@ -2,6 +2,7 @@
 
 #include "proctor/actor.hpp"
 #include "proctor/errc.hpp"
+#include "proctor/message_type.hpp"
 #include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
 #include "proctor/task.hpp"

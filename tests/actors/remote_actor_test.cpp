@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "proctor/message_type.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -152,4 +153,71 @@ TEST(remote_actor, an_actor_that_quits_ends_its_process_and_reports_its_reason) 
         << rt.system().render(down.reason);
     },
     caf::after(limit) >> [] { ADD_FAILURE() << "no down_msg"; });
+}
+
+namespace {
+
+struct point {
+  int x = 0;
+  int y = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, point& p) {
+  return f(caf::meta::type_name("point"), p.x, p.y);
+}
+
+} // namespace
+
+PROCTOR_MESSAGE_TYPE(point);
+
+namespace {
+
+caf::behavior mirrors_points(caf::event_based_actor*) {
+  return {[](point p) { return point{p.y, p.x}; }};
+}
+PROCTOR_ACTOR(mirrors_points);
+
+} // namespace
+
+TEST(remote_actor, registered_user_types_travel_in_messages) {
+  auto& rt = test_runtime();
+  auto mirror = rt.spawn_in_process(mirrors_points);
+  caf::scoped_actor self{rt.system()};
+  point result;
+  self->request(mirror, limit, point{1, 2})
+    .receive([&](point p) { result = p; },
+             [&](caf::error& err) { ADD_FAILURE() << rt.system().render(err); });
+  EXPECT_EQ(result.x, 2);
+  EXPECT_EQ(result.y, 1);
+  self->send_exit(mirror, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+struct not_a_message_type {
+  int value = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, not_a_message_type& x) {
+  return f(caf::meta::type_name("not_a_message_type"), x.value);
+}
+
+} // namespace
+
+TEST(remote_actor, an_unregistered_type_fails_the_request_and_not_the_link) {
+  auto& rt = test_runtime();
+  auto mirror = rt.spawn_in_process(mirrors_points);
+  caf::scoped_actor self{rt.system()};
+  bool failed = false;
+  self->request(mirror, limit, not_a_message_type{7})
+    .receive([](point) {}, [&](caf::error&) { failed = true; });
+  EXPECT_TRUE(failed);
+  point result;
+  self->request(mirror, limit, point{3, 4})
+    .receive([&](point p) { result = p; },
+             [&](caf::error& err) { ADD_FAILURE() << rt.system().render(err); });
+  EXPECT_EQ(result.x, 4);
+  self->send_exit(mirror, caf::exit_reason::user_shutdown);
 }
