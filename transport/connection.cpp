@@ -317,12 +317,15 @@ std::error_code connection::send(frame_kind kind, std::span<const char> payload)
 void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
   while (!writing_ && !closed_) {
     // Handshake frames go first; other frames wait for the handshake to end.
-    if (!handshake_out_.empty())
+    if (!handshake_out_.empty()) {
       std::swap(handshake_out_, inflight_);
-    else if (established_ && !pending_.empty())
+    } else if (established_ && !pending_.empty()) {
+      if (defer_to_io_thread())
+        return;
       std::swap(pending_, inflight_);
-    else
+    } else {
       return;
+    }
     writing_ = true;
     inflight_offset_ = 0;
     guard.unlock();
@@ -344,6 +347,28 @@ void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
     writing_ = false;
     writable_.notify_all();
   }
+}
+
+bool connection::defer_to_io_thread() {
+  if (executor().running_in_this_thread())
+    return false;
+  if (flush_posted_)
+    return true;
+  // A send right after another one is likely part of a burst: leave it to
+  // the io thread, which writes everything queued by then in one syscall. A
+  // lone send (a request, a reply) goes out at once from the caller.
+  auto now = std::chrono::steady_clock::now();
+  bool burst = now - last_send_ < burst_window;
+  last_send_ = now;
+  if (!burst)
+    return false;
+  flush_posted_ = true;
+  boost::asio::post(executor(), [self = shared_from_this()] {
+    std::unique_lock<std::mutex> guard{self->mtx_};
+    self->flush_posted_ = false;
+    self->kick_writer(guard);
+  });
+  return true;
 }
 
 void connection::do_async_write() {

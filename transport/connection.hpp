@@ -64,6 +64,9 @@ public:
 /// socket. Reads run on the io thread; `send` may be called from any thread.
 class connection : public std::enable_shared_from_this<connection> {
 public:
+  /// Sends closer together than this are treated as a burst and coalesced.
+  static constexpr std::chrono::microseconds burst_window{20};
+
   using socket_type =
     boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
                                      boost::asio::io_context::executor_type>;
@@ -113,6 +116,8 @@ private:
   void send_handshake(frame_kind kind, std::vector<char> payload);
   void refuse_and_close(std::error_code reason, std::string detail);
   void kick_writer(std::unique_lock<std::mutex>& guard);
+  /// Whether a caller's frames should wait for the io thread (a burst).
+  bool defer_to_io_thread();
   void do_async_write();
   void do_close(std::error_code reason, std::string detail);
 
@@ -140,6 +145,8 @@ private:
   std::vector<char> inflight_; ///< the bytes the current write owns
   std::size_t inflight_offset_ = 0;
   bool writing_ = false;
+  bool flush_posted_ = false;  ///< the io thread will write pending_
+  std::chrono::steady_clock::time_point last_send_{}; ///< by a non-io thread
   bool established_ = false;
   bool closed_ = false;
   std::uint32_t peer_pid_ = 0;
