@@ -82,6 +82,15 @@ void link::close(std::error_code reason, std::string detail) {
     conn->close(reason, std::move(detail));
 }
 
+bool link::flush(std::chrono::steady_clock::time_point deadline) {
+  std::shared_ptr<connection> conn;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    conn = conn_;
+  }
+  return !conn || conn->flush(deadline);
+}
+
 void link::on_established(connection&, const peer_info& peer) {
   caf::node_id node;
   router::decode_node(peer.node, node);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -57,6 +58,9 @@ public:
   void fail_requests(const caf::node_id& node, const caf::error& reason);
 
   void close(std::error_code reason, std::string detail);
+
+  /// Waits until the frames sent so far are written (see connection::flush).
+  bool flush(std::chrono::steady_clock::time_point deadline);
 
   // -- connection_handler ------------------------------------------------------
 

@@ -141,6 +141,8 @@ caf::strong_actor_ptr runtime::spawn_registered(const std::string& name) {
 }
 
 void exit(int code) {
+  if (auto* rt = internal::current_runtime())
+    rt->flush_links();
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);

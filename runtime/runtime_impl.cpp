@@ -43,6 +43,10 @@ runtime_impl* current_runtime() noexcept {
   return the_runtime;
 }
 
+caf::execution_unit* serialization_unit() noexcept {
+  return the_runtime ? &the_runtime->routes().context() : nullptr;
+}
+
 std::uint64_t binary_fingerprint() {
   std::uint64_t hash = 1469598103934665603ull; // FNV-1a
   auto mix = [&](const std::string& text) {

@@ -93,6 +93,9 @@ public:
   /// and ends the process. `link_fd` is connected to the parent.
   [[noreturn]] void run_worker(int link_fd, pid_t parent);
 
+  /// Lets the frames sent so far out before the process ends (bounded wait).
+  void flush_links();
+
   /// Connection settings for a new link.
   connection_settings link_settings() const;
 

@@ -37,6 +37,8 @@ std::string demangled(const std::type_info& type) {
 }
 
 [[noreturn]] void flush_and_exit(int code) {
+  if (auto* rt = current_runtime())
+    rt->flush_links();
   std::cout.flush();
   std::cerr.flush();
   std::fflush(nullptr);
@@ -107,6 +109,14 @@ runtime_impl::control_reply runtime_impl::spawn_hosted(const std::string& name) 
         });
     });
   return reply;
+}
+
+void runtime_impl::flush_links() {
+  // Messages a target sent just before returning (a queue's ack, a reply)
+  // must not die with the process.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{2};
+  for (auto& l : router_->links())
+    l->flush(deadline);
 }
 
 void runtime_impl::run_worker(int link_fd, pid_t parent) {

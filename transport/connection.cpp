@@ -349,6 +349,13 @@ void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
   }
 }
 
+bool connection::flush(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  return writable_.wait_until(guard, deadline, [this] {
+    return closed_ || (pending_.empty() && handshake_out_.empty() && !writing_);
+  });
+}
+
 bool connection::defer_to_io_thread() {
   if (executor().running_in_this_thread())
     return false;

@@ -81,6 +81,10 @@ public:
   /// Sends `hello` and begins reading. Thread-safe; call once.
   void start();
 
+  /// Waits until every queued frame is in the socket, the connection is
+  /// closed, or `deadline` passes; false on the deadline. Not on the io thread.
+  bool flush(std::chrono::steady_clock::time_point deadline);
+
   /// Queues one frame. Thread-safe. Frames from one thread keep their order.
   /// Frames queued before the handshake ends wait for it. Blocks while more
   /// than max_pending_bytes wait to be written, except on the io thread.

@@ -53,10 +53,14 @@ struct function_traits<R (*)(Ps...)> {
   using arguments = std::tuple<std::decay_t<Ps>...>;
 };
 
+/// The running runtime's serialization context, through which actor handles
+/// (and so queue, lock and pipe handles) in arguments become proxies.
+caf::execution_unit* serialization_unit() noexcept;
+
 template <class Tuple>
 std::string encode_arguments(Tuple& args) {
   std::vector<char> buf;
-  caf::binary_serializer sink{nullptr, buf};
+  caf::binary_serializer sink{serialization_unit(), buf};
   if (auto err = std::apply([&](auto&... xs) { return sink(xs...); }, args))
     throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
   return {buf.begin(), buf.end()};
@@ -66,7 +70,7 @@ template <auto Fn>
 int run_task(std::string_view bytes) {
   using traits = function_traits<decltype(Fn)>;
   typename traits::arguments args;
-  caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+  caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
   if (auto err = std::apply([&](auto&... xs) { return source(xs...); }, args);
       err || source.remaining() != 0)
     throw error(errc::bad_argument, "proctor: the task's arguments do not decode");

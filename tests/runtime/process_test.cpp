@@ -9,6 +9,10 @@
 
 #include <unistd.h>
 
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -170,4 +174,32 @@ TEST(process, several_processes_run_at_once) {
 TEST(process, helpers_report_the_machine) {
   EXPECT_GE(proctor::cpu_count(), 1);
   EXPECT_EQ(proctor::current_process().pid, ::getpid());
+}
+
+namespace {
+
+caf::behavior adds_to(caf::event_based_actor*, int n) {
+  return {[n](int x) { return x + n; }};
+}
+
+// Asks the actor it was given and returns the answer as its exit code.
+int asks_the_actor(caf::actor adder, int x) {
+  caf::scoped_actor self{proctor::runtime::current().system()};
+  int answer = -1;
+  self->request(adder, std::chrono::seconds{30}, x)
+    .receive([&](int y) { answer = y; }, [](caf::error&) {});
+  return answer;
+}
+PROCTOR_TASK(asks_the_actor);
+
+} // namespace
+
+TEST(process, an_actor_handle_is_a_valid_argument) {
+  auto& rt = test_runtime();
+  auto adder = rt.system().spawn(adds_to, 1);
+  process p{rt, asks_the_actor, adder, 41};
+  p.start();
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_EQ(p.exitcode(), 42);
+  caf::anon_send_exit(adder, caf::exit_reason::user_shutdown);
 }
