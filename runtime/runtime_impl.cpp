@@ -17,6 +17,7 @@
 #include <caf/binary_serializer.hpp>
 #include <caf/config_option_adder.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/send.hpp>
 #include <caf/settings.hpp>
 
 #include "actors/errors.hpp"
@@ -196,6 +197,9 @@ runtime_impl::~runtime_impl() {
   io_thread_.join();
   forkserver_.reset();
   the_runtime = nullptr;
+  for (auto& actor : owned_)
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  owned_.clear();
   for (auto& [name, actor] : published_)
     if (actor && actor->node() == system_->node())
       system_->registry().erase(actor->id());
@@ -203,6 +207,13 @@ runtime_impl::~runtime_impl() {
   peers_.clear();
   listeners_.clear();
   router_->proxies().clear();
+}
+
+void runtime_impl::own(const caf::actor& actor) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  // Forget the ones that ended already, so the list does not grow forever.
+  std::erase_if(owned_, [](const caf::actor_addr& x) { return !x; });
+  owned_.push_back(actor.address());
 }
 
 connection_settings runtime_impl::link_settings() const {

@@ -93,8 +93,16 @@ public:
   /// and ends the process. `link_fd` is connected to the parent.
   [[noreturn]] void run_worker(int link_fd, pid_t parent);
 
+  /// Adopts an actor that proctor made (a queue, a lock...): it ends with
+  /// the runtime, since handles that crossed processes keep it registered.
+  void own(const caf::actor& actor);
+
   /// Lets the frames sent so far out before the process ends (bounded wait).
   void flush_links();
+
+  std::uint32_t max_frame_size() const noexcept {
+    return max_frame_size_;
+  }
 
   /// Connection settings for a new link.
   connection_settings link_settings() const;
@@ -158,6 +166,7 @@ private:
   };
   std::map<std::uint64_t, pending_call> calls_;
   std::map<std::string, caf::strong_actor_ptr> published_;
+  std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint
 

@@ -28,6 +28,10 @@ const char* to_string(errc x) noexcept {
     case errc::not_in_worker: return "not_in_worker";
     case errc::bad_argument: return "bad_argument";
     case errc::not_published: return "not_published";
+    case errc::queue_full: return "queue_full";
+    case errc::queue_empty: return "queue_empty";
+    case errc::closed: return "closed";
+    case errc::owner_gone: return "owner_gone";
   }
   return "unknown";
 }

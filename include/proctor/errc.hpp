@@ -36,6 +36,11 @@ enum class errc : std::uint8_t {
   not_in_worker = 39,        ///< a worker-only call made in the master
   bad_argument = 40,         ///< arguments that do not decode for the target
   not_published = 41,        ///< no actor published under that name
+  // -- channels ------------------------------------------------------------------
+  queue_full = 42,           ///< a put found no room in time
+  queue_empty = 43,          ///< a get found no item in time
+  closed = 44,               ///< the queue or pipe was closed
+  owner_gone = 45,           ///< the process that owned a queue, lock... ended
 };
 
 /// The name of an error code, e.g. "frame_too_large".

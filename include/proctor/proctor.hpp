@@ -4,5 +4,6 @@
 #include "proctor/errc.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/process.hpp"
+#include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
 #include "proctor/task.hpp"

@@ -1,0 +1,343 @@
+// The actor behind proctor::queue: items as opaque bytes, waiting producers
+// and consumers in arrival order, and a ledger of delivered items that only
+// an ack from the consumer clears. A consumer that goes down without acking
+// gives its items back to the head of the queue, in their order.
+#include "actors/queue_actor.hpp"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include "proctor/errc.hpp"
+
+namespace proctor::internal {
+
+item_bytes encode_batch(std::vector<delivery>& batch) {
+  item_bytes out;
+  caf::binary_serializer sink{nullptr, out};
+  auto count = static_cast<std::uint32_t>(batch.size());
+  auto err = sink(count);
+  for (auto& d : batch)
+    if (!err)
+      err = sink(d.id, d.item);
+  return out;
+}
+
+bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out) {
+  caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+  std::uint32_t count = 0;
+  if (source(count))
+    return false;
+  out.resize(count);
+  for (auto& d : out)
+    if (source(d.id, d.item))
+      return false;
+  return source.remaining() == 0;
+}
+
+namespace {
+
+constexpr auto ok = static_cast<std::uint8_t>(errc::ok);
+constexpr auto full = static_cast<std::uint8_t>(errc::queue_full);
+constexpr auto empty = static_cast<std::uint8_t>(errc::queue_empty);
+constexpr auto closed = static_cast<std::uint8_t>(errc::closed);
+constexpr auto too_many_task_done = static_cast<std::uint8_t>(errc::invalid_state);
+constexpr auto timed_out = static_cast<std::uint8_t>(errc::timeout);
+
+struct waiting_putter {
+  std::uint64_t id;
+  item_bytes item;
+  caf::actor_addr producer;
+  std::optional<caf::response_promise> promise; ///< a request; else put_async
+  caf::strong_actor_ptr async_sender;
+};
+
+struct waiting_getter {
+  std::uint64_t id;
+  std::uint32_t max;
+  caf::actor_addr consumer;
+  caf::response_promise promise;
+};
+
+struct queue_state {
+  std::size_t maxsize = 0;
+  bool closed = false;
+  std::deque<item_bytes> items;
+  std::deque<waiting_putter> putters;
+  std::deque<waiting_getter> getters;
+  std::map<caf::actor_addr, std::map<std::uint64_t, item_bytes>> unacked;
+  std::set<caf::actor_addr> watched;
+  std::uint64_t next_id = 1;
+  std::uint64_t unfinished = 0; ///< joinable: puts minus task_done calls
+  std::vector<caf::response_promise> joiners;
+  std::map<std::uint64_t, caf::response_promise> timed_joiners;
+
+  bool has_room() const {
+    return maxsize == 0 || items.size() < maxsize;
+  }
+
+  static inline const char* name = "proctor.queue";
+};
+
+using queue_actor = caf::stateful_actor<queue_state>;
+
+void watch(queue_actor* self, const caf::strong_actor_ptr& who) {
+  if (!who)
+    return;
+  auto addr = caf::actor_cast<caf::actor_addr>(who);
+  if (self->state.watched.insert(addr).second)
+    self->monitor(who);
+}
+
+void answer_putter(queue_actor* self, waiting_putter& p, std::uint8_t code) {
+  if (p.promise)
+    p.promise->deliver(code);
+  else if (p.async_sender)
+    self->send(caf::actor_cast<caf::actor>(p.async_sender), put_done_atom::value, code);
+}
+
+/// Moves waiting producers' items in while there is room.
+void admit_putters(queue_actor* self) {
+  auto& st = self->state;
+  // Pipelined puts that arrived before close() are still admitted: their
+  // put() returned to the producer.
+  while (!st.putters.empty() && st.has_room()) {
+    auto p = std::move(st.putters.front());
+    st.putters.pop_front();
+    st.items.push_back(std::move(p.item));
+    ++st.unfinished;
+    answer_putter(self, p, ok);
+  }
+}
+
+/// Up to `max` items for `consumer`, recorded as delivered but not acked.
+item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, std::uint32_t max) {
+  auto& st = self->state;
+  std::vector<delivery> batch;
+  auto& ledger = st.unacked[consumer];
+  while (!st.items.empty() && batch.size() < std::max<std::uint32_t>(max, 1)) {
+    delivery d{st.next_id++, std::move(st.items.front())};
+    st.items.pop_front();
+    ledger.emplace(d.id, d.item);
+    batch.push_back(std::move(d));
+  }
+  return encode_batch(batch);
+}
+
+/// Serves waiting consumers, then lets waiting producers in, until neither
+/// can move.
+void pump(queue_actor* self) {
+  auto& st = self->state;
+  for (;;) {
+    admit_putters(self);
+    if (st.getters.empty())
+      break;
+    if (st.items.empty()) {
+      if (!st.closed)
+        break;
+      // Closed and drained: nobody waits forever.
+      for (auto& g : st.getters)
+        g.promise.deliver(closed, item_bytes{});
+      st.getters.clear();
+      break;
+    }
+    auto g = std::move(st.getters.front());
+    st.getters.pop_front();
+    // One item per waiting consumer while others wait: fair, in order.
+    auto max = st.getters.empty() ? g.max : 1u;
+    g.promise.deliver(ok, take_batch(self, g.consumer, max));
+  }
+}
+
+void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger) {
+  auto& items = self->state.items;
+  // Highest id first, each to the front: the lowest ends up at the head.
+  for (auto i = ledger.rbegin(); i != ledger.rend(); ++i)
+    items.push_front(std::move(i->second));
+  ledger.clear();
+}
+
+void settle_joiners(queue_actor* self) {
+  auto& st = self->state;
+  if (st.unfinished != 0)
+    return;
+  for (auto& j : st.joiners)
+    j.deliver(ok);
+  st.joiners.clear();
+  for (auto& [id, j] : st.timed_joiners)
+    j.deliver(ok);
+  st.timed_joiners.clear();
+}
+
+caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
+  self->state.maxsize = maxsize;
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    st.watched.erase(msg.source);
+    if (auto i = st.unacked.find(msg.source); i != st.unacked.end()) {
+      give_back(self, i->second);
+      st.unacked.erase(i);
+    }
+    std::erase_if(st.getters, [&](auto& g) { return g.consumer == msg.source; });
+    // A blocked put() of a dead producer never returned: drop it. A
+    // pipelined one did return, so its item is in the queue for good.
+    std::erase_if(st.putters,
+                  [&](auto& p) { return p.producer == msg.source && p.promise; });
+    pump(self);
+  });
+  return {
+    [=](put_atom, std::int64_t timeout_ms, item_bytes& item) -> caf::result<std::uint8_t> {
+      auto& st = self->state;
+      if (st.closed)
+        return closed;
+      if (st.has_room() && st.putters.empty()) {
+        st.items.push_back(std::move(item));
+        ++st.unfinished;
+        pump(self);
+        return ok;
+      }
+      if (timeout_ms == dont_wait)
+        return full;
+      auto id = st.next_id++;
+      auto rp = self->make_response_promise<std::uint8_t>();
+      st.putters.push_back({id, std::move(item),
+                            caf::actor_cast<caf::actor_addr>(self->current_sender()), rp, {}});
+      watch(self, self->current_sender());
+      if (timeout_ms > 0)
+        self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
+      return rp;
+    },
+    [=](put_async_atom, item_bytes& item) {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      if (st.closed) {
+        self->send(caf::actor_cast<caf::actor>(sender), put_done_atom::value, closed);
+        return;
+      }
+      st.putters.push_back({st.next_id++, std::move(item),
+                            caf::actor_cast<caf::actor_addr>(sender), std::nullopt, sender});
+      watch(self, sender);
+      pump(self);
+    },
+    [=](get_atom, std::int64_t timeout_ms,
+        std::uint32_t max) -> caf::result<std::uint8_t, item_bytes> {
+      auto& st = self->state;
+      auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      watch(self, self->current_sender());
+      if (!st.items.empty() && st.getters.empty()) {
+        auto batch = take_batch(self, consumer, max);
+        pump(self);
+        return {ok, std::move(batch)};
+      }
+      if (st.closed)
+        return {closed, item_bytes{}};
+      if (timeout_ms == dont_wait)
+        return {empty, item_bytes{}};
+      auto id = st.next_id++;
+      auto rp = self->make_response_promise<std::uint8_t, item_bytes>();
+      st.getters.push_back({id, max, consumer, rp});
+      if (timeout_ms > 0)
+        self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
+      return rp;
+    },
+    [=](ack_atom, std::uint64_t id) {
+      auto& st = self->state;
+      auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (auto i = st.unacked.find(consumer); i != st.unacked.end())
+        i->second.erase(id);
+    },
+    [=](return_atom, const item_bytes& blob) {
+      // A consumer handle let go of items it had fetched but not returned.
+      auto& st = self->state;
+      auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      std::vector<delivery> batch;
+      auto i = st.unacked.find(consumer);
+      if (i == st.unacked.end() || !decode_batch(blob, batch))
+        return;
+      std::map<std::uint64_t, item_bytes> returned;
+      for (auto& d : batch)
+        if (auto j = i->second.find(d.id); j != i->second.end()) {
+          returned.emplace(d.id, std::move(j->second));
+          i->second.erase(j);
+        }
+      give_back(self, returned);
+      pump(self);
+    },
+    [=](expire_atom, std::uint64_t id) {
+      auto& st = self->state;
+      for (auto i = st.putters.begin(); i != st.putters.end(); ++i)
+        if (i->id == id) {
+          answer_putter(self, *i, full);
+          st.putters.erase(i);
+          return;
+        }
+      for (auto i = st.getters.begin(); i != st.getters.end(); ++i)
+        if (i->id == id) {
+          i->promise.deliver(empty, item_bytes{});
+          st.getters.erase(i);
+          return;
+        }
+      if (auto i = st.timed_joiners.find(id); i != st.timed_joiners.end()) {
+        i->second.deliver(timed_out);
+        st.timed_joiners.erase(i);
+      }
+    },
+    [=](size_atom) {
+      auto& st = self->state;
+      return std::make_tuple(static_cast<std::uint64_t>(st.items.size()),
+                             static_cast<std::uint64_t>(st.maxsize), st.closed);
+    },
+    [=](close_atom) -> std::uint8_t {
+      auto& st = self->state;
+      st.closed = true;
+      // Blocked put() calls have not returned: they fail. Pipelined ones stay.
+      for (auto& p : st.putters)
+        if (p.promise)
+          answer_putter(self, p, closed);
+      std::erase_if(st.putters, [](auto& p) { return p.promise.has_value(); });
+      pump(self);
+      return ok;
+    },
+    [=](task_done_atom) -> std::uint8_t {
+      auto& st = self->state;
+      if (st.unfinished == 0)
+        return too_many_task_done;
+      --st.unfinished;
+      settle_joiners(self);
+      return ok;
+    },
+    [=](join_atom, std::int64_t timeout_ms) -> caf::result<std::uint8_t> {
+      auto& st = self->state;
+      if (st.unfinished == 0)
+        return ok;
+      if (timeout_ms == dont_wait)
+        return timed_out;
+      auto rp = self->make_response_promise<std::uint8_t>();
+      if (timeout_ms > 0) {
+        auto id = st.next_id++;
+        st.timed_joiners.emplace(id, rp);
+        self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
+      } else {
+        st.joiners.push_back(rp);
+      }
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_queue(caf::actor_system& sys, std::size_t maxsize) {
+  return sys.spawn(queue_behavior, maxsize);
+}
+
+} // namespace proctor::internal

@@ -1,0 +1,177 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "proctor/errc.hpp"
+#include "proctor/task.hpp"
+
+namespace proctor {
+
+class runtime;
+
+/// A put found the queue full until its timeout (Python's queue.Full).
+class queue_full : public error {
+public:
+  explicit queue_full(const std::string& what) : error(errc::queue_full, what) {
+  }
+};
+
+/// A get found the queue empty until its timeout (Python's queue.Empty).
+class queue_empty : public error {
+public:
+  explicit queue_empty(const std::string& what) : error(errc::queue_empty, what) {
+  }
+};
+
+namespace internal {
+
+class queue_client;
+
+/// How long a put or get may wait.
+enum class wait_mode { forever, timed, none };
+
+/// What every queue<T> shares: the handle of the queue actor (a value that
+/// crosses processes) and this process's client for it (not serialized).
+class queue_base {
+public:
+  std::size_t qsize() const;
+  bool empty() const;
+  bool full() const;
+  void close();
+
+  friend bool operator==(const queue_base& x, const queue_base& y) noexcept {
+    return x.handle_ == y.handle_;
+  }
+
+protected:
+  queue_base() = default;
+  queue_base(runtime& rt, std::size_t maxsize);
+
+  void put_bytes(std::vector<char> item, wait_mode mode, std::chrono::milliseconds timeout);
+  std::vector<char> get_bytes(wait_mode mode, std::chrono::milliseconds timeout);
+  void task_done_impl();
+  bool join_impl(std::optional<std::chrono::milliseconds> timeout);
+
+  template <class T>
+  static std::vector<char> encode(const T& x) {
+    std::vector<char> bytes;
+    caf::binary_serializer sink{serialization_unit(), bytes};
+    if (sink(const_cast<T&>(x)))
+      throw error(errc::bad_argument, "proctor: cannot serialize a queue item");
+    return bytes;
+  }
+
+  template <class T>
+  static T decode(const std::vector<char>& bytes) {
+    T x{};
+    caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
+    if (source(x) || source.remaining() != 0)
+      throw error(errc::malformed_payload, "proctor: a queue item does not decode");
+    return x;
+  }
+
+  caf::actor handle_;
+
+private:
+  queue_client& client() const;
+
+  mutable std::shared_ptr<queue_client> client_;
+};
+
+} // namespace internal
+
+/// Python's multiprocessing.Queue for any type CAF can serialize. The queue
+/// lives in the process that created it; a handle is a value: copy it, pass
+/// it to a process or a task as an argument, send it inside a message. Every
+/// process may put and get at once.
+///
+/// put() pipelines: it returns once the item is on its way, and blocks while
+/// the producer has many items waiting for room (a bounded queue applies
+/// backpressure across processes). Errors of a pipelined put (the queue was
+/// closed, its owner died) surface at the handle's next call. An item leaves
+/// the queue for good only when get() has returned it; items a consumer
+/// fetched ahead and never returned go back to the head, in order, if its
+/// process dies. If the owner dies, every call fails with errc::owner_gone.
+/// qsize(), empty() and full() are approximate, as in Python. A handle must
+/// not outlive its process's runtime.
+template <class T>
+class queue : public internal::queue_base {
+public:
+  /// A queue owned by this process; `maxsize` 0 is unbounded.
+  explicit queue(runtime& rt, std::size_t maxsize = 0) : queue_base(rt, maxsize) {
+  }
+
+  /// An invalid handle, to be assigned or deserialized into.
+  queue() = default;
+
+  void put(const T& x) {
+    put_bytes(encode(x), internal::wait_mode::forever, {});
+  }
+
+  /// Throws queue_full if there is no room within `timeout`.
+  void put(const T& x, std::chrono::milliseconds timeout) {
+    put_bytes(encode(x), internal::wait_mode::timed, timeout);
+  }
+
+  void put_nowait(const T& x) {
+    put_bytes(encode(x), internal::wait_mode::none, {});
+  }
+
+  /// Throws proctor::error(errc::closed) once the queue is closed and drained.
+  T get() {
+    return decode<T>(get_bytes(internal::wait_mode::forever, {}));
+  }
+
+  /// Throws queue_empty if no item comes within `timeout`.
+  T get(std::chrono::milliseconds timeout) {
+    return decode<T>(get_bytes(internal::wait_mode::timed, timeout));
+  }
+
+  T get_nowait() {
+    return decode<T>(get_bytes(internal::wait_mode::none, {}));
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, queue& x) {
+    return f(caf::meta::type_name("proctor::queue"), x.handle_);
+  }
+};
+
+/// queue<T> plus Python's JoinableQueue: task_done() and join().
+template <class T>
+class joinable_queue : public queue<T> {
+public:
+  using queue<T>::queue;
+
+  /// One item taken by get() is processed. Called more often than items
+  /// were put: proctor::error(errc::invalid_state), as Python's ValueError.
+  void task_done() {
+    this->task_done_impl();
+  }
+
+  /// Blocks until every item put has been marked task_done().
+  void join() {
+    this->join_impl(std::nullopt);
+  }
+
+  /// false if items are still unfinished after `timeout`.
+  bool join(std::chrono::milliseconds timeout) {
+    return this->join_impl(timeout);
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, joinable_queue& x) {
+    return f(caf::meta::type_name("proctor::joinable_queue"), x.handle_);
+  }
+};
+
+} // namespace proctor

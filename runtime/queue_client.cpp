@@ -1,0 +1,253 @@
+// A process's side of a queue: one scoped actor per queue and process that
+// pipelines puts, fetches items ahead in batches and acks each one as get()
+// returns it.
+#include "proctor/queue.hpp"
+
+#include <deque>
+#include <mutex>
+
+#include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include "actors/queue_actor.hpp"
+#include "proctor/runtime.hpp"
+#include "runtime/runtime_impl.hpp"
+
+namespace proctor::internal {
+
+namespace {
+
+constexpr std::size_t put_window = 64;   ///< pipelined puts per producer
+constexpr std::uint32_t fetch_ahead = 32; ///< items a get may bring at once
+/// Room for the message around an item, below the maximum frame size.
+constexpr std::size_t envelope = 4096;
+
+std::int64_t wire_timeout(wait_mode mode, std::chrono::milliseconds t) {
+  switch (mode) {
+    case wait_mode::forever:
+      return wait_forever;
+    case wait_mode::none:
+      return dont_wait;
+    default:
+      return std::max<std::int64_t>(t.count(), 1);
+  }
+}
+
+} // namespace
+
+class queue_client {
+public:
+  queue_client(caf::actor_system& sys, caf::actor queue)
+    : self_(sys), queue_(std::move(queue)) {
+    self_->monitor(queue_);
+    // A bounded queue's producer pipelines no more than the queue holds.
+    auto max = std::get<1>(size_unlocked());
+    window_ = max == 0 ? put_window : std::min<std::size_t>(put_window, max);
+  }
+
+  ~queue_client() {
+    if (!fetched_.empty()) {
+      std::vector<delivery> unreturned{std::make_move_iterator(fetched_.begin()),
+                                       std::make_move_iterator(fetched_.end())};
+      self_->send(queue_, return_atom::value, encode_batch(unreturned));
+    }
+  }
+
+  void put(item_bytes item, std::int64_t timeout) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    check_failure();
+    if (closed_)
+      throw_unless_ok(errc::closed);
+    auto limit = current_runtime() ? current_runtime()->max_frame_size() : 0u;
+    if (limit != 0 && item.size() + envelope > limit)
+      throw error(errc::frame_too_large,
+                  "proctor: a queue item of " + std::to_string(item.size())
+                    + " bytes exceeds the maximum frame size of " + std::to_string(limit)
+                    + " bytes (--proctor.max-frame-size); the queue is unchanged");
+    if (timeout == wait_forever) {
+      if (in_flight_ >= window_)
+        await_put_done(1);
+      self_->send(queue_, put_async_atom::value, std::move(item));
+      ++in_flight_;
+      return;
+    }
+    // A timed or non-blocking put answers for itself: earlier puts go first.
+    await_put_done(in_flight_);
+    auto code = request_code(put_atom::value, timeout, std::move(item));
+    if (code == errc::queue_full)
+      throw queue_full("proctor: the queue is full");
+    throw_unless_ok(code);
+  }
+
+  item_bytes get(std::int64_t timeout) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (fetched_.empty()) {
+      check_failure();
+      std::uint8_t code = 0;
+      item_bytes blob;
+      self_->request(queue_, caf::infinite, get_atom::value, timeout, fetch_ahead)
+        .receive(
+          [&](std::uint8_t c, item_bytes& b) {
+            code = c;
+            blob = std::move(b);
+          },
+          [&](caf::error& err) { fail(err); });
+      if (code == static_cast<std::uint8_t>(errc::queue_empty))
+        throw queue_empty("proctor: the queue is empty");
+      throw_unless_ok(static_cast<errc>(code));
+      std::vector<delivery> batch;
+      if (!decode_batch(blob, batch) || batch.empty())
+        throw error(errc::malformed_payload, "proctor: a queue reply does not decode");
+      fetched_.assign(std::make_move_iterator(batch.begin()),
+                      std::make_move_iterator(batch.end()));
+    }
+    auto next = std::move(fetched_.front());
+    fetched_.pop_front();
+    // Returned to user code: the item leaves the queue for good.
+    self_->send(queue_, ack_atom::value, next.id);
+    return std::move(next.item);
+  }
+
+  std::tuple<std::uint64_t, std::uint64_t, bool> size() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return size_unlocked();
+  }
+
+  std::tuple<std::uint64_t, std::uint64_t, bool> size_unlocked() {
+    check_failure();
+    std::tuple<std::uint64_t, std::uint64_t, bool> result;
+    self_->request(queue_, caf::infinite, size_atom::value)
+      .receive([&](std::uint64_t n, std::uint64_t max,
+                   bool closed) { result = {n, max, closed}; },
+               [&](caf::error& err) { fail(err); });
+    return result;
+  }
+
+  void simple(caf::atom_value op) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    check_failure();
+    await_put_done(in_flight_);
+    std::uint8_t code = 0;
+    self_->request(queue_, caf::infinite, op)
+      .receive([&](std::uint8_t c) { code = c; }, [&](caf::error& err) { fail(err); });
+    if (code == static_cast<std::uint8_t>(errc::invalid_state))
+      throw error(errc::invalid_state, "proctor: task_done() called too many times");
+    if (op == close_atom::value)
+      closed_ = true;
+    throw_unless_ok(static_cast<errc>(code));
+  }
+
+  bool join(std::int64_t timeout) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    check_failure();
+    await_put_done(in_flight_);
+    auto code = request_code(join_atom::value, timeout);
+    if (code == errc::timeout)
+      return false;
+    throw_unless_ok(code);
+    return true;
+  }
+
+private:
+  template <class... Ts>
+  errc request_code(Ts&&... xs) {
+    std::uint8_t code = 0;
+    self_->request(queue_, caf::infinite, std::forward<Ts>(xs)...)
+      .receive([&](std::uint8_t c) { code = c; }, [&](caf::error& err) { fail(err); });
+    return static_cast<errc>(code);
+  }
+
+  /// Waits until at most in_flight_ - n pipelined puts are unanswered.
+  void await_put_done(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      errc code = errc::ok;
+      self_->receive(
+        [&](put_done_atom, std::uint8_t c) { code = static_cast<errc>(c); },
+        [&](caf::down_msg& msg) {
+          fail(msg.reason ? msg.reason : caf::make_error(caf::sec::remote_linking_failed));
+        });
+      --in_flight_;
+      throw_unless_ok(code);
+    }
+  }
+
+  [[noreturn]] void fail(const caf::error& reason) {
+    failure_ = "proctor: the queue's owner is gone: " + self_->system().render(reason);
+    throw error(errc::owner_gone, *failure_);
+  }
+
+  void check_failure() {
+    if (failure_)
+      throw error(errc::owner_gone, *failure_);
+  }
+
+  void throw_unless_ok(errc code) {
+    if (code == errc::ok)
+      return;
+    if (code == errc::closed) {
+      closed_ = true;
+      throw error(errc::closed, "proctor: the queue is closed");
+    }
+    throw error(code, std::string{"proctor: queue: "} + to_string(code));
+  }
+
+  std::mutex mtx_;
+  caf::scoped_actor self_;
+  caf::actor queue_;
+  std::size_t in_flight_ = 0;
+  std::size_t window_ = put_window;
+  std::deque<delivery> fetched_;
+  std::optional<std::string> failure_;
+  bool closed_ = false; ///< known closed: puts fail at once
+};
+
+// -- queue_base ---------------------------------------------------------------
+
+queue_base::queue_base(runtime& rt, std::size_t maxsize)
+  : handle_(spawn_queue(rt.system(), maxsize)) {
+  rt.impl().own(handle_);
+}
+
+queue_client& queue_base::client() const {
+  if (!handle_)
+    throw error(errc::invalid_state, "proctor: an invalid queue handle");
+  if (!client_)
+    client_ = std::make_shared<queue_client>(runtime::current().system(), handle_);
+  return *client_;
+}
+
+void queue_base::put_bytes(std::vector<char> item, wait_mode mode,
+                           std::chrono::milliseconds timeout) {
+  client().put(std::move(item), wire_timeout(mode, timeout));
+}
+
+std::vector<char> queue_base::get_bytes(wait_mode mode, std::chrono::milliseconds timeout) {
+  return client().get(wire_timeout(mode, timeout));
+}
+
+std::size_t queue_base::qsize() const {
+  return static_cast<std::size_t>(std::get<0>(client().size()));
+}
+
+bool queue_base::empty() const {
+  return qsize() == 0;
+}
+
+bool queue_base::full() const {
+  auto [n, max, closed] = client().size();
+  return max != 0 && n >= max;
+}
+
+void queue_base::close() {
+  client().simple(close_atom::value);
+}
+
+void queue_base::task_done_impl() {
+  client().simple(task_done_atom::value);
+}
+
+bool queue_base::join_impl(std::optional<std::chrono::milliseconds> timeout) {
+  return client().join(timeout ? std::max<std::int64_t>(timeout->count(), 0) : wait_forever);
+}
+
+} // namespace proctor::internal
