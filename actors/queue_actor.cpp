@@ -69,6 +69,10 @@ struct waiting_getter {
 };
 
 struct queue_state {
+  // Not an aggregate: CAF would otherwise construct it from the actor
+  // pointer (C++20 parenthesized aggregate init), e.g. a bool member = true.
+  queue_state() = default;
+
   std::size_t maxsize = 0;
   bool closed = false;
   std::deque<item_bytes> items;

@@ -11,6 +11,7 @@
 
 #include "actors/queue_actor.hpp"
 #include "proctor/runtime.hpp"
+#include "runtime/actor_client.hpp"
 #include "runtime/runtime_impl.hpp"
 
 namespace proctor::internal {
@@ -35,27 +36,27 @@ std::int64_t wire_timeout(wait_mode mode, std::chrono::milliseconds t) {
 
 } // namespace
 
-class queue_client {
+class queue_session : public actor_client {
 public:
-  queue_client(caf::actor_system& sys, caf::actor queue)
-    : self_(sys), queue_(std::move(queue)) {
-    self_->monitor(queue_);
+  queue_session(caf::actor_system& sys, caf::actor queue,
+                std::shared_ptr<channel_failure> failure)
+    : actor_client(sys, std::move(queue), "queue", std::move(failure)) {
     // A bounded queue's producer pipelines no more than the queue holds.
     auto max = std::get<1>(size_unlocked());
     window_ = max == 0 ? put_window : std::min<std::size_t>(put_window, max);
   }
 
-  ~queue_client() {
+  ~queue_session() {
     if (!fetched_.empty()) {
       std::vector<delivery> unreturned{std::make_move_iterator(fetched_.begin()),
                                        std::make_move_iterator(fetched_.end())};
-      self_->send(queue_, return_atom::value, encode_batch(unreturned));
+      self->send(target, return_atom::value, encode_batch(unreturned));
     }
   }
 
   void put(item_bytes item, std::int64_t timeout) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    check_failure();
+    std::lock_guard<std::mutex> guard{mtx};
+    check();
     if (closed_)
       throw_unless_ok(errc::closed);
     auto limit = current_runtime() ? current_runtime()->max_frame_size() : 0u;
@@ -67,7 +68,7 @@ public:
     if (timeout == wait_forever) {
       if (in_flight_ >= window_)
         await_put_done(1);
-      self_->send(queue_, put_async_atom::value, std::move(item));
+      self->send(target, put_async_atom::value, std::move(item));
       ++in_flight_;
       return;
     }
@@ -80,12 +81,12 @@ public:
   }
 
   item_bytes get(std::int64_t timeout) {
-    std::lock_guard<std::mutex> guard{mtx_};
+    std::lock_guard<std::mutex> guard{mtx};
     if (fetched_.empty()) {
-      check_failure();
+      check();
       std::uint8_t code = 0;
       item_bytes blob;
-      self_->request(queue_, caf::infinite, get_atom::value, timeout, fetch_ahead)
+      self->request(target, caf::infinite, get_atom::value, timeout, fetch_ahead)
         .receive(
           [&](std::uint8_t c, item_bytes& b) {
             code = c;
@@ -104,19 +105,19 @@ public:
     auto next = std::move(fetched_.front());
     fetched_.pop_front();
     // Returned to user code: the item leaves the queue for good.
-    self_->send(queue_, ack_atom::value, next.id);
+    self->send(target, ack_atom::value, next.id);
     return std::move(next.item);
   }
 
   std::tuple<std::uint64_t, std::uint64_t, bool> size() {
-    std::lock_guard<std::mutex> guard{mtx_};
+    std::lock_guard<std::mutex> guard{mtx};
     return size_unlocked();
   }
 
   std::tuple<std::uint64_t, std::uint64_t, bool> size_unlocked() {
-    check_failure();
+    check();
     std::tuple<std::uint64_t, std::uint64_t, bool> result;
-    self_->request(queue_, caf::infinite, size_atom::value)
+    self->request(target, caf::infinite, size_atom::value)
       .receive([&](std::uint64_t n, std::uint64_t max,
                    bool closed) { result = {n, max, closed}; },
                [&](caf::error& err) { fail(err); });
@@ -124,11 +125,11 @@ public:
   }
 
   void simple(caf::atom_value op) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    check_failure();
+    std::lock_guard<std::mutex> guard{mtx};
+    check();
     await_put_done(in_flight_);
     std::uint8_t code = 0;
-    self_->request(queue_, caf::infinite, op)
+    self->request(target, caf::infinite, op)
       .receive([&](std::uint8_t c) { code = c; }, [&](caf::error& err) { fail(err); });
     if (code == static_cast<std::uint8_t>(errc::invalid_state))
       throw error(errc::invalid_state, "proctor: task_done() called too many times");
@@ -138,8 +139,8 @@ public:
   }
 
   bool join(std::int64_t timeout) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    check_failure();
+    std::lock_guard<std::mutex> guard{mtx};
+    check();
     await_put_done(in_flight_);
     auto code = request_code(join_atom::value, timeout);
     if (code == errc::timeout)
@@ -151,17 +152,14 @@ public:
 private:
   template <class... Ts>
   errc request_code(Ts&&... xs) {
-    std::uint8_t code = 0;
-    self_->request(queue_, caf::infinite, std::forward<Ts>(xs)...)
-      .receive([&](std::uint8_t c) { code = c; }, [&](caf::error& err) { fail(err); });
-    return static_cast<errc>(code);
+    return static_cast<errc>(ask<std::uint8_t>(std::forward<Ts>(xs)...));
   }
 
   /// Waits until at most in_flight_ - n pipelined puts are unanswered.
   void await_put_done(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       errc code = errc::ok;
-      self_->receive(
+      self->receive(
         [&](put_done_atom, std::uint8_t c) { code = static_cast<errc>(c); },
         [&](caf::down_msg& msg) {
           fail(msg.reason ? msg.reason : caf::make_error(caf::sec::remote_linking_failed));
@@ -169,16 +167,6 @@ private:
       --in_flight_;
       throw_unless_ok(code);
     }
-  }
-
-  [[noreturn]] void fail(const caf::error& reason) {
-    failure_ = "proctor: the queue's owner is gone: " + self_->system().render(reason);
-    throw error(errc::owner_gone, *failure_);
-  }
-
-  void check_failure() {
-    if (failure_)
-      throw error(errc::owner_gone, *failure_);
   }
 
   void throw_unless_ok(errc code) {
@@ -191,15 +179,21 @@ private:
     throw error(code, std::string{"proctor: queue: "} + to_string(code));
   }
 
-  std::mutex mtx_;
-  caf::scoped_actor self_;
-  caf::actor queue_;
   std::size_t in_flight_ = 0;
   std::size_t window_ = put_window;
   std::deque<delivery> fetched_;
-  std::optional<std::string> failure_;
   bool closed_ = false; ///< known closed: puts fail at once
 };
+
+class queue_client : public per_thread<queue_session> {
+public:
+  using per_thread::per_thread;
+};
+
+std::mutex& client_creation_mutex() {
+  static std::mutex instance;
+  return instance;
+}
 
 // -- queue_base ---------------------------------------------------------------
 
@@ -211,22 +205,20 @@ queue_base::queue_base(runtime& rt, std::size_t maxsize)
 queue_client& queue_base::client() const {
   if (!handle_)
     throw error(errc::invalid_state, "proctor: an invalid queue handle");
-  if (!client_)
-    client_ = std::make_shared<queue_client>(runtime::current().system(), handle_);
-  return *client_;
+  return lazily_made(client_, handle_);
 }
 
 void queue_base::put_bytes(std::vector<char> item, wait_mode mode,
                            std::chrono::milliseconds timeout) {
-  client().put(std::move(item), wire_timeout(mode, timeout));
+  client().mine().put(std::move(item), wire_timeout(mode, timeout));
 }
 
 std::vector<char> queue_base::get_bytes(wait_mode mode, std::chrono::milliseconds timeout) {
-  return client().get(wire_timeout(mode, timeout));
+  return client().mine().get(wire_timeout(mode, timeout));
 }
 
 std::size_t queue_base::qsize() const {
-  return static_cast<std::size_t>(std::get<0>(client().size()));
+  return static_cast<std::size_t>(std::get<0>(client().mine().size()));
 }
 
 bool queue_base::empty() const {
@@ -234,20 +226,20 @@ bool queue_base::empty() const {
 }
 
 bool queue_base::full() const {
-  auto [n, max, closed] = client().size();
+  auto [n, max, closed] = client().mine().size();
   return max != 0 && n >= max;
 }
 
 void queue_base::close() {
-  client().simple(close_atom::value);
+  client().mine().simple(close_atom::value);
 }
 
 void queue_base::task_done_impl() {
-  client().simple(task_done_atom::value);
+  client().mine().simple(task_done_atom::value);
 }
 
 bool queue_base::join_impl(std::optional<std::chrono::milliseconds> timeout) {
-  return client().join(timeout ? std::max<std::int64_t>(timeout->count(), 0) : wait_forever);
+  return client().mine().join(timeout ? std::max<std::int64_t>(timeout->count(), 0) : wait_forever);
 }
 
 } // namespace proctor::internal

@@ -6,4 +6,5 @@
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
+#include "proctor/sync.hpp"
 #include "proctor/task.hpp"

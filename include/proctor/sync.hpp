@@ -1,0 +1,210 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "proctor/errc.hpp"
+
+namespace proctor {
+
+class runtime;
+
+namespace internal {
+
+class sync_client;
+
+/// What every lock, semaphore and event handle shares: the handle of its
+/// actor (a value that crosses processes) and this process's client for it.
+class sync_base {
+public:
+  friend bool operator==(const sync_base& x, const sync_base& y) noexcept {
+    return x.handle_ == y.handle_;
+  }
+
+protected:
+  enum class kind : std::uint8_t { lock, rlock, semaphore, bounded_semaphore, event };
+
+  sync_base() = default;
+  sync_base(runtime& rt, kind k, std::int64_t permits);
+
+  bool acquire_impl(bool blocking, std::optional<std::chrono::milliseconds> timeout);
+  void release_impl();
+  std::int64_t value_impl() const;
+  void set_impl();
+  void clear_impl();
+  bool is_set_impl() const;
+  bool wait_impl(std::optional<std::chrono::milliseconds> timeout);
+
+  caf::actor handle_;
+  bool previous_holder_died_ = false;
+
+private:
+  sync_client& client() const;
+
+  mutable std::shared_ptr<sync_client> client_;
+};
+
+} // namespace internal
+
+/// Python's multiprocessing.Lock across processes; also a C++ Lockable
+/// (std::lock_guard, std::unique_lock). Waiters get it in arrival order. If
+/// the holder's process dies, the lock is released and the next acquirer
+/// can tell through previous_holder_died(). Any thread or process may
+/// release it, as in Python. Handles are values: pass them to processes.
+class process_lock : public internal::sync_base {
+public:
+  explicit process_lock(runtime& rt) : sync_base(rt, kind::lock, 1) {
+  }
+  process_lock() = default;
+
+  /// Python's acquire(blocking, timeout): true once held.
+  bool acquire(bool blocking = true,
+               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return acquire_impl(blocking, timeout);
+  }
+
+  /// Throws proctor::error(invalid_state) if the lock is not held.
+  void release() {
+    release_impl();
+  }
+
+  /// Whether the holder before the last successful acquire died holding it.
+  bool previous_holder_died() const noexcept {
+    return previous_holder_died_;
+  }
+
+  void lock() {
+    acquire();
+  }
+  bool try_lock() {
+    return acquire(false);
+  }
+  template <class Rep, class Period>
+  bool try_lock_for(std::chrono::duration<Rep, Period> d) {
+    return acquire(true, std::chrono::ceil<std::chrono::milliseconds>(d));
+  }
+  void unlock() {
+    release();
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, process_lock& x) {
+    return f(caf::meta::type_name("proctor::lock"), x.handle_);
+  }
+};
+
+/// Python's RLock: re-entrant, owned by one thread of one process, released
+/// only by its owner as many times as acquired.
+class process_rlock : public internal::sync_base {
+public:
+  explicit process_rlock(runtime& rt) : sync_base(rt, kind::rlock, 1) {
+  }
+  process_rlock() = default;
+
+  bool acquire(bool blocking = true,
+               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return acquire_impl(blocking, timeout);
+  }
+  void release() {
+    release_impl();
+  }
+  bool previous_holder_died() const noexcept {
+    return previous_holder_died_;
+  }
+  void lock() {
+    acquire();
+  }
+  bool try_lock() {
+    return acquire(false);
+  }
+  void unlock() {
+    release();
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, process_rlock& x) {
+    return f(caf::meta::type_name("proctor::rlock"), x.handle_);
+  }
+};
+
+/// Python's Semaphore (and, with `bounded`, BoundedSemaphore, whose
+/// release above the initial value is an error). Permits held by a process
+/// that dies come back.
+class process_semaphore : public internal::sync_base {
+public:
+  explicit process_semaphore(runtime& rt, std::int64_t value = 1, bool bounded = false)
+    : sync_base(rt, bounded ? kind::bounded_semaphore : kind::semaphore, value) {
+  }
+  process_semaphore() = default;
+
+  bool acquire(bool blocking = true,
+               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return acquire_impl(blocking, timeout);
+  }
+  void release() {
+    release_impl();
+  }
+  bool previous_holder_died() const noexcept {
+    return previous_holder_died_;
+  }
+  /// The free permits now (approximate, as in Python's get_value()).
+  std::int64_t get_value() const {
+    return value_impl();
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, process_semaphore& x) {
+    return f(caf::meta::type_name("proctor::semaphore"), x.handle_);
+  }
+};
+
+/// Python's BoundedSemaphore.
+class process_bounded_semaphore : public process_semaphore {
+public:
+  explicit process_bounded_semaphore(runtime& rt, std::int64_t value = 1)
+    : process_semaphore(rt, value, true) {
+  }
+  process_bounded_semaphore() = default;
+};
+
+/// Python's Event.
+class process_event : public internal::sync_base {
+public:
+  explicit process_event(runtime& rt) : sync_base(rt, kind::event, 0) {
+  }
+  process_event() = default;
+
+  void set() {
+    set_impl();
+  }
+  void clear() {
+    clear_impl();
+  }
+  bool is_set() const {
+    return is_set_impl();
+  }
+  /// true once set; false if `timeout` passed first.
+  bool wait(std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return wait_impl(timeout);
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, process_event& x) {
+    return f(caf::meta::type_name("proctor::event"), x.handle_);
+  }
+};
+
+// Python's names. (The classes cannot be called `lock`: a Lockable needs a
+// member function of that name.)
+using lock = process_lock;
+using rlock = process_rlock;
+using semaphore = process_semaphore;
+using bounded_semaphore = process_bounded_semaphore;
+using event = process_event;
+
+} // namespace proctor
