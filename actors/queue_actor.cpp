@@ -85,8 +85,15 @@ struct queue_state {
   std::vector<caf::response_promise> joiners;
   std::map<std::uint64_t, caf::response_promise> timed_joiners;
 
+  std::size_t delivered = 0; ///< items in `unacked`, still counted as in the queue
+
+  /// Items that have not left for good: queued, or delivered and not acked.
+  std::size_t size() const {
+    return items.size() + delivered;
+  }
+
   bool has_room() const {
-    return maxsize == 0 || items.size() < maxsize;
+    return maxsize == 0 || size() < maxsize;
   }
 
   static inline const char* name = "proctor.queue";
@@ -132,6 +139,7 @@ item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, std::u
     delivery d{st.next_id++, std::move(st.items.front())};
     st.items.pop_front();
     ledger.emplace(d.id, d.item);
+    ++st.delivered;
     batch.push_back(std::move(d));
   }
   return encode_batch(batch);
@@ -164,6 +172,7 @@ void pump(queue_actor* self) {
 
 void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger) {
   auto& items = self->state.items;
+  self->state.delivered -= ledger.size();
   // Highest id first, each to the front: the lowest ends up at the head.
   for (auto i = ledger.rbegin(); i != ledger.rend(); ++i)
     items.push_front(std::move(i->second));
@@ -256,8 +265,10 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
     [=](ack_atom, std::uint64_t id) {
       auto& st = self->state;
       auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (auto i = st.unacked.find(consumer); i != st.unacked.end())
-        i->second.erase(id);
+      if (auto i = st.unacked.find(consumer); i != st.unacked.end() && i->second.erase(id)) {
+        --st.delivered;
+        pump(self); // room for a waiting producer
+      }
     },
     [=](return_atom, const item_bytes& blob) {
       // A consumer handle let go of items it had fetched but not returned.
@@ -273,6 +284,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
           returned.emplace(d.id, std::move(j->second));
           i->second.erase(j);
         }
+      // give_back subtracts what it puts back from `delivered`.
       give_back(self, returned);
       pump(self);
     },
@@ -297,7 +309,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
     },
     [=](size_atom) {
       auto& st = self->state;
-      return std::make_tuple(static_cast<std::uint64_t>(st.items.size()),
+      return std::make_tuple(static_cast<std::uint64_t>(st.size()),
                              static_cast<std::uint64_t>(st.maxsize), st.closed);
     },
     [=](close_atom) -> std::uint8_t {

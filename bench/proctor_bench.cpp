@@ -8,10 +8,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
-#include <string>
 
 namespace {
 
@@ -52,6 +54,52 @@ void serve_echo_tcp(std::string path) {
     std::this_thread::sleep_for(std::chrono::seconds{1});
 }
 PROCTOR_TASK(serve_echo_tcp);
+
+void produce(proctor::queue<int> q, int from, int n) {
+  for (int i = from; i < from + n; ++i)
+    q.put(i);
+  q.put(-1);
+}
+PROCTOR_TASK(produce);
+
+// Times uncontended acquire/release pairs here, in a process that does not
+// own the lock, and reports the mean in microseconds.
+void time_lock(proctor::lock lock, proctor::queue<double> report, int n) {
+  for (int i = 0; i < 100; ++i) {
+    lock.acquire();
+    lock.release();
+  }
+  auto t = clock_type::now();
+  for (int i = 0; i < n; ++i) {
+    lock.acquire();
+    lock.release();
+  }
+  report.put(micros_since(t) / n);
+}
+PROCTOR_TASK(time_lock);
+
+/// Items per second from `producers` processes into a queue of this one.
+double queue_rate(proctor::runtime& rt, int producers, int per_producer) {
+  proctor::queue<int> q{rt};
+  std::vector<std::unique_ptr<proctor::process>> procs;
+  auto t = clock_type::now();
+  for (int i = 0; i < producers; ++i) {
+    procs.push_back(std::make_unique<proctor::process>(rt, produce, q, i * per_producer,
+                                                       per_producer));
+    procs.back()->start();
+  }
+  int ended = 0;
+  long received = 0;
+  while (ended < producers)
+    if (q.get() < 0)
+      ++ended;
+    else
+      ++received;
+  auto rate = received / (micros_since(t) / 1e6);
+  for (auto& p : procs)
+    p->join();
+  return rate;
+}
 
 std::string wait_for_file(const std::string& path) {
   while (!std::filesystem::exists(path))
@@ -112,5 +160,17 @@ int main(int argc, char** argv) {
   self->request(server, caf::infinite, caf::atom("sync"), messages)
     .receive([](int) {}, [](caf::error&) {});
   std::printf("proctor.uds.msgs_per_s %.0f msgs/s\n", messages / (micros_since(t) / 1e6));
+  std::fflush(stdout);
   self->send_exit(server, caf::exit_reason::user_shutdown);
+
+  std::printf("proctor.queue.msgs_per_s %.0f msgs/s\n", queue_rate(rt, 1, 100000));
+  std::printf("proctor.queue.msgs_per_s_4p1c %.0f msgs/s\n", queue_rate(rt, 4, 50000));
+  std::fflush(stdout);
+
+  proctor::lock lock{rt};
+  proctor::queue<double> report{rt};
+  proctor::process locker{rt, time_lock, lock, report, 5000};
+  locker.start();
+  std::printf("proctor.lock.acquire_release_us %.1f us\n", report.get());
+  locker.join();
 }

@@ -260,8 +260,8 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
           c->link_closed = true;
         }
         cv_.notify_all();
-        if (c->status)
-          router_->link_down(*c->channel, exit_error(c->pid, *c->status));
+        if (c->reaped)
+          report_end(c);
       });
     connection::socket_type sock{io_};
     sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), w.link_fd);
@@ -296,18 +296,26 @@ void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
     return;
   }
   log(log_level::info, "worker ", child->pid, " ", status.to_string());
+  child->reaped = status;
   {
     std::lock_guard<std::mutex> guard{child->mtx};
-    child->status = status;
-    child->pidfd.reset();
+    child->pidfd.reset(); // no signal may reach a recycled pid
   }
-  child->ended.notify_all();
   if (child->link_closed)
-    router_->link_down(*child->channel, exit_error(child->pid, status));
+    report_end(child);
   else
-    child->channel->close(errc::connection_closed, "the worker exited");
+    child->channel->close(errc::connection_closed, "the worker exited"); // then report_end
   std::lock_guard<std::mutex> guard{mtx_};
   std::erase(children_, child);
+}
+
+void runtime_impl::report_end(const std::shared_ptr<child_process>& child) {
+  router_->link_down(*child->channel, exit_error(child->pid, *child->reaped));
+  {
+    std::lock_guard<std::mutex> guard{child->mtx};
+    child->status = child->reaped;
+  }
+  child->ended.notify_all();
 }
 
 } // namespace proctor::internal

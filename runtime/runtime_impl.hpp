@@ -37,7 +37,10 @@ struct child_process {
 
   std::mutex mtx;
   std::condition_variable ended;
-  std::optional<exit_status> status; ///< set once reaped
+  /// Set once reaped and every actor over there is reported down, so that a
+  /// join() that returns implies the down messages are out.
+  std::optional<exit_status> status;
+  std::optional<exit_status> reaped; ///< io thread only
   bool link_closed = false;
 
   /// Waits until reaped, at most until `deadline` if given.
@@ -142,6 +145,7 @@ private:
                                        const std::string& endpoint_key);
   void watch_exit(const std::shared_ptr<child_process>& child);
   void finish_child(const std::shared_ptr<child_process>& child);
+  void report_end(const std::shared_ptr<child_process>& child);
 
   std::vector<std::string> argv_;
   std::string authkey_;

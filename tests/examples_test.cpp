@@ -108,3 +108,36 @@ TEST(examples, subprocess_call) {
   EXPECT_TRUE(has(t.out, "\\$ uname -s\\nLinux\\nExit code: 0\\n")) << t.out;
   EXPECT_TRUE(has(t.out, "\\$ sort\\nexit\\npython.org\\nset q=mx\\nExit code: 0\\n")) << t.out;
 }
+
+TEST(examples, queue_writer_reader) {
+  auto t = run_example("queue_writer_reader");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  for (std::string v : {"A", "B", "C"}) {
+    auto put = t.out.find("Put " + v + " to queue...");
+    auto got = t.out.find("Get " + v + " from queue.");
+    ASSERT_NE(put, std::string::npos) << t.out;
+    ASSERT_NE(got, std::string::npos) << t.out;
+    EXPECT_LT(put, got) << t.out;
+  }
+  EXPECT_TRUE(has(t.out, "Process to write: \\d+")) << t.out;
+  EXPECT_TRUE(has(t.out, "Process to read: \\d+")) << t.out;
+}
+
+TEST(examples, lock_counter) {
+  auto t = run_example("lock_counter");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_EQ(t.out, "balance 0\n");
+}
+
+TEST(examples, bounded_queue) {
+  auto t = run_example("bounded_queue");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  std::regex holds{"queue holds (\\d+), got (\\d+)"};
+  int expected = 1;
+  for (auto i = std::sregex_iterator(t.out.begin(), t.out.end(), holds);
+       i != std::sregex_iterator(); ++i) {
+    EXPECT_LE(std::stoi((*i)[1].str()), 2) << t.out;
+    EXPECT_EQ(std::stoi((*i)[2].str()), expected++) << t.out;
+  }
+  EXPECT_EQ(expected, 7) << t.out;
+}

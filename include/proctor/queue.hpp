@@ -101,7 +101,9 @@ private:
 /// the queue for good only when get() has returned it; items a consumer
 /// fetched ahead and never returned go back to the head, in order, if its
 /// process dies. If the owner dies, every call fails with errc::owner_gone.
-/// qsize(), empty() and full() are approximate, as in Python. A handle must
+/// qsize(), empty() and full() are approximate, as in Python; they count
+/// items a consumer fetched ahead but get() has not returned yet, and so does
+/// maxsize: a bounded queue never holds more, wherever its items are. A handle must
 /// not outlive its process's runtime.
 template <class T>
 class queue : public internal::queue_base {
