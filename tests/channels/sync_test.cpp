@@ -9,6 +9,10 @@
 #include <mutex>
 #include <thread>
 
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/sync_actor.hpp"
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
@@ -189,4 +193,38 @@ TEST(event, wait_set_clear_across_processes) {
   e.clear();
   EXPECT_FALSE(e.is_set());
   ASSERT_TRUE(setter.join(limit));
+}
+
+TEST(lock, waiters_are_served_in_arrival_order) {
+  namespace in = proctor::internal;
+  auto& sys = test_runtime().system();
+  auto lock = in::spawn_sync(sys, in::sync_kind::lock, 1);
+  caf::scoped_actor holder{sys};
+  caf::scoped_actor first{sys};
+  caf::scoped_actor second{sys};
+  auto acquire = [&](caf::scoped_actor& who) {
+    return who->request(lock, limit, in::acquire_atom::value, std::int64_t{-1},
+                        std::uint64_t{0});
+  };
+  auto granted = [&](auto& pending) {
+    bool ok = false;
+    pending.receive([&](std::uint8_t code, bool) { ok = code == 0; },
+                    [&](caf::error&) {});
+    return ok;
+  };
+  auto release = [&](caf::scoped_actor& who) {
+    who->request(lock, limit, in::release_atom::value, std::uint64_t{0})
+      .receive([](std::uint8_t) {}, [](caf::error&) {});
+  };
+  auto held = acquire(holder);
+  ASSERT_TRUE(granted(held));
+  // Local mailboxes take messages in call order: first arrives before second.
+  auto first_wait = acquire(first);
+  auto second_wait = acquire(second);
+  release(holder);
+  ASSERT_TRUE(granted(first_wait)); // times out here if second was served first
+  release(first);
+  ASSERT_TRUE(granted(second_wait));
+  release(second);
+  caf::anon_send_exit(lock, caf::exit_reason::user_shutdown);
 }
