@@ -1,5 +1,7 @@
 #include "transport/frame.hpp"
 
+#include <cstring>
+
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
@@ -68,6 +70,19 @@ std::error_code decode_header(std::span<const std::byte, frame_header_size> in,
     (std::to_integer<unsigned>(in[6]) << 8) | std::to_integer<unsigned>(in[7]));
   out.length = length;
   return {};
+}
+
+void append_frame(std::vector<char>& out, frame_kind kind,
+                  std::span<const char> payload) {
+  frame_header hdr;
+  hdr.kind = kind;
+  hdr.length = static_cast<std::uint32_t>(payload.size());
+  auto bytes = encode_header(hdr);
+  auto at = out.size();
+  out.resize(at + bytes.size() + payload.size());
+  std::memcpy(out.data() + at, bytes.data(), bytes.size());
+  if (!payload.empty())
+    std::memcpy(out.data() + at + bytes.size(), payload.data(), payload.size());
 }
 
 } // namespace proctor::internal

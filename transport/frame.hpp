@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <system_error>
+#include <vector>
 
 namespace proctor::internal {
 
@@ -60,5 +61,8 @@ header_bytes encode_header(const frame_header& hdr) noexcept;
 std::error_code decode_header(std::span<const std::byte, frame_header_size> in,
                               std::uint32_t max_frame_size,
                               frame_header& out) noexcept;
+
+/// Appends one frame (header, then `payload`) to `out`.
+void append_frame(std::vector<char>& out, frame_kind kind, std::span<const char> payload);
 
 } // namespace proctor::internal

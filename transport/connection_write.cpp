@@ -1,0 +1,129 @@
+// The write path of a connection: one outgoing buffer, a direct
+// non-blocking send from the caller when it is alone, the io thread for
+// bursts and for whatever the socket does not take at once.
+#include "transport/connection.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proctor/errc.hpp"
+
+namespace proctor::internal {
+
+// -- writing ------------------------------------------------------------------
+
+void connection::send_handshake(frame_kind kind, std::vector<char> payload) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (closed_)
+    return;
+  append_frame(handshake_out_, kind, payload);
+  kick_writer(guard);
+}
+
+std::error_code connection::send(frame_kind kind, std::span<const char> payload) {
+  if (payload.size() > settings_.max_frame_size)
+    return errc::frame_too_large;
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (!executor().running_in_this_thread())
+    writable_.wait(guard, [this] {
+      return closed_
+             || pending_.size() + inflight_.size() - inflight_offset_
+                  < settings_.max_pending_bytes;
+    });
+  if (closed_)
+    return errc::connection_closed;
+  append_frame(pending_, kind, payload);
+  kick_writer(guard);
+  return {};
+}
+
+void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
+  while (!writing_ && !closed_) {
+    // Handshake frames go first; other frames wait for the handshake to end.
+    if (!handshake_out_.empty()) {
+      std::swap(handshake_out_, inflight_);
+    } else if (established_ && !pending_.empty()) {
+      if (defer_to_io_thread())
+        return;
+      std::swap(pending_, inflight_);
+    } else {
+      return;
+    }
+    writing_ = true;
+    inflight_offset_ = 0;
+    guard.unlock();
+    // Try the write right here: most of the time the socket takes it all and
+    // no thread has to wake up. The fd stays open until the destructor.
+    auto n = ::send(socket_.native_handle(), inflight_.data(), inflight_.size(),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    guard.lock();
+    if (n > 0)
+      inflight_offset_ = static_cast<std::size_t>(n);
+    if (inflight_offset_ < inflight_.size()) {
+      boost::asio::post(executor(), [self = shared_from_this()] {
+        self->do_async_write();
+      });
+      return;
+    }
+    inflight_.clear();
+    inflight_offset_ = 0;
+    writing_ = false;
+    writable_.notify_all();
+  }
+}
+
+bool connection::flush(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  return writable_.wait_until(guard, deadline, [this] {
+    return closed_ || (pending_.empty() && handshake_out_.empty() && !writing_);
+  });
+}
+
+bool connection::defer_to_io_thread() {
+  if (executor().running_in_this_thread())
+    return false;
+  if (flush_posted_)
+    return true;
+  // A send right after another one is likely part of a burst: leave it to
+  // the io thread, which writes everything queued by then in one syscall. A
+  // lone send (a request, a reply) goes out at once from the caller.
+  auto now = std::chrono::steady_clock::now();
+  bool burst = now - last_send_ < burst_window;
+  last_send_ = now;
+  if (!burst)
+    return false;
+  flush_posted_ = true;
+  boost::asio::post(executor(), [self = shared_from_this()] {
+    std::unique_lock<std::mutex> guard{self->mtx_};
+    self->flush_posted_ = false;
+    self->kick_writer(guard);
+  });
+  return true;
+}
+
+void connection::do_async_write() {
+  std::size_t offset;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_)
+      return;
+    offset = inflight_offset_;
+  }
+  auto rest = boost::asio::buffer(inflight_.data() + offset, inflight_.size() - offset);
+  boost::asio::async_write(socket_, rest, [self = shared_from_this()](auto ec, auto) {
+    if (ec) {
+      self->do_close(errc::connection_closed, "write failed: " + ec.message());
+      return;
+    }
+    std::unique_lock<std::mutex> guard{self->mtx_};
+    self->inflight_.clear();
+    self->inflight_offset_ = 0;
+    self->writing_ = false;
+    self->writable_.notify_all();
+    self->kick_writer(guard);
+  });
+}
+
+} // namespace proctor::internal
