@@ -4,6 +4,7 @@
 // gives its items back to the head of the queue, in their order.
 #include "actors/queue_actor.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -59,6 +60,7 @@ struct waiting_putter {
   caf::actor_addr producer;
   std::optional<caf::response_promise> promise; ///< a request; else put_async
   caf::strong_actor_ptr async_sender;
+  bool ack = false; ///< put_async: report admissions once this one is in
 };
 
 struct waiting_getter {
@@ -84,6 +86,10 @@ struct queue_state {
   std::uint64_t unfinished = 0; ///< joinable: puts minus task_done calls
   std::vector<caf::response_promise> joiners;
   std::map<std::uint64_t, caf::response_promise> timed_joiners;
+  /// Pipelined puts admitted but not yet reported, per producer.
+  std::map<caf::actor_addr, std::uint32_t> unreported;
+  /// Producers waiting for a report once all their puts are admitted.
+  std::map<caf::actor_addr, caf::strong_actor_ptr> flushes;
 
   std::size_t delivered = 0; ///< items in `unacked`, still counted as in the queue
 
@@ -109,11 +115,46 @@ void watch(queue_actor* self, const caf::strong_actor_ptr& who) {
     self->monitor(who);
 }
 
+void report(queue_actor* self, const caf::strong_actor_ptr& producer, std::uint8_t code,
+            std::uint32_t count) {
+  self->send(caf::actor_cast<caf::actor>(producer), put_done_atom::value, code, count);
+}
+
+/// Reports to a producer how many of its pipelined puts got in so far.
+void report_admitted(queue_actor* self, const caf::strong_actor_ptr& producer) {
+  auto& n = self->state.unreported[caf::actor_cast<caf::actor_addr>(producer)];
+  report(self, producer, static_cast<std::uint8_t>(errc::ok), n);
+  n = 0;
+}
+
 void answer_putter(queue_actor* self, waiting_putter& p, std::uint8_t code) {
-  if (p.promise)
+  if (p.promise) {
     p.promise->deliver(code);
-  else if (p.async_sender)
-    self->send(caf::actor_cast<caf::actor>(p.async_sender), put_done_atom::value, code);
+  } else if (p.async_sender) {
+    if (code != static_cast<std::uint8_t>(errc::ok)) {
+      report(self, p.async_sender, code, 1);
+      return;
+    }
+    ++self->state.unreported[p.producer];
+    if (p.ack)
+      report_admitted(self, p.async_sender);
+  }
+}
+
+/// Answers flushes whose producer has no pipelined put waiting any more.
+void settle_flushes(queue_actor* self) {
+  auto& st = self->state;
+  for (auto i = st.flushes.begin(); i != st.flushes.end();) {
+    bool waiting = std::any_of(st.putters.begin(), st.putters.end(), [&](auto& p) {
+      return !p.promise && p.producer == i->first;
+    });
+    if (waiting) {
+      ++i;
+      continue;
+    }
+    report_admitted(self, i->second);
+    i = st.flushes.erase(i);
+  }
 }
 
 /// Moves waiting producers' items in while there is room.
@@ -149,6 +190,13 @@ item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, std::u
 /// can move.
 void pump(queue_actor* self) {
   auto& st = self->state;
+  struct settle_on_return {
+    queue_actor* self;
+    ~settle_on_return() {
+      if (!self->state.flushes.empty())
+        settle_flushes(self);
+    }
+  } settle{self};
   for (;;) {
     admit_putters(self);
     if (st.getters.empty())
@@ -196,6 +244,8 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     st.watched.erase(msg.source);
+    st.unreported.erase(msg.source);
+    st.flushes.erase(msg.source);
     if (auto i = st.unacked.find(msg.source); i != st.unacked.end()) {
       give_back(self, i->second);
       st.unacked.erase(i);
@@ -229,17 +279,23 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
         self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
       return rp;
     },
-    [=](put_async_atom, item_bytes& item) {
+    [=](put_async_atom, item_bytes& item, bool ack) {
       auto& st = self->state;
       auto sender = self->current_sender();
       if (st.closed) {
-        self->send(caf::actor_cast<caf::actor>(sender), put_done_atom::value, closed);
+        report(self, sender, closed, 1);
         return;
       }
       st.putters.push_back({st.next_id++, std::move(item),
-                            caf::actor_cast<caf::actor_addr>(sender), std::nullopt, sender});
+                            caf::actor_cast<caf::actor_addr>(sender), std::nullopt, sender,
+                            ack});
       watch(self, sender);
       pump(self);
+    },
+    [=](put_flush_atom) {
+      auto sender = self->current_sender();
+      self->state.flushes[caf::actor_cast<caf::actor_addr>(sender)] = sender;
+      settle_flushes(self);
     },
     [=](get_atom, std::int64_t timeout_ms,
         std::uint32_t max) -> caf::result<std::uint8_t, item_bytes> {

@@ -15,8 +15,13 @@ using item_bytes = std::vector<char>;
 
 // The queue actor's messages. Requests get a uint8 errc (0 = ok) first.
 using put_atom = caf::atom_constant<caf::atom("q_put")>;        // int64 timeout_ms, item -> code
-using put_async_atom = caf::atom_constant<caf::atom("q_putas")>; // item; sender gets put_done
-using put_done_atom = caf::atom_constant<caf::atom("q_putdn")>;  // code (to the producer)
+// Pipelined puts: (q_putas, item, bool ack) from a producer; the queue tells
+// it with (q_putdn, code, uint32 count) how many of its puts were admitted
+// since the last such message, when a put asks for it (`ack`) and when a
+// (q_pflush) finds all of its earlier puts admitted.
+using put_async_atom = caf::atom_constant<caf::atom("q_putas")>;
+using put_done_atom = caf::atom_constant<caf::atom("q_putdn")>;
+using put_flush_atom = caf::atom_constant<caf::atom("q_pflush")>;
 using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout_ms, uint32 max -> code, batch
 using ack_atom = caf::atom_constant<caf::atom("q_ack")>;        // uint64 delivery id
 using return_atom = caf::atom_constant<caf::atom("q_return")>;  // batch of unreturned items

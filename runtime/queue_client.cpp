@@ -66,14 +66,17 @@ public:
                     + " bytes exceeds the maximum frame size of " + std::to_string(limit)
                     + " bytes (--proctor.max-frame-size); the queue is unchanged");
     if (timeout == wait_forever) {
-      if (in_flight_ >= window_)
-        await_put_done(1);
-      self->send(target, put_async_atom::value, std::move(item));
+      while (in_flight_ >= window_)
+        receive_put_done();
+      // Ask for a report every half window: a full window always has one
+      // on its way.
+      bool ack = ++sent_ % std::max<std::size_t>(window_ / 2, 1) == 0;
+      self->send(target, put_async_atom::value, std::move(item), ack);
       ++in_flight_;
       return;
     }
     // A timed or non-blocking put answers for itself: earlier puts go first.
-    await_put_done(in_flight_);
+    await_all_put_done();
     auto code = request_code(put_atom::value, timeout, std::move(item));
     if (code == errc::queue_full)
       throw queue_full("proctor: the queue is full");
@@ -127,7 +130,7 @@ public:
   void simple(caf::atom_value op) {
     std::lock_guard<std::mutex> guard{mtx};
     check();
-    await_put_done(in_flight_);
+    await_all_put_done();
     std::uint8_t code = 0;
     self->request(target, caf::infinite, op)
       .receive([&](std::uint8_t c) { code = c; }, [&](caf::error& err) { fail(err); });
@@ -141,7 +144,7 @@ public:
   bool join(std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
     check();
-    await_put_done(in_flight_);
+    await_all_put_done();
     auto code = request_code(join_atom::value, timeout);
     if (code == errc::timeout)
       return false;
@@ -155,18 +158,29 @@ private:
     return static_cast<errc>(ask<std::uint8_t>(std::forward<Ts>(xs)...));
   }
 
-  /// Waits until at most in_flight_ - n pipelined puts are unanswered.
-  void await_put_done(std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      errc code = errc::ok;
-      self->receive(
-        [&](put_done_atom, std::uint8_t c) { code = static_cast<errc>(c); },
-        [&](caf::down_msg& msg) {
-          fail(msg.reason ? msg.reason : caf::make_error(caf::sec::remote_linking_failed));
-        });
-      --in_flight_;
-      throw_unless_ok(code);
-    }
+  /// Waits for one report of admitted pipelined puts.
+  void receive_put_done() {
+    errc code = errc::ok;
+    std::uint32_t count = 0;
+    self->receive(
+      [&](put_done_atom, std::uint8_t c, std::uint32_t n) {
+        code = static_cast<errc>(c);
+        count = n;
+      },
+      [&](caf::down_msg& msg) {
+        fail(msg.reason ? msg.reason : caf::make_error(caf::sec::remote_linking_failed));
+      });
+    in_flight_ -= std::min<std::size_t>(count, in_flight_);
+    throw_unless_ok(code);
+  }
+
+  /// Waits until every pipelined put of this session is admitted.
+  void await_all_put_done() {
+    if (in_flight_ == 0)
+      return;
+    self->send(target, put_flush_atom::value);
+    while (in_flight_ > 0)
+      receive_put_done();
   }
 
   void throw_unless_ok(errc code) {
@@ -179,7 +193,8 @@ private:
     throw error(code, std::string{"proctor: queue: "} + to_string(code));
   }
 
-  std::size_t in_flight_ = 0;
+  std::size_t in_flight_ = 0; ///< pipelined puts not yet reported admitted
+  std::size_t sent_ = 0;
   std::size_t window_ = put_window;
   std::deque<delivery> fetched_;
   bool closed_ = false; ///< known closed: puts fail at once
