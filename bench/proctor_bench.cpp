@@ -4,6 +4,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -77,6 +78,47 @@ void time_lock(proctor::lock lock, proctor::queue<double> report, int n) {
   report.put(micros_since(t) / n);
 }
 PROCTOR_TASK(time_lock);
+
+// Answers each message on the pipe until the other end closes.
+void pipe_echo(proctor::pipe_end<std::string> end) {
+  try {
+    for (;;)
+      end.send(end.recv());
+  } catch (const proctor::end_of_pipe&) {
+  }
+}
+PROCTOR_TASK(pipe_echo);
+
+/// Mean round trip of 64 bytes over a duplex pipe to another process (the
+/// anchor's ping-pong payload).
+double pipe_rtt_us(proctor::runtime& rt) {
+  auto [mine, theirs] = proctor::pipe<std::string>(rt);
+  std::string ping(64, 'p');
+  proctor::process echoer{rt, pipe_echo, theirs};
+  echoer.start();
+  for (int i = 0; i < 1000; ++i) {
+    mine.send(ping);
+    mine.recv();
+  }
+  // The median of several batches: one burst of noise on a shared machine
+  // should not decide the figure.
+  constexpr int batches = 5;
+  constexpr int rounds = 10000;
+  std::vector<double> means;
+  for (int b = 0; b < batches; ++b) {
+    auto t = clock_type::now();
+    for (int i = 0; i < rounds; ++i) {
+      mine.send(ping);
+      mine.recv();
+    }
+    means.push_back(micros_since(t) / rounds);
+  }
+  std::sort(means.begin(), means.end());
+  auto rtt = means[batches / 2];
+  mine.close();
+  echoer.join();
+  return rtt;
+}
 
 /// Items per second from `producers` processes into a queue of this one.
 double queue_rate(proctor::runtime& rt, int producers, int per_producer) {
@@ -162,6 +204,9 @@ int main(int argc, char** argv) {
   std::printf("proctor.uds.msgs_per_s %.0f msgs/s\n", messages / (micros_since(t) / 1e6));
   std::fflush(stdout);
   self->send_exit(server, caf::exit_reason::user_shutdown);
+
+  std::printf("proctor.pipe.rtt_us %.1f us\n", pipe_rtt_us(rt));
+  std::fflush(stdout);
 
   std::printf("proctor.queue.msgs_per_s %.0f msgs/s\n", queue_rate(rt, 1, 100000));
   std::printf("proctor.queue.msgs_per_s_4p1c %.0f msgs/s\n", queue_rate(rt, 4, 50000));

@@ -15,10 +15,11 @@ std::atomic<int> process_counter{0};
 
 } // namespace
 
-process::process(runtime& rt, std::pair<const internal::task_entry*, std::string> bound)
+process::process(runtime& rt, internal::bound_task bound)
   : rt_(&rt),
-    task_(bound.first),
-    args_(std::move(bound.second)),
+    task_(bound.entry),
+    args_(std::move(bound.args)),
+    offers_(std::move(bound.offers)),
     name_("Process-" + std::to_string(++process_counter)) {
 }
 
@@ -51,6 +52,7 @@ void process::start() {
   if (sink(task, name_, args_))
     throw error(errc::bad_argument, "proctor: cannot encode the process's target");
   child->channel->send(internal::frame_kind::run_task, payload);
+  child->offers = std::move(offers_);
   child_ = std::move(child);
 }
 

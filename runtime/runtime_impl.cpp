@@ -1,5 +1,7 @@
 #include "runtime/runtime_impl.hpp"
 
+#include "runtime/pipe_broker.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <future>
@@ -196,6 +198,7 @@ runtime_impl::~runtime_impl() {
   io_.stop();
   io_thread_.join();
   forkserver_.reset();
+  pipes_.reset();
   the_runtime = nullptr;
   for (auto& actor : owned_)
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
@@ -289,6 +292,13 @@ void runtime_impl::watch_exit(const std::shared_ptr<child_process>& child) {
                            });
 }
 
+std::shared_ptr<pipe_broker> runtime_impl::pipes() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!pipes_)
+    pipes_ = std::make_shared<pipe_broker>();
+  return pipes_;
+}
+
 void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
   exit_status status;
   if (!reap(child->pid, status)) {
@@ -315,6 +325,7 @@ void runtime_impl::report_end(const std::shared_ptr<child_process>& child) {
     std::lock_guard<std::mutex> guard{child->mtx};
     child->status = child->reaped;
   }
+  child->offers.reset();
   child->ended.notify_all();
 }
 

@@ -28,6 +28,8 @@
 
 namespace proctor::internal {
 
+class pipe_broker;
+
 /// A worker process this process started, and how it ended.
 struct child_process {
   pid_t pid = -1;
@@ -42,6 +44,9 @@ struct child_process {
   std::optional<exit_status> status;
   std::optional<exit_status> reaped; ///< io thread only
   bool link_closed = false;
+  /// Pipe ends among the task's arguments, withdrawn if still unclaimed
+  /// when the process has ended.
+  std::shared_ptr<void> offers;
 
   /// Waits until reaped, at most until `deadline` if given.
   bool wait(std::optional<std::chrono::steady_clock::time_point> deadline);
@@ -99,6 +104,9 @@ public:
   /// Adopts an actor that proctor made (a queue, a lock...): it ends with
   /// the runtime, since handles that crossed processes keep it registered.
   void own(const caf::actor& actor);
+
+  /// The hand-over service of this process's pipe ends, started on first use.
+  std::shared_ptr<pipe_broker> pipes();
 
   /// Lets the frames sent so far out before the process ends (bounded wait).
   void flush_links();
@@ -159,6 +167,7 @@ private:
     work_;
   std::thread io_thread_;
   std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
+  std::shared_ptr<pipe_broker> pipes_;
 
   std::mutex mtx_;
   std::condition_variable cv_;

@@ -141,3 +141,18 @@ TEST(examples, bounded_queue) {
   }
   EXPECT_EQ(expected, 7) << t.out;
 }
+
+TEST(examples, pipe_duplex) {
+  auto t = run_example("pipe_duplex");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_EQ(t.out,
+            "child received: hello\n"
+            "parent received: echo of hello\n"
+            "child received: world\n"
+            "parent received: echo of world\n"
+            "child: the parent closed its end\n"
+            "parent received 1\n"
+            "parent received 2\n"
+            "parent received 3\n"
+            "the writer is done\n");
+}

@@ -32,6 +32,8 @@ const char* to_string(errc x) noexcept {
     case errc::queue_empty: return "queue_empty";
     case errc::closed: return "closed";
     case errc::owner_gone: return "owner_gone";
+    case errc::end_of_pipe: return "end_of_pipe";
+    case errc::moved: return "moved";
   }
   return "unknown";
 }

@@ -41,6 +41,8 @@ enum class errc : std::uint8_t {
   queue_empty = 43,          ///< a get found no item in time
   closed = 44,               ///< the queue or pipe was closed
   owner_gone = 45,           ///< the process that owned a queue, lock... ended
+  end_of_pipe = 46,          ///< the other end of a pipe is closed or gone
+  moved = 47,                ///< a pipe end was handed to another process
 };
 
 /// The name of an error code, e.g. "frame_too_large".
@@ -66,6 +68,13 @@ public:
 
 private:
   errc code_;
+};
+
+/// A blocking call ran out of time (Python's TimeoutError).
+class timeout_error : public error {
+public:
+  explicit timeout_error(const std::string& what) : error(errc::timeout, what) {
+  }
 };
 
 } // namespace proctor

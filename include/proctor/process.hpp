@@ -71,13 +71,14 @@ public:
   int pid() const;
 
 private:
-  process(runtime& rt, std::pair<const internal::task_entry*, std::string> bound);
+  process(runtime& rt, internal::bound_task bound);
 
   void require_started(const char* what) const;
 
   runtime* rt_;
   const internal::task_entry* task_;
   std::string args_;
+  std::shared_ptr<void> offers_;
   std::string name_;
   bool daemon_ = false;
   std::shared_ptr<internal::child_process> child_;

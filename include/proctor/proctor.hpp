@@ -3,6 +3,7 @@
 #include "proctor/actor.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/message_type.hpp"
+#include "proctor/pipe.hpp"
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"

@@ -7,8 +7,6 @@
 #include <vector>
 
 #include <caf/actor.hpp>
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "proctor/errc.hpp"
@@ -61,24 +59,6 @@ protected:
   void task_done_impl();
   bool join_impl(std::optional<std::chrono::milliseconds> timeout);
 
-  template <class T>
-  static std::vector<char> encode(const T& x) {
-    std::vector<char> bytes;
-    caf::binary_serializer sink{serialization_unit(), bytes};
-    if (sink(const_cast<T&>(x)))
-      throw error(errc::bad_argument, "proctor: cannot serialize a queue item");
-    return bytes;
-  }
-
-  template <class T>
-  static T decode(const std::vector<char>& bytes) {
-    T x{};
-    caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
-    if (source(x) || source.remaining() != 0)
-      throw error(errc::malformed_payload, "proctor: a queue item does not decode");
-    return x;
-  }
-
   caf::actor handle_;
 
 private:
@@ -116,30 +96,30 @@ public:
   queue() = default;
 
   void put(const T& x) {
-    put_bytes(encode(x), internal::wait_mode::forever, {});
+    put_bytes(internal::encode_value(x), internal::wait_mode::forever, {});
   }
 
   /// Throws queue_full if there is no room within `timeout`.
   void put(const T& x, std::chrono::milliseconds timeout) {
-    put_bytes(encode(x), internal::wait_mode::timed, timeout);
+    put_bytes(internal::encode_value(x), internal::wait_mode::timed, timeout);
   }
 
   void put_nowait(const T& x) {
-    put_bytes(encode(x), internal::wait_mode::none, {});
+    put_bytes(internal::encode_value(x), internal::wait_mode::none, {});
   }
 
   /// Throws proctor::error(errc::closed) once the queue is closed and drained.
   T get() {
-    return decode<T>(get_bytes(internal::wait_mode::forever, {}));
+    return internal::decode_value<T>(get_bytes(internal::wait_mode::forever, {}));
   }
 
   /// Throws queue_empty if no item comes within `timeout`.
   T get(std::chrono::milliseconds timeout) {
-    return decode<T>(get_bytes(internal::wait_mode::timed, timeout));
+    return internal::decode_value<T>(get_bytes(internal::wait_mode::timed, timeout));
   }
 
   T get_nowait() {
-    return decode<T>(get_bytes(internal::wait_mode::none, {}));
+    return internal::decode_value<T>(get_bytes(internal::wait_mode::none, {}));
   }
 
   template <class Inspector>

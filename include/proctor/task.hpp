@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -57,14 +58,56 @@ struct function_traits<R (*)(Ps...)> {
 /// (and so queue, lock and pipe handles) in arguments become proxies.
 caf::execution_unit* serialization_unit() noexcept;
 
-template <class Tuple>
-std::string encode_arguments(Tuple& args) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{serialization_unit(), buf};
-  if (auto err = std::apply([&](auto&... xs) { return sink(xs...); }, args))
-    throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
-  return {buf.begin(), buf.end()};
+/// A value as bytes, through the runtime's serialization context.
+template <class T>
+std::vector<char> encode_value(const T& x) {
+  std::vector<char> bytes;
+  caf::binary_serializer sink{serialization_unit(), bytes};
+  if (sink(const_cast<T&>(x)))
+    throw error(errc::bad_argument, "proctor: cannot serialize a value");
+  return bytes;
 }
+
+/// The value that encode_value(x) made; throws errc::malformed_payload.
+template <class T>
+T decode_value(const std::vector<char>& bytes) {
+  T x{};
+  caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
+  if (source(x) || source.remaining() != 0)
+    throw error(errc::malformed_payload, "proctor: a received value does not decode");
+  return x;
+}
+
+/// Collects the pipe ends offered (see pipe.hpp) by serialization on this
+/// thread while it lives. Dropping what take() returns withdraws the offers
+/// nobody claimed, which closes those ends.
+class offer_collector {
+public:
+  offer_collector();
+  ~offer_collector();
+  offer_collector(const offer_collector&) = delete;
+  offer_collector& operator=(const offer_collector&) = delete;
+
+  std::shared_ptr<void> take();
+
+private:
+  offer_collector* outer_;
+  std::vector<std::uint64_t> ids_;
+
+  friend void note_offer(std::uint64_t id);
+};
+
+/// Records an offer in the innermost collector of this thread, if any.
+void note_offer(std::uint64_t id);
+
+/// A task and its encoded arguments, ready to be sent to a worker.
+struct bound_task {
+  const task_entry* entry = nullptr;
+  std::string args;
+  /// Keeps the pipe ends among the arguments offered until the task's
+  /// process has ended.
+  std::shared_ptr<void> offers;
+};
 
 template <auto Fn>
 int run_task(std::string_view bytes) {
@@ -92,7 +135,7 @@ struct task_registrar {
 /// The registered entry of `fn` and its arguments, converted to the types of
 /// its parameters and encoded. Throws errc::unregistered_task.
 template <class R, class... Ps, class... Ts>
-std::pair<const task_entry*, std::string> bind_task(R (*fn)(Ps...), Ts&&... xs) {
+bound_task bind_task(R (*fn)(Ps...), Ts&&... xs) {
   static_assert(sizeof...(Ps) == sizeof...(Ts),
                 "proctor: wrong number of arguments for the task");
   auto* entry = find_task(reinterpret_cast<const void*>(fn));
@@ -101,7 +144,12 @@ std::pair<const task_entry*, std::string> bind_task(R (*fn)(Ps...), Ts&&... xs) 
                 "proctor: the function is not registered; add PROCTOR_TASK(name) "
                 "next to its definition");
   std::tuple<std::decay_t<Ps>...> args{std::forward<Ts>(xs)...};
-  return {entry, encode_arguments(args)};
+  offer_collector offers;
+  std::vector<char> buf;
+  caf::binary_serializer sink{serialization_unit(), buf};
+  if (auto err = std::apply([&](auto&... ys) { return sink(ys...); }, args))
+    throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
+  return {entry, std::string{buf.begin(), buf.end()}, offers.take()};
 }
 
 } // namespace proctor::internal

@@ -1,0 +1,123 @@
+#include "proctor/pipe.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "proctor/runtime.hpp"
+#include "runtime/pipe_broker.hpp"
+#include "runtime/pipe_socket.hpp"
+#include "runtime/runtime_impl.hpp"
+#include "transport/frame.hpp"
+
+namespace proctor::internal {
+
+namespace {
+
+thread_local offer_collector* innermost_collector = nullptr;
+
+/// Offers made for one task; withdrawn when the task no longer needs them.
+struct offers_in_transit {
+  std::weak_ptr<pipe_broker> broker;
+  std::vector<std::uint64_t> ids;
+
+  ~offers_in_transit() {
+    if (auto b = broker.lock())
+      for (auto id : ids)
+        b->withdraw(id);
+  }
+};
+
+std::uint32_t max_message() {
+  auto* rt = current_runtime();
+  return rt != nullptr ? rt->max_frame_size() : default_max_frame_size;
+}
+
+} // namespace
+
+offer_collector::offer_collector() : outer_(innermost_collector) {
+  innermost_collector = this;
+}
+
+offer_collector::~offer_collector() {
+  innermost_collector = outer_;
+}
+
+std::shared_ptr<void> offer_collector::take() {
+  if (ids_.empty())
+    return nullptr;
+  auto* rt = current_runtime();
+  auto held = std::make_shared<offers_in_transit>();
+  if (rt != nullptr)
+    held->broker = rt->pipes();
+  held->ids = std::move(ids_);
+  return held;
+}
+
+void note_offer(std::uint64_t id) {
+  if (innermost_collector != nullptr)
+    innermost_collector->ids_.push_back(id);
+}
+
+std::pair<std::shared_ptr<pipe_socket>, std::shared_ptr<pipe_socket>>
+make_pipe_sockets(runtime& rt) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    throw error(errc::connect_failed,
+                std::string{"proctor: cannot create a pipe: "} + std::strerror(errno));
+  auto limit = rt.impl().max_frame_size();
+  return {std::make_shared<pipe_socket>(fds[0], limit),
+          std::make_shared<pipe_socket>(fds[1], limit)};
+}
+
+pipe_socket& pipe_base::socket() const {
+  if (!socket_)
+    throw error(errc::invalid_state, "proctor: an invalid pipe handle was used");
+  return *socket_;
+}
+
+void pipe_base::close() {
+  socket().close();
+}
+
+bool pipe_base::closed() const {
+  return socket().closed();
+}
+
+void pipe_base::send_bytes(const std::vector<char>& bytes) {
+  socket().send(bytes);
+}
+
+std::vector<char> pipe_base::recv_bytes(std::optional<std::chrono::milliseconds> timeout) {
+  std::optional<pipe_socket::clock::time_point> deadline;
+  if (timeout)
+    deadline = pipe_socket::clock::now() + *timeout;
+  return socket().recv(deadline);
+}
+
+bool pipe_base::poll_impl(std::chrono::milliseconds timeout) {
+  return socket().poll(pipe_socket::clock::now() + timeout);
+}
+
+pipe_ticket pipe_base::offer() const {
+  pipe_ticket ticket;
+  auto* rt = current_runtime();
+  if (!socket_ || rt == nullptr || socket_->closed()) {
+    ticket.failure = static_cast<std::uint8_t>(errc::closed);
+    ticket.detail = !socket_ ? "proctor: an invalid pipe handle was sent"
+                    : rt == nullptr
+                      ? "proctor: a pipe end was sent from a process without a runtime"
+                      : "proctor: the pipe end was closed or gone before it was sent";
+    return ticket;
+  }
+  ticket = rt->pipes()->offer(socket_);
+  note_offer(ticket.id);
+  return ticket;
+}
+
+void pipe_base::claim(const pipe_ticket& ticket) {
+  socket_ = pipe_broker::claim(ticket, max_message());
+}
+
+} // namespace proctor::internal

@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "proctor/errc.hpp"
+
+namespace proctor::internal {
+
+/// One end of a pipe: a connected Unix stream socket carrying messages as a
+/// 4-byte little-endian length and that many bytes. Calls block on the
+/// caller's thread (no io thread in between), which keeps a round trip at
+/// two wake-ups, as with a raw socket.
+class pipe_socket {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// Takes ownership of `fd`; messages over `max_message` bytes are refused.
+  pipe_socket(int fd, std::uint32_t max_message);
+
+  /// An end that arrived broken: every call throws error(code, detail).
+  pipe_socket(errc code, std::string detail);
+
+  ~pipe_socket();
+
+  pipe_socket(const pipe_socket&) = delete;
+  pipe_socket& operator=(const pipe_socket&) = delete;
+
+  void send(std::span<const char> message);
+
+  /// Waits until `deadline` (forever if none) for a whole message.
+  std::vector<char> recv(std::optional<clock::time_point> deadline);
+
+  /// True once a whole message or the end of the pipe is there.
+  bool poll(clock::time_point deadline);
+
+  /// Shuts the socket down, which also wakes a recv blocked on another thread.
+  void close();
+
+  bool closed() const;
+
+  /// Lends the descriptor to `transfer` (which passes it to another process)
+  /// unless the end is closed or gone; on success this end is moved: its
+  /// descriptor is closed here as soon as no call is using it. Returns why
+  /// it could not be lent (closed, moved, connection_closed) or errc::ok.
+  errc hand_over(const std::function<bool(int fd)>& transfer);
+
+private:
+  enum class state { open, closed, moved, broken };
+
+  /// The descriptor, pinned open until release(); throws unless open.
+  int acquire();
+  void release();
+
+  /// acquire() for a scope.
+  struct pin {
+    explicit pin(pipe_socket& s) : socket(s), fd(s.acquire()) {
+    }
+    ~pin() {
+      socket.release();
+    }
+    pipe_socket& socket;
+    int fd;
+  };
+  [[noreturn]] void throw_unusable() const;
+
+  /// Reads until the inbox holds a whole message or the end; false on timeout.
+  bool fill(std::optional<clock::time_point> deadline);
+  bool has_message() const;
+
+  mutable std::mutex mtx_;
+  int fd_;
+  int users_ = 0;
+  state state_;
+  errc code_ = errc::ok;
+  std::string detail_;
+  std::uint32_t max_message_;
+
+  std::mutex send_mtx_;
+  std::mutex recv_mtx_;
+  std::vector<char> inbox_; ///< received bytes [begin_, end_) not yet returned
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  bool eof_ = false;
+};
+
+} // namespace proctor::internal
