@@ -11,8 +11,6 @@
 #include <set>
 
 #include <caf/actor_system.hpp>
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
@@ -21,29 +19,6 @@
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
-
-item_bytes encode_batch(std::vector<delivery>& batch) {
-  item_bytes out;
-  caf::binary_serializer sink{nullptr, out};
-  auto count = static_cast<std::uint32_t>(batch.size());
-  auto err = sink(count);
-  for (auto& d : batch)
-    if (!err)
-      err = sink(d.id, d.item);
-  return out;
-}
-
-bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out) {
-  caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
-  std::uint32_t count = 0;
-  if (source(count))
-    return false;
-  out.resize(count);
-  for (auto& d : out)
-    if (source(d.id, d.item))
-      return false;
-  return source.remaining() == 0;
-}
 
 namespace {
 
@@ -58,15 +33,16 @@ struct waiting_putter {
   std::uint64_t id;
   item_bytes item;
   caf::actor_addr producer;
-  std::optional<caf::response_promise> promise; ///< a request; else put_async
+  std::optional<caf::response_promise> promise; ///< a request; else pipelined
   caf::strong_actor_ptr async_sender;
-  bool ack = false; ///< put_async: report admissions once this one is in
+  bool ack = false; ///< pipelined: report admissions once this one is in
 };
 
 struct waiting_getter {
   std::uint64_t id;
   std::uint32_t max;
   caf::actor_addr consumer;
+  bool tracked;
   caf::response_promise promise;
 };
 
@@ -88,8 +64,6 @@ struct queue_state {
   std::map<std::uint64_t, caf::response_promise> timed_joiners;
   /// Pipelined puts admitted but not yet reported, per producer.
   std::map<caf::actor_addr, std::uint32_t> unreported;
-  /// Producers waiting for a report once all their puts are admitted.
-  std::map<caf::actor_addr, caf::strong_actor_ptr> flushes;
 
   std::size_t delivered = 0; ///< items in `unacked`, still counted as in the queue
 
@@ -141,22 +115,6 @@ void answer_putter(queue_actor* self, waiting_putter& p, std::uint8_t code) {
   }
 }
 
-/// Answers flushes whose producer has no pipelined put waiting any more.
-void settle_flushes(queue_actor* self) {
-  auto& st = self->state;
-  for (auto i = st.flushes.begin(); i != st.flushes.end();) {
-    bool waiting = std::any_of(st.putters.begin(), st.putters.end(), [&](auto& p) {
-      return !p.promise && p.producer == i->first;
-    });
-    if (waiting) {
-      ++i;
-      continue;
-    }
-    report_admitted(self, i->second);
-    i = st.flushes.erase(i);
-  }
-}
-
 /// Moves waiting producers' items in while there is room.
 void admit_putters(queue_actor* self) {
   auto& st = self->state;
@@ -171,32 +129,34 @@ void admit_putters(queue_actor* self) {
   }
 }
 
-/// Up to `max` items for `consumer`, recorded as delivered but not acked.
-item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, std::uint32_t max) {
+/// Up to `max` items for `consumer`; if `tracked`, recorded as delivered
+/// but not acked.
+item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
+                      std::uint32_t max) {
   auto& st = self->state;
   std::vector<delivery> batch;
-  auto& ledger = st.unacked[consumer];
+  auto* ledger = tracked ? &st.unacked[consumer] : nullptr;
   while (!st.items.empty() && batch.size() < std::max<std::uint32_t>(max, 1)) {
     delivery d{st.next_id++, std::move(st.items.front())};
     st.items.pop_front();
-    ledger.emplace(d.id, d.item);
-    ++st.delivered;
+    if (ledger != nullptr) {
+      ledger->emplace(d.id, d.item);
+      ++st.delivered;
+    }
     batch.push_back(std::move(d));
   }
   return encode_batch(batch);
+}
+
+bool is_tracked(queue_actor* self, const caf::strong_actor_ptr& consumer) {
+  return !consumer
+         || tracks_deliveries(self->state.maxsize, self->node(), consumer->node());
 }
 
 /// Serves waiting consumers, then lets waiting producers in, until neither
 /// can move.
 void pump(queue_actor* self) {
   auto& st = self->state;
-  struct settle_on_return {
-    queue_actor* self;
-    ~settle_on_return() {
-      if (!self->state.flushes.empty())
-        settle_flushes(self);
-    }
-  } settle{self};
   for (;;) {
     admit_putters(self);
     if (st.getters.empty())
@@ -214,7 +174,7 @@ void pump(queue_actor* self) {
     st.getters.pop_front();
     // One item per waiting consumer while others wait: fair, in order.
     auto max = st.getters.empty() ? g.max : 1u;
-    g.promise.deliver(ok, take_batch(self, g.consumer, max));
+    g.promise.deliver(ok, take_batch(self, g.consumer, g.tracked, max));
   }
 }
 
@@ -245,7 +205,6 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
     auto& st = self->state;
     st.watched.erase(msg.source);
     st.unreported.erase(msg.source);
-    st.flushes.erase(msg.source);
     if (auto i = st.unacked.find(msg.source); i != st.unacked.end()) {
       give_back(self, i->second);
       st.unacked.erase(i);
@@ -279,31 +238,47 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
         self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
       return rp;
     },
-    [=](put_async_atom, item_bytes& item, bool ack) {
+    [=](put_batch_atom, const item_bytes& blob) {
       auto& st = self->state;
       auto sender = self->current_sender();
-      if (st.closed) {
-        report(self, sender, closed, 1);
+      std::vector<item_bytes> batch;
+      if (!decode_items(blob, batch)) {
+        report(self, sender, static_cast<std::uint8_t>(errc::malformed_payload), 0);
         return;
       }
-      st.putters.push_back({st.next_id++, std::move(item),
-                            caf::actor_cast<caf::actor_addr>(sender), std::nullopt, sender,
-                            ack});
-      watch(self, sender);
+      auto count = static_cast<std::uint32_t>(batch.size());
+      if (count == 0)
+        return;
+      if (st.closed) {
+        report(self, sender, closed, count);
+        return;
+      }
+      // Room and nobody waiting ahead: straight in.
+      std::uint32_t admitted = 0;
+      while (admitted < count && st.putters.empty() && st.has_room()) {
+        st.items.push_back(std::move(batch[admitted++]));
+        ++st.unfinished;
+      }
+      if (admitted == count) {
+        report(self, sender, ok, count);
+      } else {
+        auto producer = caf::actor_cast<caf::actor_addr>(sender);
+        st.unreported[producer] += admitted;
+        for (auto i = admitted; i < count; ++i)
+          st.putters.push_back({st.next_id++, std::move(batch[i]), producer, std::nullopt,
+                                sender, i + 1 == count});
+        watch(self, sender);
+      }
       pump(self);
-    },
-    [=](put_flush_atom) {
-      auto sender = self->current_sender();
-      self->state.flushes[caf::actor_cast<caf::actor_addr>(sender)] = sender;
-      settle_flushes(self);
     },
     [=](get_atom, std::int64_t timeout_ms,
         std::uint32_t max) -> caf::result<std::uint8_t, item_bytes> {
       auto& st = self->state;
       auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      auto tracked = is_tracked(self, self->current_sender());
       watch(self, self->current_sender());
       if (!st.items.empty() && st.getters.empty()) {
-        auto batch = take_batch(self, consumer, max);
+        auto batch = take_batch(self, consumer, tracked, max);
         pump(self);
         return {ok, std::move(batch)};
       }
@@ -313,7 +288,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
         return {empty, item_bytes{}};
       auto id = st.next_id++;
       auto rp = self->make_response_promise<std::uint8_t, item_bytes>();
-      st.getters.push_back({id, max, consumer, rp});
+      st.getters.push_back({id, max, consumer, tracked, rp});
       if (timeout_ms > 0)
         self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
       return rp;
@@ -331,15 +306,20 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
       auto& st = self->state;
       auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
       std::vector<delivery> batch;
-      auto i = st.unacked.find(consumer);
-      if (i == st.unacked.end() || !decode_batch(blob, batch))
+      if (!decode_batch(blob, batch))
         return;
       std::map<std::uint64_t, item_bytes> returned;
-      for (auto& d : batch)
-        if (auto j = i->second.find(d.id); j != i->second.end()) {
-          returned.emplace(d.id, std::move(j->second));
-          i->second.erase(j);
-        }
+      if (!is_tracked(self, self->current_sender())) {
+        for (auto& d : batch)
+          returned.emplace(d.id, std::move(d.item));
+        st.delivered += returned.size(); // give_back subtracts them again
+      } else if (auto i = st.unacked.find(consumer); i != st.unacked.end()) {
+        for (auto& d : batch)
+          if (auto j = i->second.find(d.id); j != i->second.end()) {
+            returned.emplace(d.id, std::move(j->second));
+            i->second.erase(j);
+          }
+      }
       // give_back subtracts what it puts back from `delivered`.
       give_back(self, returned);
       pump(self);

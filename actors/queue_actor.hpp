@@ -15,13 +15,12 @@ using item_bytes = std::vector<char>;
 
 // The queue actor's messages. Requests get a uint8 errc (0 = ok) first.
 using put_atom = caf::atom_constant<caf::atom("q_put")>;        // int64 timeout_ms, item -> code
-// Pipelined puts: (q_putas, item, bool ack) from a producer; the queue tells
-// it with (q_putdn, code, uint32 count) how many of its puts were admitted
-// since the last such message, when a put asks for it (`ack`) and when a
-// (q_pflush) finds all of its earlier puts admitted.
-using put_async_atom = caf::atom_constant<caf::atom("q_putas")>;
+// Pipelined puts: (q_putbt, items) from a producer's feeder, `items` being
+// encode_items() of a batch; the queue tells the sender with (q_putdn,
+// code, uint32 count) that that many of its puts were admitted (or refused
+// with `code`), once per batch, when the batch's last item is in.
+using put_batch_atom = caf::atom_constant<caf::atom("q_putbt")>;
 using put_done_atom = caf::atom_constant<caf::atom("q_putdn")>;
-using put_flush_atom = caf::atom_constant<caf::atom("q_pflush")>;
 using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout_ms, uint32 max -> code, batch
 using ack_atom = caf::atom_constant<caf::atom("q_ack")>;        // uint64 delivery id
 using return_atom = caf::atom_constant<caf::atom("q_return")>;  // batch of unreturned items
@@ -43,6 +42,18 @@ struct delivery {
 
 item_bytes encode_batch(std::vector<delivery>& batch);
 bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out);
+
+/// A batch of items to put, encoded as bytes.
+item_bytes encode_items(std::vector<item_bytes>& items);
+bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out);
+
+/// Whether the queue keeps a ledger of what it delivers to `consumer`: for
+/// every consumer of a bounded queue (whose room counts fetched-ahead items)
+/// and for consumers in other processes (which may die on their own). A
+/// consumer in the queue's own process of an unbounded queue needs neither,
+/// so it acks nothing.
+bool tracks_deliveries(std::size_t maxsize, const caf::node_id& queue_node,
+                       const caf::node_id& consumer_node);
 
 /// Spawns a queue in this process. `maxsize` 0 is unbounded.
 caf::actor spawn_queue(caf::actor_system& sys, std::size_t maxsize);

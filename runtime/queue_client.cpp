@@ -1,6 +1,6 @@
-// A process's side of a queue: one scoped actor per queue and process that
-// pipelines puts, fetches items ahead in batches and acks each one as get()
-// returns it.
+// A process's side of a queue: a scoped actor per queue and thread that
+// fetches items ahead in batches and acks each one as get() returns it, and
+// the process's feeder that pipelines its puts.
 #include "proctor/queue.hpp"
 
 #include <deque>
@@ -12,14 +12,21 @@
 #include "actors/queue_actor.hpp"
 #include "proctor/runtime.hpp"
 #include "runtime/actor_client.hpp"
+#include "runtime/queue_feeder.hpp"
 #include "runtime/runtime_impl.hpp"
 
 namespace proctor::internal {
 
 namespace {
 
-constexpr std::size_t put_window = 64;   ///< pipelined puts per producer
-constexpr std::uint32_t fetch_ahead = 32; ///< items a get may bring at once
+/// Pipelined puts one process may have unadmitted in one queue: large
+/// enough to batch well, small enough to bound the producer's memory.
+constexpr std::size_t put_window = 1024;
+/// A batch of puts aims below this many bytes (an item alone may be larger).
+constexpr std::size_t put_batch_bytes = 256 * 1024;
+/// Items a get may bring at once: fewer when each one is acked.
+constexpr std::uint32_t tracked_fetch = 32;
+constexpr std::uint32_t untracked_fetch = 256;
 /// Room for the message around an item, below the maximum frame size.
 constexpr std::size_t envelope = 4096;
 
@@ -41,9 +48,8 @@ public:
   queue_session(caf::actor_system& sys, caf::actor queue,
                 std::shared_ptr<channel_failure> failure)
     : actor_client(sys, std::move(queue), "queue", std::move(failure)) {
-    // A bounded queue's producer pipelines no more than the queue holds.
-    auto max = std::get<1>(size_unlocked());
-    window_ = max == 0 ? put_window : std::min<std::size_t>(put_window, max);
+    maxsize_ = std::get<1>(size_unlocked());
+    tracked_ = tracks_deliveries(maxsize_, target.node(), sys.node());
   }
 
   ~queue_session() {
@@ -66,13 +72,13 @@ public:
                     + " bytes exceeds the maximum frame size of " + std::to_string(limit)
                     + " bytes (--proctor.max-frame-size); the queue is unchanged");
     if (timeout == wait_forever) {
-      while (in_flight_ >= window_)
-        receive_put_done();
-      // Ask for a report every half window: a full window always has one
-      // on its way.
-      bool ack = ++sent_ % std::max<std::size_t>(window_ / 2, 1) == 0;
-      self->send(target, put_async_atom::value, std::move(item), ack);
-      ++in_flight_;
+      if (!feeder_) {
+        // A bounded queue's producers pipeline no more than the queue holds.
+        auto window = maxsize_ == 0 ? put_window : std::min<std::size_t>(put_window, maxsize_);
+        auto batch = limit == 0 ? put_batch_bytes : std::min(put_batch_bytes, limit - envelope);
+        feeder_ = queue_feeder::of(self->system(), target, window, batch);
+      }
+      noting_closed([&] { feeder_->put(std::move(item)); });
       return;
     }
     // A timed or non-blocking put answers for itself: earlier puts go first.
@@ -89,7 +95,8 @@ public:
       check();
       std::uint8_t code = 0;
       item_bytes blob;
-      self->request(target, caf::infinite, get_atom::value, timeout, fetch_ahead)
+      auto max = tracked_ ? tracked_fetch : untracked_fetch;
+      self->request(target, caf::infinite, get_atom::value, timeout, max)
         .receive(
           [&](std::uint8_t c, item_bytes& b) {
             code = c;
@@ -108,12 +115,16 @@ public:
     auto next = std::move(fetched_.front());
     fetched_.pop_front();
     // Returned to user code: the item leaves the queue for good.
-    self->send(target, ack_atom::value, next.id);
+    if (tracked_)
+      self->send(target, ack_atom::value, next.id);
     return std::move(next.item);
   }
 
   std::tuple<std::uint64_t, std::uint64_t, bool> size() {
     std::lock_guard<std::mutex> guard{mtx};
+    // This process's puts so far arrive before the question does.
+    if (feeder_)
+      feeder_->send_now();
     return size_unlocked();
   }
 
@@ -158,29 +169,22 @@ private:
     return static_cast<errc>(ask<std::uint8_t>(std::forward<Ts>(xs)...));
   }
 
-  /// Waits for one report of admitted pipelined puts.
-  void receive_put_done() {
-    errc code = errc::ok;
-    std::uint32_t count = 0;
-    self->receive(
-      [&](put_done_atom, std::uint8_t c, std::uint32_t n) {
-        code = static_cast<errc>(c);
-        count = n;
-      },
-      [&](caf::down_msg& msg) {
-        fail(msg.reason ? msg.reason : caf::make_error(caf::sec::remote_linking_failed));
-      });
-    in_flight_ -= std::min<std::size_t>(count, in_flight_);
-    throw_unless_ok(code);
+  /// Runs `f`, remembering a closed queue so later puts fail at once.
+  template <class F>
+  void noting_closed(F f) {
+    try {
+      f();
+    } catch (const error& e) {
+      if (e.code() == errc::closed)
+        closed_ = true;
+      throw;
+    }
   }
 
-  /// Waits until every pipelined put of this session is admitted.
+  /// Waits until every pipelined put of this process is admitted.
   void await_all_put_done() {
-    if (in_flight_ == 0)
-      return;
-    self->send(target, put_flush_atom::value);
-    while (in_flight_ > 0)
-      receive_put_done();
+    if (feeder_)
+      noting_closed([&] { feeder_->await_admitted(); });
   }
 
   void throw_unless_ok(errc code) {
@@ -193,9 +197,9 @@ private:
     throw error(code, std::string{"proctor: queue: "} + to_string(code));
   }
 
-  std::size_t in_flight_ = 0; ///< pipelined puts not yet reported admitted
-  std::size_t sent_ = 0;
-  std::size_t window_ = put_window;
+  std::uint64_t maxsize_ = 0;
+  bool tracked_ = true; ///< each item returned is acked (see tracks_deliveries)
+  std::shared_ptr<queue_feeder> feeder_; ///< made by the first pipelined put
   std::deque<delivery> fetched_;
   bool closed_ = false; ///< known closed: puts fail at once
 };

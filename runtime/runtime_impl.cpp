@@ -1,6 +1,7 @@
 #include "runtime/runtime_impl.hpp"
 
 #include "runtime/pipe_broker.hpp"
+#include "runtime/queue_feeder.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -166,6 +167,7 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
 }
 
 runtime_impl::~runtime_impl() {
+  drain_feeders();
   std::vector<std::shared_ptr<child_process>> children;
   {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -20,6 +20,7 @@
 
 #include "actors/errors.hpp"
 #include "runtime/codec.hpp"
+#include "runtime/queue_feeder.hpp"
 #include "proctor/actor.hpp"
 #include "proctor/task.hpp"
 #include "transport/log.hpp"
@@ -113,7 +114,8 @@ runtime_impl::control_reply runtime_impl::spawn_hosted(const std::string& name) 
 
 void runtime_impl::flush_links() {
   // Messages a target sent just before returning (a queue's ack, a reply)
-  // must not die with the process.
+  // must not die with the process, nor puts still in a feeder's buffer.
+  drain_feeders();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{2};
   for (auto& l : router_->links())
     l->flush(deadline);

@@ -75,16 +75,20 @@ private:
 /// process may put and get at once.
 ///
 /// put() pipelines: it returns once the item is on its way, and blocks while
-/// the producer has many items waiting for room (a bounded queue applies
-/// backpressure across processes). Errors of a pipelined put (the queue was
-/// closed, its owner died) surface at the handle's next call. An item leaves
-/// the queue for good only when get() has returned it; items a consumer
-/// fetched ahead and never returned go back to the head, in order, if its
-/// process dies. If the owner dies, every call fails with errc::owner_gone.
-/// qsize(), empty() and full() are approximate, as in Python; they count
-/// items a consumer fetched ahead but get() has not returned yet, and so does
-/// maxsize: a bounded queue never holds more, wherever its items are. A handle must
-/// not outlive its process's runtime.
+/// the process has many items waiting for room (a bounded queue applies
+/// backpressure across processes). A process's puts travel in batches, in
+/// order; those still buffered when the process ends normally or drops its
+/// last handle are sent then (a killed process loses them, as in Python).
+/// Errors of a pipelined put (the queue was closed, its owner died) surface
+/// at a later call. An item leaves the queue for good only when get() has
+/// returned it; items a consumer in another process fetched ahead and never
+/// returned go back to the head, in order, if its process dies. If the owner
+/// dies, every call fails with errc::owner_gone. qsize(), empty() and full()
+/// are approximate, as in Python. Of a bounded queue they count items fetched
+/// ahead but not returned yet, and so does maxsize: a bounded queue never
+/// holds more, wherever its items are. Of an unbounded queue they do not
+/// count the items its own process fetched ahead. A handle must not outlive
+/// its process's runtime.
 template <class T>
 class queue : public internal::queue_base {
 public:

@@ -12,6 +12,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/queue_actor.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
@@ -94,6 +95,16 @@ void moves_one_string(queue<std::string> in, queue<std::string> out) {
   out.put(in.get(std::chrono::seconds{30}));
 }
 PROCTOR_TASK(moves_one_string);
+
+// Puts `n` strings of `bytes` bytes, numbered in their first bytes.
+void puts_numbered_strings(queue<std::string> q, int n, int bytes) {
+  for (int i = 0; i < n; ++i) {
+    std::string item(static_cast<std::size_t>(bytes), 'a' + i % 26);
+    std::snprintf(item.data(), item.size(), "%06d", i);
+    q.put(item);
+  }
+}
+PROCTOR_TASK(puts_numbered_strings);
 
 void joins_after_task_done(proctor::joinable_queue<int> q, int n) {
   for (int i = 0; i < n; ++i) {
@@ -282,4 +293,58 @@ TEST(queue, a_full_bounded_queue_holds_a_producer_back) {
     EXPECT_EQ(q.get(limit), i);
   EXPECT_EQ(done.get(limit), 1);
   ASSERT_TRUE(producer.join(limit));
+}
+
+TEST(queue, pipelined_puts_arrive_whole_and_in_order_across_many_batches) {
+  auto& rt = test_runtime();
+  queue<std::string> q{rt};
+  constexpr int n = 300;
+  constexpr int bytes = 64 * 1024; // far more than one batch holds
+  process producer{rt, puts_numbered_strings, q, n, bytes};
+  producer.start();
+  for (int i = 0; i < n; ++i) {
+    auto item = q.get(limit);
+    ASSERT_EQ(item.size(), static_cast<std::size_t>(bytes));
+    ASSERT_EQ(std::stoi(item.substr(0, 6)), i);
+    ASSERT_EQ(item.back(), 'a' + i % 26);
+  }
+  ASSERT_TRUE(producer.join(limit));
+  EXPECT_EQ(producer.exitcode(), 0);
+  EXPECT_THROW(q.get_nowait(), proctor::queue_empty);
+}
+
+TEST(queue, puts_of_a_handle_dropped_at_once_are_not_lost) {
+  auto& rt = test_runtime();
+  int_queue q{rt};
+  {
+    int_queue copy = q;
+    for (int i = 0; i < 100; ++i)
+      copy.put(i);
+  }
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(q.get(limit), i);
+}
+
+TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
+  auto& rt = test_runtime();
+  auto actor = proctor::internal::spawn_queue(rt.system(), 0);
+  caf::scoped_actor self{rt.system()};
+  proctor::internal::item_bytes garbage{'\x7f', '\x01', '\x02'};
+  self->send(actor, proctor::internal::put_batch_atom::value, garbage);
+  std::uint8_t code = 0;
+  std::uint32_t count = 1;
+  self->receive(
+    [&](proctor::internal::put_done_atom, std::uint8_t c, std::uint32_t n) {
+      code = c;
+      count = n;
+    },
+    caf::after(limit) >> [] { FAIL() << "no answer to a malformed batch"; });
+  EXPECT_EQ(code, static_cast<std::uint8_t>(proctor::errc::malformed_payload));
+  EXPECT_EQ(count, 0u);
+  std::uint64_t size = 1;
+  self->request(actor, limit, proctor::internal::size_atom::value)
+    .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
+             [&](caf::error& err) { FAIL() << rt.system().render(err); });
+  EXPECT_EQ(size, 0u);
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
