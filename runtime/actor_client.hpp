@@ -107,10 +107,33 @@ public:
   Session& mine() {
     std::lock_guard<std::mutex> guard{mtx_};
     auto& session = sessions_[std::this_thread::get_id()];
-    if (!session)
-      session = std::make_unique<Session>(sys_, target_, failure_);
+    if (!session) {
+      if constexpr (requires { typename Session::shared_state; })
+        session = std::make_unique<Session>(sys_, target_, failure_, shared_);
+      else
+        session = std::make_unique<Session>(sys_, target_, failure_);
+    }
     return *session;
   }
+
+protected:
+  const caf::actor& target() const noexcept {
+    return target_;
+  }
+
+  /// What the sessions of one handle share, if the Session type says.
+  template <class S>
+  struct shared_of {
+    using type = int;
+  };
+  template <class S>
+    requires requires { typename S::shared_state; }
+  struct shared_of<S> {
+    using type = typename S::shared_state;
+  };
+
+  std::shared_ptr<typename shared_of<Session>::type> shared_
+    = std::make_shared<typename shared_of<Session>::type>();
 
 private:
   caf::actor_system& sys_;

@@ -4,9 +4,11 @@
 #include "proctor/queue.hpp"
 
 #include <deque>
+#include <map>
 #include <mutex>
 
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/system_messages.hpp>
 
 #include "actors/queue_actor.hpp"
@@ -43,21 +45,30 @@ std::int64_t wire_timeout(wait_mode mode, std::chrono::milliseconds t) {
 
 } // namespace
 
+/// Items fetched ahead for one handle, shared by its threads so that one
+/// thread's fetch never strands items another thread waits for. Each keeps
+/// the session actor that fetched it: the queue's ledger knows that one.
+struct fetched_items {
+  struct entry {
+    delivery item;
+    caf::actor fetcher;
+  };
+
+  std::mutex mtx;
+  std::deque<entry> items;
+  int fetching = 0; ///< sessions waiting for the queue right now
+};
+
 class queue_session : public actor_client {
 public:
+  using shared_state = fetched_items;
+
   queue_session(caf::actor_system& sys, caf::actor queue,
-                std::shared_ptr<channel_failure> failure)
-    : actor_client(sys, std::move(queue), "queue", std::move(failure)) {
+                std::shared_ptr<channel_failure> failure, std::shared_ptr<fetched_items> fetched)
+    : actor_client(sys, std::move(queue), "queue", std::move(failure)),
+      fetched_(std::move(fetched)) {
     maxsize_ = std::get<1>(size_unlocked());
     tracked_ = tracks_deliveries(maxsize_, target.node(), sys.node());
-  }
-
-  ~queue_session() {
-    if (!fetched_.empty()) {
-      std::vector<delivery> unreturned{std::make_move_iterator(fetched_.begin()),
-                                       std::make_move_iterator(fetched_.end())};
-      self->send(target, return_atom::value, encode_batch(unreturned));
-    }
   }
 
   void put(item_bytes item, std::int64_t timeout) {
@@ -91,35 +102,40 @@ public:
 
   item_bytes get(std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
-    if (fetched_.empty()) {
-      check();
-      std::uint8_t code = 0;
-      item_bytes blob;
-      auto max = tracked_ ? tracked_fetch : untracked_fetch;
-      self->request(target, caf::infinite, get_atom::value, timeout, max)
-        .receive(
-          [&](std::uint8_t c, item_bytes& b) {
-            code = c;
-            blob = std::move(b);
-          },
-          [&](caf::error& err) { fail(err); });
-      if (code == static_cast<std::uint8_t>(errc::queue_empty))
-        throw queue_empty("proctor: the queue is empty");
-      throw_unless_ok(static_cast<errc>(code));
-      std::vector<delivery> batch;
-      if (!decode_batch(blob, batch) || batch.empty())
-        throw error(errc::malformed_payload, "proctor: a queue reply does not decode");
-      fetched_.assign(std::make_move_iterator(batch.begin()),
-                      std::make_move_iterator(batch.end()));
+    if (auto next = take_fetched())
+      return returned(std::move(next->item), next->fetcher);
+    check();
+    std::uint8_t code = 0;
+    item_bytes blob;
+    auto max = tracked_ ? tracked_fetch : untracked_fetch;
+    {
+      std::lock_guard<std::mutex> shared{fetched_->mtx};
+      ++fetched_->fetching;
     }
-    auto next = std::move(fetched_.front());
-    fetched_.pop_front();
-    // Returned to user code: the item leaves the queue for good.
-    if (tracked_)
-      self->send(target, ack_atom::value, next.id);
-    return std::move(next.item);
+    struct done_fetching {
+      fetched_items& f;
+      ~done_fetching() {
+        std::lock_guard<std::mutex> shared{f.mtx};
+        --f.fetching;
+      }
+    } fetching{*fetched_};
+    self->request(target, caf::infinite, get_atom::value, timeout, max)
+      .receive(
+        [&](std::uint8_t c, item_bytes& b) {
+          code = c;
+          blob = std::move(b);
+        },
+        [&](caf::error& err) { fail(err); });
+    if (code == static_cast<std::uint8_t>(errc::queue_empty))
+      throw queue_empty("proctor: the queue is empty");
+    throw_unless_ok(static_cast<errc>(code));
+    std::vector<delivery> batch;
+    if (!decode_batch(blob, batch) || batch.empty())
+      throw error(errc::malformed_payload, "proctor: a queue reply does not decode");
+    auto me = caf::actor_cast<caf::actor>(self);
+    keep_fetched(batch, me);
+    return returned(std::move(batch.front()), me);
   }
-
   std::tuple<std::uint64_t, std::uint64_t, bool> size() {
     std::lock_guard<std::mutex> guard{mtx};
     // This process's puts so far arrive before the question does.
@@ -169,6 +185,40 @@ private:
     return static_cast<errc>(ask<std::uint8_t>(std::forward<Ts>(xs)...));
   }
 
+  std::optional<fetched_items::entry> take_fetched() {
+    std::lock_guard<std::mutex> shared{fetched_->mtx};
+    if (fetched_->items.empty())
+      return std::nullopt;
+    auto next = std::move(fetched_->items.front());
+    fetched_->items.pop_front();
+    return next;
+  }
+
+  /// Keeps all but the first of `batch` for this handle's next gets, or, if
+  /// another thread is waiting at the queue meanwhile, gives them back to
+  /// the queue's head so that it gets them.
+  void keep_fetched(std::vector<delivery>& batch, const caf::actor& me) {
+    if (batch.size() < 2)
+      return;
+    std::lock_guard<std::mutex> shared{fetched_->mtx};
+    if (fetched_->fetching > 1) {
+      std::vector<delivery> rest{std::make_move_iterator(batch.begin() + 1),
+                                 std::make_move_iterator(batch.end())};
+      self->send(target, return_atom::value, encode_batch(rest));
+    } else {
+      for (auto i = batch.begin() + 1; i != batch.end(); ++i)
+        fetched_->items.push_back({std::move(*i), me});
+    }
+    batch.resize(1);
+  }
+
+  /// get() returns `d` to user code: it leaves the queue for good.
+  item_bytes returned(delivery d, const caf::actor& fetcher) {
+    if (tracked_)
+      caf::send_as(fetcher, target, ack_atom::value, d.id);
+    return std::move(d.item);
+  }
+
   /// Runs `f`, remembering a closed queue so later puts fail at once.
   template <class F>
   void noting_closed(F f) {
@@ -200,13 +250,24 @@ private:
   std::uint64_t maxsize_ = 0;
   bool tracked_ = true; ///< each item returned is acked (see tracks_deliveries)
   std::shared_ptr<queue_feeder> feeder_; ///< made by the first pipelined put
-  std::deque<delivery> fetched_;
+  std::shared_ptr<fetched_items> fetched_;
   bool closed_ = false; ///< known closed: puts fail at once
 };
 
 class queue_client : public per_thread<queue_session> {
 public:
   using per_thread::per_thread;
+
+  /// Gives back what this handle fetched and get() never returned, each item
+  /// from the session that fetched it (sessions are still alive here).
+  ~queue_client() {
+    std::map<caf::actor, std::vector<delivery>> by_fetcher;
+    for (auto& e : shared_->items)
+      by_fetcher[e.fetcher].push_back(std::move(e.item));
+    shared_->items.clear();
+    for (auto& [fetcher, unreturned] : by_fetcher)
+      caf::send_as(fetcher, target(), return_atom::value, encode_batch(unreturned));
+  }
 };
 
 std::mutex& client_creation_mutex() {

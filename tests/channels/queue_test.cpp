@@ -348,3 +348,31 @@ TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
   EXPECT_EQ(size, 0u);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
+
+TEST(queue, what_one_thread_fetched_ahead_serves_another_thread) {
+  auto& rt = test_runtime();
+  int_queue q{rt};
+  for (int i = 0; i < 10; ++i)
+    q.put(i);
+  EXPECT_EQ(std::async(std::launch::async, [&] { return q.get(limit); }).get(), 0);
+  auto rest = std::async(std::launch::async, [&] {
+    std::vector<int> got;
+    for (int i = 1; i < 10; ++i)
+      got.push_back(q.get(limit));
+    return got;
+  });
+  EXPECT_EQ(rest.get(), (std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_THROW(q.get_nowait(), proctor::queue_empty);
+}
+
+TEST(queue, a_bounded_queues_items_fetched_by_one_thread_serve_another) {
+  auto& rt = test_runtime();
+  int_queue q{rt, 10};
+  for (int i = 0; i < 10; ++i)
+    q.put(i);
+  EXPECT_EQ(std::async(std::launch::async, [&] { return q.get(limit); }).get(), 0);
+  EXPECT_EQ(q.qsize(), 9u);
+  for (int i = 1; i < 10; ++i)
+    EXPECT_EQ(std::async(std::launch::async, [&] { return q.get(limit); }).get(), i);
+  EXPECT_TRUE(q.empty());
+}
