@@ -1,6 +1,7 @@
 #include "runtime/runtime_impl.hpp"
 
 #include "runtime/pipe_broker.hpp"
+#include "runtime/pool_protocol.hpp"
 #include "runtime/queue_feeder.hpp"
 
 #include <algorithm>
@@ -121,6 +122,7 @@ runtime_config::runtime_config() {
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
   : authkey_(std::move(authkey)) {
+  register_pool_worker();
   for (int i = 0; i < argc; ++i)
     argv_.emplace_back(argv[i]);
   // Latency over throughput: sharing wakes one worker thread per message

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <typeinfo>
 #include <vector>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -197,6 +198,9 @@ private:
 
 /// The runtime of this process (set while one exists).
 runtime_impl* current_runtime() noexcept;
+
+/// The readable name of a type, e.g. of an exception.
+std::string demangled(const std::type_info& type);
 
 /// A 64-bit hash of every name registered in this binary; peers compare it.
 std::uint64_t binary_fingerprint();

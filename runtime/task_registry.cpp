@@ -17,8 +17,9 @@ std::vector<task_entry>& tasks() {
 
 } // namespace
 
-void register_task(std::string name, const void* address, task_runner run) {
-  tasks().push_back(task_entry{std::move(name), address, run});
+void register_task(std::string name, const void* address, task_runner run,
+                   task_caller call) {
+  tasks().push_back(task_entry{std::move(name), address, run, call});
 }
 
 const task_entry* find_task(const void* address) noexcept {

@@ -27,8 +27,6 @@
 
 namespace proctor::internal {
 
-namespace {
-
 std::string demangled(const std::type_info& type) {
   int status = 0;
   char* name = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
@@ -36,6 +34,8 @@ std::string demangled(const std::type_info& type) {
   std::free(name);
   return result;
 }
+
+namespace {
 
 [[noreturn]] void flush_and_exit(int code) {
   if (auto* rt = current_runtime())

@@ -34,6 +34,11 @@ const char* to_string(errc x) noexcept {
     case errc::owner_gone: return "owner_gone";
     case errc::end_of_pipe: return "end_of_pipe";
     case errc::moved: return "moved";
+    case errc::remote_error: return "remote_error";
+    case errc::worker_died: return "worker_died";
+    case errc::task_timed_out: return "task_timed_out";
+    case errc::pool_broken: return "pool_broken";
+    case errc::pool_terminated: return "pool_terminated";
   }
   return "unknown";
 }

@@ -43,6 +43,12 @@ enum class errc : std::uint8_t {
   owner_gone = 45,           ///< the process that owned a queue, lock... ended
   end_of_pipe = 46,          ///< the other end of a pipe is closed or gone
   moved = 47,                ///< a pipe end was handed to another process
+  // -- pool ----------------------------------------------------------------------
+  remote_error = 48,         ///< a task threw in its worker
+  worker_died = 49,          ///< every worker that ran a task died running it
+  task_timed_out = 50,       ///< a task ran past the pool's task_timeout
+  pool_broken = 51,          ///< workers crashed too often; the pool gave up
+  pool_terminated = 52,      ///< terminate() ended the pool first
 };
 
 /// The name of an error code, e.g. "frame_too_large".

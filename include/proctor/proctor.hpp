@@ -4,6 +4,7 @@
 #include "proctor/errc.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/pipe.hpp"
+#include "proctor/pool.hpp"
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"

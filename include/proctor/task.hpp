@@ -28,13 +28,20 @@ namespace proctor::internal {
 /// process exit code it implies (an int result, else 0).
 using task_runner = int (*)(std::string_view args);
 
+/// Runs a task for a pool: calls it once per argument tuple among the
+/// `count` encoded one after another in `args`, and returns their results
+/// encoded one after another. A task's exception propagates.
+using task_caller = std::vector<char> (*)(std::string_view args, std::uint32_t count);
+
 struct task_entry {
   std::string name;
   const void* address;
   task_runner run;
+  task_caller call;
 };
 
-void register_task(std::string name, const void* address, task_runner run);
+void register_task(std::string name, const void* address, task_runner run,
+                   task_caller call);
 
 /// nullptr if no PROCTOR_TASK registered the function at `address`.
 const task_entry* find_task(const void* address) noexcept;
@@ -126,9 +133,33 @@ int run_task(std::string_view bytes) {
 }
 
 template <auto Fn>
+std::vector<char> call_task(std::string_view bytes, std::uint32_t count) {
+  using traits = function_traits<decltype(Fn)>;
+  using result = typename traits::result;
+  caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
+  std::vector<char> out;
+  caf::binary_serializer sink{serialization_unit(), out};
+  for (std::uint32_t i = 0; i < count; ++i) {
+    typename traits::arguments args;
+    if (std::apply([&](auto&... xs) { return source(xs...); }, args))
+      throw error(errc::bad_argument, "proctor: the task's arguments do not decode");
+    if constexpr (std::is_void_v<result>) {
+      std::apply(Fn, std::move(args));
+    } else {
+      auto r = std::apply(Fn, std::move(args));
+      if (sink(r))
+        throw error(errc::bad_argument, "proctor: cannot serialize the task's result");
+    }
+  }
+  if (source.remaining() != 0)
+    throw error(errc::bad_argument, "proctor: the task's arguments do not decode");
+  return out;
+}
+
+template <auto Fn>
 struct task_registrar {
   explicit task_registrar(const char* name) {
-    register_task(name, reinterpret_cast<const void*>(Fn), &run_task<Fn>);
+    register_task(name, reinterpret_cast<const void*>(Fn), &run_task<Fn>, &call_task<Fn>);
   }
 };
 

@@ -1,0 +1,331 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/binary_deserializer.hpp>
+
+#include "proctor/errc.hpp"
+#include "proctor/task.hpp"
+
+namespace proctor {
+
+/// A task threw in its worker (the worker lives on): the exception's type
+/// name and what() as they were over there.
+class remote_error : public error {
+public:
+  remote_error(std::string type, const std::string& what)
+    : error(errc::remote_error, what), type_(std::move(type)) {
+  }
+
+  /// The demangled type name of the exception the task threw.
+  const std::string& type() const noexcept {
+    return type_;
+  }
+
+private:
+  std::string type_;
+};
+
+/// The worker running a task died (signal or exit), on every attempt.
+class worker_died : public error {
+public:
+  explicit worker_died(const std::string& what) : error(errc::worker_died, what) {
+  }
+};
+
+/// A task ran past the pool's task_timeout on every attempt.
+class task_timed_out : public error {
+public:
+  explicit task_timed_out(const std::string& what) : error(errc::task_timed_out, what) {
+  }
+};
+
+/// The pool gave up restarting workers (restart intensity exceeded).
+class pool_broken : public error {
+public:
+  explicit pool_broken(const std::string& what) : error(errc::pool_broken, what) {
+  }
+};
+
+/// terminate() ended the pool before the task finished.
+class pool_terminated : public error {
+public:
+  explicit pool_terminated(const std::string& what) : error(errc::pool_terminated, what) {
+  }
+};
+
+namespace internal {
+
+/// Why a task failed, as the pool learned it.
+struct task_failure {
+  errc code = errc::remote_error;
+  std::string type; ///< remote_error: the exception's type
+  std::string what;
+};
+
+/// Throws the exception class that stands for `f`.
+[[noreturn]] void throw_failure(const task_failure& f);
+
+/// The outcome of one submission (an apply, or all chunks of a map), filled
+/// part by part by the pool's thread and read by the caller's.
+class result_state {
+public:
+  using clock = std::chrono::steady_clock;
+
+  struct part {
+    bool done = false;
+    std::vector<char> bytes; ///< the part's results, encoded one after another
+    std::optional<task_failure> failure;
+    std::size_t items = 0;
+  };
+
+  /// `items[i]` results in part i.
+  explicit result_state(std::vector<std::size_t> items);
+
+  /// Run once on the pool's thread when the last part is done.
+  void on_done(std::function<void(const result_state&)> callback);
+
+  void complete(std::size_t part, std::vector<char> bytes);
+  void fail(std::size_t part, task_failure why);
+
+  /// Waits for every part; false if `deadline` passed first.
+  bool wait(std::optional<clock::time_point> deadline) const;
+  /// Waits for part `i`; false if `deadline` passed first.
+  bool wait_part(std::size_t i, std::optional<clock::time_point> deadline) const;
+  /// The index of the `n`-th part to finish (0-based), once it has.
+  std::optional<std::size_t> wait_finished(std::size_t n,
+                                           std::optional<clock::time_point> deadline) const;
+
+  bool ready() const;
+  bool failed() const;
+  /// Results received so far, and the total.
+  std::pair<std::size_t, std::size_t> progress() const;
+
+  std::size_t parts() const noexcept {
+    return parts_.size();
+  }
+
+  /// Part `i`; only once wait_part(i) or wait() said it is done.
+  const part& at(std::size_t i) const noexcept {
+    return parts_[i];
+  }
+
+private:
+  mutable std::mutex mtx_;
+  mutable std::condition_variable changed_;
+  std::vector<part> parts_;
+  std::vector<std::size_t> finished_; ///< part indexes in the order they finished
+  std::size_t items_done_ = 0;
+  std::size_t items_total_ = 0;
+  std::function<void(const result_state&)> on_done_;
+};
+
+/// Appends the `p.items` values of a done part to `out`, or throws its failure.
+template <class R>
+void decode_part(const result_state::part& p, std::vector<R>& out) {
+  if (p.failure)
+    throw_failure(*p.failure);
+  caf::binary_deserializer source{serialization_unit(), p.bytes.data(), p.bytes.size()};
+  for (std::size_t i = 0; i < p.items; ++i) {
+    R x{};
+    if (source(x))
+      throw error(errc::malformed_payload, "proctor: a task's result does not decode");
+    out.push_back(std::move(x));
+  }
+}
+
+template <class R>
+R decode_single(const result_state& s) {
+  if constexpr (std::is_void_v<R>) {
+    if (s.at(0).failure)
+      throw_failure(*s.at(0).failure);
+  } else {
+    std::vector<R> out;
+    decode_part(s.at(0), out);
+    return std::move(out.front());
+  }
+}
+
+template <class R>
+std::vector<R> decode_all(const result_state& s) {
+  std::vector<R> out;
+  for (std::size_t i = 0; i < s.parts(); ++i)
+    decode_part(s.at(i), out);
+  return out;
+}
+
+inline std::optional<result_state::clock::time_point>
+deadline_after(std::chrono::steady_clock::duration timeout) {
+  return result_state::clock::now() + timeout;
+}
+
+} // namespace internal
+
+/// Python's AsyncResult: the future value of a pool call.
+template <class T>
+class async_result {
+public:
+  using decoder = T (*)(const internal::result_state&);
+
+  async_result(std::shared_ptr<internal::result_state> state, decoder decode)
+    : state_(std::move(state)), decode_(decode) {
+  }
+
+  /// Waits for the value; rethrows the task's failure (remote_error,
+  /// worker_died, task_timed_out, pool_broken, pool_terminated).
+  T get() const {
+    state_->wait(std::nullopt);
+    return decode_(*state_);
+  }
+
+  /// As get(); throws timeout_error if the value is not there in `timeout`.
+  T get(std::chrono::steady_clock::duration timeout) const {
+    if (!state_->wait(internal::deadline_after(timeout)))
+      throw timeout_error("proctor: the result is not ready within the timeout");
+    return decode_(*state_);
+  }
+
+  void wait() const {
+    state_->wait(std::nullopt);
+  }
+
+  /// true if ready within `timeout`.
+  bool wait(std::chrono::steady_clock::duration timeout) const {
+    return state_->wait(internal::deadline_after(timeout));
+  }
+
+  bool ready() const {
+    return state_->ready();
+  }
+
+  /// Whether the call succeeded; errc::invalid_state before ready(), as
+  /// Python's ValueError.
+  bool successful() const {
+    if (!ready())
+      throw error(errc::invalid_state, "proctor: successful() called before the result is ready");
+    return !state_->failed();
+  }
+
+  /// Results received so far and in all (items of a map; 0 or 1 for apply):
+  /// enough to draw a progress bar while waiting.
+  std::pair<std::size_t, std::size_t> progress() const {
+    return state_->progress();
+  }
+
+private:
+  std::shared_ptr<internal::result_state> state_;
+  decoder decode_;
+};
+
+/// The lazy results of imap (in order) and imap_unordered (as they come):
+/// each is decoded when the caller reaches it. A failed item throws its
+/// failure when reached; iteration may go on after it.
+template <class R>
+class imap_result {
+public:
+  imap_result(std::shared_ptr<internal::result_state> state, bool ordered)
+    : state_(std::move(state)), ordered_(ordered) {
+  }
+
+  /// false once every result has been taken.
+  bool has_next() const {
+    return !buffer_.empty() || next_part_ < state_->parts();
+  }
+
+  /// The next result; waits for it. errc::invalid_state past the end.
+  R next() {
+    return take(std::nullopt);
+  }
+
+  /// As next(); throws timeout_error if it does not come within `timeout`.
+  R next(std::chrono::steady_clock::duration timeout) {
+    return take(internal::deadline_after(timeout));
+  }
+
+  class iterator {
+  public:
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+
+    iterator() = default;
+    explicit iterator(imap_result* owner) : owner_(owner) {
+      advance();
+    }
+
+    const R& operator*() const {
+      return *value_;
+    }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) {
+      advance();
+    }
+    bool operator==(const iterator& other) const {
+      return owner_ == other.owner_;
+    }
+
+  private:
+    void advance() {
+      if (owner_ != nullptr && owner_->has_next())
+        value_ = owner_->next();
+      else
+        owner_ = nullptr;
+    }
+
+    imap_result* owner_ = nullptr;
+    std::optional<R> value_;
+  };
+
+  iterator begin() {
+    return iterator{this};
+  }
+  iterator end() {
+    return {};
+  }
+
+private:
+  R take(std::optional<internal::result_state::clock::time_point> deadline) {
+    if (buffer_.empty()) {
+      if (next_part_ >= state_->parts())
+        throw error(errc::invalid_state, "proctor: no more results");
+      std::size_t part = next_part_;
+      if (ordered_) {
+        if (!state_->wait_part(part, deadline))
+          throw timeout_error("proctor: the next result is not ready within the timeout");
+      } else {
+        auto finished = state_->wait_finished(next_part_, deadline);
+        if (!finished)
+          throw timeout_error("proctor: the next result is not ready within the timeout");
+        part = *finished;
+      }
+      ++next_part_;
+      std::vector<R> items;
+      internal::decode_part(state_->at(part), items); // a failure throws here
+      buffer_.assign(std::make_move_iterator(items.begin()),
+                     std::make_move_iterator(items.end()));
+      taken_ = 0;
+    }
+    R x = std::move(buffer_[taken_++]);
+    if (taken_ == buffer_.size())
+      buffer_.clear();
+    return x;
+  }
+
+  std::shared_ptr<internal::result_state> state_;
+  bool ordered_;
+  std::size_t next_part_ = 0;
+  std::vector<R> buffer_;
+  std::size_t taken_ = 0;
+};
+
+} // namespace proctor

@@ -1,0 +1,294 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <caf/binary_serializer.hpp>
+
+#include "proctor/async_result.hpp"
+#include "proctor/runtime.hpp"
+#include "proctor/task.hpp"
+
+namespace proctor {
+
+/// A registered function with its arguments, bound now and run later
+/// elsewhere: `proctor::call(setup, "config.json")`.
+struct task_call {
+  internal::bound_task bound;
+};
+
+template <class R, class... Ps, class... Ts>
+task_call call(R (*fn)(Ps...), Ts&&... args) {
+  return {internal::bind_task(fn, std::forward<Ts>(args)...)};
+}
+
+struct pool_options {
+  /// Worker processes; 0 means cpu_count().
+  std::size_t processes = 0;
+  /// Run once in every worker, restarted ones too, before its first task.
+  /// A worker whose initializer throws counts as a crash.
+  std::optional<task_call> initializer;
+  /// A worker that has run this many tasks (a map's chunk counts once) is
+  /// replaced by a fresh one; 0 means never.
+  std::size_t max_tasks_per_child = 0;
+  /// Times a task is dispatched again after the worker running it died; then
+  /// it fails with worker_died (or task_timed_out).
+  std::size_t max_retries = 2;
+  /// A task running longer is taken for a hung worker: the worker is killed
+  /// and the task retried or failed with task_timed_out. Empty: no limit.
+  std::optional<std::chrono::milliseconds> task_timeout;
+  /// Restart intensity: more than `max_restarts` worker restarts within
+  /// `restart_period` and the pool gives up and is broken (pool_broken).
+  std::size_t max_restarts = 10;
+  std::chrono::milliseconds restart_period{std::chrono::seconds{10}};
+};
+
+struct pool_stats {
+  std::size_t submitted = 0; ///< tasks (a map's chunk is one task)
+  std::size_t running = 0;
+  std::size_t done = 0;
+  std::size_t failed = 0;
+  std::size_t retried = 0;
+  std::size_t worker_restarts = 0;
+  std::size_t workers_alive = 0;
+};
+
+/// Callbacks for apply_async and map_async. `on_result` gets the value
+/// (nothing for a void task); `on_error` gets the proctor::error the
+/// result's get() would throw. Both run on the pool's own thread, one at a
+/// time, as Python's result handler thread does: keep them short, and never
+/// wait on this pool's results inside them.
+template <class OnResult, class OnError>
+struct callbacks {
+  OnResult on_result;
+  OnError on_error;
+};
+template <class OnResult, class OnError>
+callbacks(OnResult, OnError) -> callbacks<OnResult, OnError>;
+
+namespace internal {
+
+class pool_core;
+
+/// One task for the pool: `count` argument tuples for a registered function.
+struct chunk {
+  const task_entry* entry = nullptr;
+  std::uint32_t count = 0;
+  std::string args;
+  std::shared_ptr<void> offers; ///< pipe ends among the arguments
+};
+
+/// Encodes each element of `range` as the argument tuple of Fn, `chunksize`
+/// elements per chunk. `spread` says whether an element is a tuple of
+/// arguments (starmap) or the one argument (map).
+template <bool Spread, class R, class... Ps, class Range>
+std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunksize) {
+  auto* entry = find_task(reinterpret_cast<const void*>(fn));
+  if (entry == nullptr)
+    throw error(errc::unregistered_task,
+                "proctor: the function is not registered; add PROCTOR_TASK(name) "
+                "next to its definition");
+  std::vector<chunk> chunks;
+  std::vector<char> buf;
+  std::optional<offer_collector> offers;
+  auto seal = [&] {
+    chunks.back().args.assign(buf.begin(), buf.end());
+    chunks.back().offers = offers->take();
+    offers.reset();
+    buf.clear();
+  };
+  for (auto&& element : range) {
+    if (chunks.empty() || chunks.back().count == chunksize) {
+      if (!chunks.empty())
+        seal();
+      chunks.push_back({entry, 0, {}, {}});
+      offers.emplace();
+    }
+    std::tuple<std::decay_t<Ps>...> args = [&] {
+      if constexpr (Spread)
+        return std::apply(
+          [](auto&&... xs) { return std::tuple<std::decay_t<Ps>...>{xs...}; }, element);
+      else
+        return std::tuple<std::decay_t<Ps>...>{element};
+    }();
+    caf::binary_serializer sink{serialization_unit(), buf};
+    if (std::apply([&](auto&... ys) { return sink(ys...); }, args))
+      throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
+    ++chunks.back().count;
+  }
+  if (!chunks.empty())
+    seal();
+  return chunks;
+}
+
+/// Python's default chunk size for map: about four chunks per worker.
+std::size_t default_chunksize(std::size_t items, std::size_t workers);
+
+template <class Range>
+std::size_t size_of(Range& range) {
+  if constexpr (std::ranges::sized_range<Range>)
+    return std::ranges::size(range);
+  else
+    return static_cast<std::size_t>(std::ranges::distance(range));
+}
+
+} // namespace internal
+
+/// Python's multiprocessing.Pool with a supervisor behind it: worker
+/// processes run PROCTOR_TASK functions; one that crashes is replaced, its
+/// tasks are dispatched again (up to max_retries), and no crash hangs the
+/// pool or loses a task. Every result is delivered exactly once.
+///
+/// Destroying the pool terminates it, as leaving Python's `with` block does;
+/// close() and join() first to let everything submitted finish.
+class pool {
+public:
+  explicit pool(runtime& rt, pool_options options = {});
+  ~pool();
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  /// Runs fn(args...) in a worker and waits for its result.
+  template <class R, class... Ps, class... Ts>
+  R apply(R (*fn)(Ps...), Ts&&... args) {
+    return apply_async(fn, std::forward<Ts>(args)...).get();
+  }
+
+  template <class R, class... Ps, class... Ts>
+  async_result<R> apply_async(R (*fn)(Ps...), Ts&&... args) {
+    auto state = std::make_shared<internal::result_state>(std::vector<std::size_t>{1});
+    submit_one(state, fn, std::forward<Ts>(args)...);
+    return {state, &internal::decode_single<R>};
+  }
+
+  /// apply_async whose outcome also goes to `cb` (see callbacks).
+  template <class OnResult, class OnError, class R, class... Ps, class... Ts>
+  async_result<R> apply_async(callbacks<OnResult, OnError> cb, R (*fn)(Ps...), Ts&&... args) {
+    auto state = std::make_shared<internal::result_state>(std::vector<std::size_t>{1});
+    state->on_done([cb = std::move(cb)](const internal::result_state& s) mutable {
+      deliver(cb, [&] { return internal::decode_single<R>(s); });
+    });
+    submit_one(state, fn, std::forward<Ts>(args)...);
+    return {state, &internal::decode_single<R>};
+  }
+
+  /// Python's map: fn over every element, `chunksize` elements per task (0:
+  /// Python's default); results in order. The first failure is thrown.
+  template <class R, class P, class Range>
+  std::vector<R> map(R (*fn)(P), Range&& range, std::size_t chunksize = 0) {
+    return map_async(fn, std::forward<Range>(range), chunksize).get();
+  }
+
+  template <class R, class P, class Range>
+  async_result<std::vector<R>> map_async(R (*fn)(P), Range&& range, std::size_t chunksize = 0) {
+    static_assert(!std::is_void_v<R>, "proctor: map needs a function that returns a value");
+    return {submit_chunks(internal::make_chunks<false>(fn, range, chunking(range, chunksize))),
+            &internal::decode_all<R>};
+  }
+
+  /// As map, each element a tuple of fn's arguments.
+  template <class R, class... Ps, class Range>
+  std::vector<R> starmap(R (*fn)(Ps...), Range&& range, std::size_t chunksize = 0) {
+    return starmap_async(fn, std::forward<Range>(range), chunksize).get();
+  }
+
+  template <class R, class... Ps, class Range>
+  async_result<std::vector<R>> starmap_async(R (*fn)(Ps...), Range&& range,
+                                             std::size_t chunksize = 0) {
+    static_assert(!std::is_void_v<R>, "proctor: starmap needs a function that returns a value");
+    return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize))),
+            &internal::decode_all<R>};
+  }
+
+  /// Lazy map: results in order, each available as soon as it (and those
+  /// before it) arrived. chunksize 1 as in Python.
+  template <class R, class P, class Range>
+  imap_result<R> imap(R (*fn)(P), Range&& range, std::size_t chunksize = 1) {
+    return {submit_chunks(internal::make_chunks<false>(fn, range, std::max<std::size_t>(chunksize, 1))),
+            true};
+  }
+
+  /// Lazy map: results in the order they arrive.
+  template <class R, class P, class Range>
+  imap_result<R> imap_unordered(R (*fn)(P), Range&& range, std::size_t chunksize = 1) {
+    return {submit_chunks(internal::make_chunks<false>(fn, range, std::max<std::size_t>(chunksize, 1))),
+            false};
+  }
+
+  /// No more submissions (errc::invalid_state); what is submitted finishes.
+  void close();
+
+  /// Waits until every task is done and the workers have ended; close() or
+  /// terminate() first, else errc::invalid_state.
+  void join();
+  /// As join(); false if not over within `timeout`.
+  bool join(std::chrono::steady_clock::duration timeout);
+
+  /// Kills the workers at once; unfinished results fail with pool_terminated.
+  void terminate();
+
+  pool_stats stats() const;
+
+  /// Worker processes the pool keeps running.
+  std::size_t processes() const noexcept {
+    return processes_;
+  }
+
+private:
+  template <class R, class... Ps, class... Ts>
+  void submit_one(const std::shared_ptr<internal::result_state>& state, R (*fn)(Ps...),
+                  Ts&&... args) {
+    auto bound = internal::bind_task(fn, std::forward<Ts>(args)...);
+    std::vector<internal::chunk> one;
+    one.push_back({bound.entry, 1, std::move(bound.args), std::move(bound.offers)});
+    submit(state, std::move(one));
+  }
+
+  template <class Range>
+  std::size_t chunking(Range& range, std::size_t chunksize) {
+    return chunksize != 0 ? chunksize
+                          : internal::default_chunksize(internal::size_of(range), processes_);
+  }
+
+  std::shared_ptr<internal::result_state> submit_chunks(std::vector<internal::chunk> chunks);
+  void submit(const std::shared_ptr<internal::result_state>& state,
+              std::vector<internal::chunk> chunks);
+
+  /// Decodes the outcome for `cb`; only decoding's errors go to on_error.
+  template <class Callbacks, class Decode>
+  static void deliver(Callbacks& cb, Decode decode) {
+    using value = decltype(decode());
+    if constexpr (std::is_void_v<value>) {
+      try {
+        decode();
+      } catch (const error& e) {
+        cb.on_error(e);
+        return;
+      }
+      cb.on_result();
+    } else {
+      std::optional<value> v;
+      try {
+        v.emplace(decode());
+      } catch (const error& e) {
+        cb.on_error(e);
+        return;
+      }
+      cb.on_result(std::move(*v));
+    }
+  }
+
+  std::size_t processes_;
+  std::shared_ptr<internal::pool_core> core_;
+};
+
+} // namespace proctor

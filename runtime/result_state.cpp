@@ -1,0 +1,129 @@
+// The outcome of a pool submission, and the errors it turns into.
+#include "proctor/async_result.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "transport/log.hpp"
+
+namespace proctor::internal {
+
+void throw_failure(const task_failure& f) {
+  switch (f.code) {
+    case errc::remote_error:
+      throw remote_error(f.type, f.what);
+    case errc::worker_died:
+      throw worker_died(f.what);
+    case errc::task_timed_out:
+      throw task_timed_out(f.what);
+    case errc::pool_broken:
+      throw pool_broken(f.what);
+    case errc::pool_terminated:
+      throw pool_terminated(f.what);
+    default:
+      throw error(f.code, f.what);
+  }
+}
+
+result_state::result_state(std::vector<std::size_t> items) : parts_(items.size()) {
+  for (std::size_t i = 0; i < items.size(); ++i)
+    parts_[i].items = items[i];
+  items_total_ = std::accumulate(items.begin(), items.end(), std::size_t{0});
+}
+
+void result_state::on_done(std::function<void(const result_state&)> callback) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_done_ = std::move(callback);
+}
+
+void result_state::complete(std::size_t i, std::vector<char> bytes) {
+  std::function<void(const result_state&)> callback;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& p = parts_.at(i);
+    if (p.done)
+      return;
+    p.done = true;
+    p.bytes = std::move(bytes);
+    finished_.push_back(i);
+    items_done_ += p.items;
+    if (finished_.size() == parts_.size())
+      callback = std::move(on_done_);
+    changed_.notify_all();
+  }
+  if (callback) {
+    // A callback's exception must not take the pool's thread down.
+    try {
+      callback(*this);
+    } catch (const std::exception& e) {
+      log(log_level::error, "a pool callback threw: ", e.what());
+    } catch (...) {
+      log(log_level::error, "a pool callback threw");
+    }
+  }
+}
+
+void result_state::fail(std::size_t i, task_failure why) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (parts_.at(i).done)
+      return;
+    parts_[i].failure = std::move(why);
+  }
+  complete(i, {});
+}
+
+bool result_state::wait(std::optional<clock::time_point> deadline) const {
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto all = [&] { return finished_.size() == parts_.size(); };
+  if (!deadline) {
+    changed_.wait(guard, all);
+    return true;
+  }
+  return changed_.wait_until(guard, *deadline, all);
+}
+
+bool result_state::wait_part(std::size_t i, std::optional<clock::time_point> deadline) const {
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto done = [&] { return parts_.at(i).done; };
+  if (!deadline) {
+    changed_.wait(guard, done);
+    return true;
+  }
+  return changed_.wait_until(guard, *deadline, done);
+}
+
+std::optional<std::size_t>
+result_state::wait_finished(std::size_t n, std::optional<clock::time_point> deadline) const {
+  std::unique_lock<std::mutex> guard{mtx_};
+  auto there = [&] { return finished_.size() > n; };
+  if (!deadline)
+    changed_.wait(guard, there);
+  else if (!changed_.wait_until(guard, *deadline, there))
+    return std::nullopt;
+  return finished_[n];
+}
+
+bool result_state::ready() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return finished_.size() == parts_.size();
+}
+
+bool result_state::failed() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return std::any_of(parts_.begin(), parts_.end(), [](auto& p) { return p.failure.has_value(); });
+}
+
+std::pair<std::size_t, std::size_t> result_state::progress() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {items_done_, items_total_};
+}
+
+std::size_t default_chunksize(std::size_t items, std::size_t workers) {
+  // Python: chunksize, extra = divmod(len, len(pool) * 4); if extra: += 1
+  auto per = std::max<std::size_t>(workers, 1) * 4;
+  auto size = items / per + (items % per != 0 ? 1 : 0);
+  return std::max<std::size_t>(size, 1);
+}
+
+} // namespace proctor::internal

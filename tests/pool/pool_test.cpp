@@ -1,0 +1,315 @@
+#include "proctor/pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include <unistd.h>
+
+#include "tests/support/runtime.hpp"
+
+using namespace std::chrono_literals;
+using proctor::pool;
+using proctor::testing::test_runtime;
+
+namespace {
+
+constexpr auto limit = 60s;
+
+int square(int x) {
+  return x * x;
+}
+PROCTOR_TASK(square);
+
+int add(int x, int y) {
+  return x + y;
+}
+PROCTOR_TASK(add);
+
+int fails(int x) {
+  throw std::invalid_argument("bad input " + std::to_string(x));
+}
+PROCTOR_TASK(fails);
+
+int my_pid() {
+  return static_cast<int>(::getpid());
+}
+PROCTOR_TASK(my_pid);
+
+int sleeps(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+  return ms;
+}
+PROCTOR_TASK(sleeps);
+
+// SIGKILLs its own worker when given x == 13.
+int square_or_die_on_13(int x) {
+  if (x == 13)
+    ::kill(::getpid(), SIGKILL);
+  return x * x;
+}
+PROCTOR_TASK(square_or_die_on_13);
+
+// Dies on its first run only: the marker file remembers the run.
+int dies_once(std::string marker) {
+  if (!std::filesystem::exists(marker)) {
+    std::ofstream{marker} << "ran";
+    ::kill(::getpid(), SIGKILL);
+  }
+  return 42;
+}
+PROCTOR_TASK(dies_once);
+
+int initialized_value = 0;
+
+void initialize(int value) {
+  initialized_value = value;
+}
+PROCTOR_TASK(initialize);
+
+int read_initialized() {
+  return initialized_value;
+}
+PROCTOR_TASK(read_initialized);
+
+void initializer_fails() {
+  throw std::runtime_error("no config");
+}
+PROCTOR_TASK(initializer_fails);
+
+int not_registered(int x) {
+  return x;
+}
+
+template <class F>
+proctor::errc error_of(F&& f) {
+  try {
+    f();
+  } catch (const proctor::error& e) {
+    return e.code();
+  }
+  return proctor::errc::ok;
+}
+
+std::string marker_path(const char* name) {
+  auto path = std::filesystem::temp_directory_path()
+              / (std::string{"proctor-pool-"} + name + "-" + std::to_string(::getpid()));
+  std::filesystem::remove(path);
+  return path.string();
+}
+
+} // namespace
+
+TEST(pool, apply_and_apply_async) {
+  pool p{test_runtime(), {.processes = 2}};
+  EXPECT_EQ(p.apply(square, 7), 49);
+  auto r = p.apply_async(add, 2, 3);
+  EXPECT_EQ(r.get(limit), 5);
+  EXPECT_TRUE(r.ready());
+  EXPECT_TRUE(r.successful());
+  p.close();
+  EXPECT_TRUE(p.join(limit));
+}
+
+TEST(pool, map_starmap_and_imap_keep_every_result) {
+  pool p{test_runtime(), {.processes = 2}};
+  std::vector<int> xs;
+  std::vector<int> squares;
+  for (int i = 0; i < 100; ++i) {
+    xs.push_back(i);
+    squares.push_back(i * i);
+  }
+  EXPECT_EQ(p.map(square, xs), squares);
+  EXPECT_EQ(p.map(square, xs, 1), squares);
+  EXPECT_EQ(p.map(square, xs, 1000), squares);
+  EXPECT_TRUE(p.map(square, std::vector<int>{}).empty());
+  std::vector<std::tuple<int, int>> pairs{{1, 2}, {3, 4}, {5, 6}};
+  EXPECT_EQ(p.starmap(add, pairs), (std::vector<int>{3, 7, 11}));
+  std::vector<int> ordered;
+  for (int x : p.imap(square, xs, 7))
+    ordered.push_back(x);
+  EXPECT_EQ(ordered, squares);
+  auto unordered = p.imap_unordered(square, xs);
+  std::multiset<int> seen;
+  while (unordered.has_next())
+    seen.insert(unordered.next(limit));
+  EXPECT_EQ(seen, std::multiset<int>(squares.begin(), squares.end()));
+  EXPECT_EQ(proctor::internal::default_chunksize(100, 2), 13u);
+}
+
+TEST(pool, a_task_that_throws_fails_alone_with_its_type_and_message) {
+  pool p{test_runtime(), {.processes = 1}};
+  auto r = p.apply_async(fails, 5);
+  try {
+    r.get(limit);
+    FAIL() << "no exception";
+  } catch (const proctor::remote_error& e) {
+    EXPECT_EQ(e.type(), "std::invalid_argument");
+    EXPECT_STREQ(e.what(), "bad input 5");
+  }
+  EXPECT_FALSE(r.successful());
+  EXPECT_EQ(p.apply(square, 3), 9); // the worker lives on
+  EXPECT_EQ(p.stats().worker_restarts, 0u);
+}
+
+TEST(pool, a_killed_worker_is_replaced_and_its_task_retried) {
+  pool p{test_runtime(), {.processes = 1}};
+  auto marker = marker_path("dies-once");
+  EXPECT_EQ(p.apply_async(dies_once, marker).get(limit), 42);
+  auto s = p.stats();
+  EXPECT_EQ(s.retried, 1u);
+  EXPECT_EQ(s.worker_restarts, 1u);
+  EXPECT_EQ(p.apply(square, 4), 16);
+  std::filesystem::remove(marker);
+}
+
+TEST(pool, a_task_that_kills_every_worker_fails_alone_with_worker_died) {
+  pool p{test_runtime(), {.processes = 2, .max_retries = 2}};
+  std::vector<int> xs;
+  for (int i = 0; i < 20; ++i)
+    xs.push_back(i);
+  std::vector<proctor::async_result<int>> results;
+  for (int x : xs)
+    results.push_back(p.apply_async(square_or_die_on_13, x));
+  for (int x : xs) {
+    if (x == 13) {
+      try {
+        results[x].get(limit);
+        FAIL() << "task 13 did not fail";
+      } catch (const proctor::worker_died& e) {
+        std::string what = e.what();
+        EXPECT_NE(what.find("SIGKILL"), std::string::npos) << what;
+        EXPECT_NE(what.find("attempts: 3"), std::string::npos) << what;
+      }
+    } else {
+      EXPECT_EQ(results[x].get(limit), x * x);
+    }
+  }
+  auto s = p.stats();
+  EXPECT_EQ(s.worker_restarts, 3u);
+  EXPECT_EQ(s.done, 19u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(p.apply(square, 5), 25);
+}
+
+TEST(pool, too_many_restarts_break_the_pool_and_every_call_fails) {
+  pool p{test_runtime(), {.processes = 1, .max_retries = 10, .max_restarts = 2,
+                          .restart_period = std::chrono::hours{1}}};
+  auto doomed = p.apply_async(square_or_die_on_13, 13);
+  auto behind = p.apply_async(sleeps, 1);
+  EXPECT_EQ(error_of([&] { doomed.get(limit); }), proctor::errc::pool_broken);
+  EXPECT_EQ(error_of([&] { behind.get(limit); }), proctor::errc::pool_broken);
+  EXPECT_EQ(error_of([&] { p.apply_async(square, 2); }), proctor::errc::pool_broken);
+  p.close();
+  EXPECT_TRUE(p.join(limit));
+}
+
+TEST(pool, a_task_past_its_timeout_kills_its_worker_and_fails) {
+  pool p{test_runtime(), {.processes = 1, .max_retries = 1, .task_timeout = 100ms}};
+  auto hung = p.apply_async(sleeps, 600000);
+  try {
+    hung.get(limit);
+    FAIL() << "no timeout";
+  } catch (const proctor::task_timed_out& e) {
+    EXPECT_NE(std::string{e.what()}.find("attempts: 2"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(p.apply(square, 6), 36);
+}
+
+TEST(pool, terminate_fails_what_is_unfinished) {
+  pool p{test_runtime(), {.processes = 1}};
+  auto hung = p.apply_async(sleeps, 600000);
+  auto queued = p.map_async(square, std::vector<int>{1, 2, 3});
+  p.terminate();
+  EXPECT_EQ(error_of([&] { hung.get(limit); }), proctor::errc::pool_terminated);
+  EXPECT_EQ(error_of([&] { queued.get(limit); }), proctor::errc::pool_terminated);
+  EXPECT_TRUE(p.join(limit));
+  EXPECT_EQ(error_of([&] { p.apply_async(square, 2); }), proctor::errc::pool_terminated);
+}
+
+TEST(pool, close_and_join_finish_everything_submitted) {
+  pool p{test_runtime(), {.processes = 2}};
+  EXPECT_EQ(error_of([&] { p.join(); }), proctor::errc::invalid_state);
+  auto slow = p.apply_async(sleeps, 200);
+  auto r = p.map_async(square, std::vector<int>{1, 2, 3, 4});
+  EXPECT_EQ(error_of([&] { slow.successful(); }), proctor::errc::invalid_state);
+  p.close();
+  EXPECT_EQ(error_of([&] { p.apply_async(square, 2); }), proctor::errc::invalid_state);
+  EXPECT_TRUE(p.join(limit));
+  EXPECT_TRUE(slow.ready());
+  EXPECT_EQ(slow.get(), 200);
+  EXPECT_EQ(r.get(), (std::vector<int>{1, 4, 9, 16}));
+  EXPECT_EQ(p.stats().workers_alive, 0u);
+}
+
+TEST(pool, max_tasks_per_child_replaces_workers_without_losing_tasks) {
+  pool p{test_runtime(), {.processes = 1, .max_tasks_per_child = 1}};
+  std::set<int> pids;
+  for (int i = 0; i < 3; ++i)
+    pids.insert(p.apply_async(my_pid).get(limit));
+  EXPECT_EQ(pids.size(), 3u);
+  EXPECT_EQ(p.stats().worker_restarts, 0u);
+}
+
+TEST(pool, the_initializer_runs_in_every_worker) {
+  pool p{test_runtime(),
+         {.processes = 1, .initializer = proctor::call(initialize, 77), .max_tasks_per_child = 1}};
+  EXPECT_EQ(p.apply_async(read_initialized).get(limit), 77);
+  EXPECT_EQ(p.apply_async(read_initialized).get(limit), 77); // a fresh worker
+}
+
+TEST(pool, an_initializer_that_throws_breaks_the_pool_instead_of_looping) {
+  pool p{test_runtime(), {.processes = 1,
+                          .initializer = proctor::call(initializer_fails),
+                          .max_restarts = 2}};
+  try {
+    p.apply_async(square, 2).get(limit);
+    FAIL() << "the pool did not break";
+  } catch (const proctor::pool_broken& e) {
+    EXPECT_NE(std::string{e.what()}.find("no config"), std::string::npos) << e.what();
+  }
+}
+
+TEST(pool, callbacks_get_the_value_or_the_error) {
+  pool p{test_runtime(), {.processes = 1}};
+  std::promise<int> value;
+  std::promise<std::string> failure;
+  p.apply_async(proctor::callbacks{[&](int x) { value.set_value(x); },
+                                   [&](const proctor::error&) { value.set_value(-1); }},
+                square, 9);
+  p.apply_async(proctor::callbacks{[&](int) { failure.set_value("none"); },
+                                   [&](const proctor::error& e) { failure.set_value(e.what()); }},
+                fails, 1);
+  auto v = value.get_future();
+  auto f = failure.get_future();
+  ASSERT_EQ(v.wait_for(limit), std::future_status::ready);
+  ASSERT_EQ(f.wait_for(limit), std::future_status::ready);
+  EXPECT_EQ(v.get(), 81);
+  EXPECT_EQ(f.get(), "bad input 1");
+}
+
+TEST(pool, an_unregistered_function_is_refused_at_the_call) {
+  pool p{test_runtime(), {.processes = 1}};
+  EXPECT_EQ(error_of([&] { p.apply_async(not_registered, 1); }),
+            proctor::errc::unregistered_task);
+  EXPECT_EQ(error_of([&] { p.map(not_registered, std::vector<int>{1}); }),
+            proctor::errc::unregistered_task);
+}
+
+TEST(pool, a_result_not_ready_in_time_is_a_timeout_error) {
+  pool p{test_runtime(), {.processes = 1}};
+  auto r = p.apply_async(sleeps, 600000);
+  EXPECT_THROW(r.get(10ms), proctor::timeout_error);
+  EXPECT_FALSE(r.wait(10ms));
+  EXPECT_FALSE(r.ready());
+}
