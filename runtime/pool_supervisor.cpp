@@ -175,7 +175,13 @@ void dispatch(supervisor* self) {
   if (st.broken || st.terminated)
     return;
   auto limit = st.options.max_tasks_per_child;
-  for (std::size_t depth = 1; depth <= window && !st.pending.empty(); ++depth)
+  // While a worker is still starting, a task queued behind a running one
+  // could have run on it: hold one task per worker until all are up.
+  bool all_up = std::all_of(st.workers.begin(), st.workers.end(),
+                            [](auto& w) { return w.second.state != phase::starting
+                                                 && w.second.state != phase::initializing; });
+  auto depth_limit = all_up ? window : std::size_t{1};
+  for (std::size_t depth = 1; depth <= depth_limit && !st.pending.empty(); ++depth)
     for (auto& [slot, w] : st.workers) {
       if (st.pending.empty())
         break;

@@ -156,3 +156,39 @@ TEST(examples, pipe_duplex) {
             "parent received 3\n"
             "the writer is done\n");
 }
+
+TEST(examples, pool_long_tasks) {
+  auto t = run_example("pool_long_tasks");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(has(t.out, "Run task " + std::to_string(i) + " \\(\\d+\\)\\.\\.\\.")) << t.out;
+    EXPECT_TRUE(has(t.out, "Task " + std::to_string(i) + " runs \\d\\.\\d\\d seconds\\."))
+      << t.out;
+  }
+  EXPECT_TRUE(has(t.out, "Waiting for all subprocesses done\\.\\.\\.")) << t.out;
+  EXPECT_TRUE(has(t.out, "All subprocesses done\\.\\n$")) << t.out;
+}
+
+TEST(examples, pool_square) {
+  auto t = run_example("pool_square");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_EQ(t.out,
+            "apply: [0, 1, 4, 9, 16]\n"
+            "apply_async: [0, 1, 4, 9, 16]\n"
+            "map: [4, 16, 36, 64, 100]\n"
+            "callbacks: [0, 1, 4, 9, 16]\n");
+}
+
+TEST(examples, pool_crash) {
+  auto t = run_example("pool_crash");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  for (int x = 0; x < 20; ++x)
+    if (x != 13)
+      EXPECT_TRUE(has(t.out, "\\n?" + std::to_string(x) + " -> " + std::to_string(x * x) + "\\n"))
+        << t.out;
+  EXPECT_TRUE(has(t.out, "13 -> worker_died: proctor: the worker running the task died "
+                         "\\(worker pid \\d+ killed by signal 9 \\(SIGKILL\\)\\); attempts: 3"))
+    << t.out;
+  EXPECT_TRUE(has(t.out, "19 results, 1 error\\nworker restarts: 3\\n")) << t.out;
+  EXPECT_TRUE(has(t.out, "the pool still works: 7 \\* 7 = 49")) << t.out;
+}
