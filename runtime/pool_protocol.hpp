@@ -13,7 +13,9 @@ namespace proctor::internal {
 //   (pl_stop)                                     finish what you have, then end
 // worker -> pool:
 //   (pl_ready)                                    the initializer returned
-//   (pl_result, uint64 id, vector<char> results)  `count` results, encoded
+//   (pl_result, uint64 id, vector<char> results, uint32 run_us)
+//                                                 `count` results, encoded, and
+//                                                 how long the call ran
 //   (pl_failed, uint64 id, uint8 errc, string type, string what)
 //                                                 id 0: the initializer failed
 using pool_init_atom = caf::atom_constant<caf::atom("pl_init")>;

@@ -31,15 +31,23 @@ using task_timeout_atom = caf::atom_constant<caf::atom("pl_tmo")>;
 
 namespace {
 
-/// Tasks a worker holds at once: one running, one ready to go, so a worker
-/// never idles for a round trip and a slow task strands at most one behind it.
-constexpr std::size_t window = 2;
+/// Tasks a worker holds at once. At least two: one running, one ready to
+/// go, so that a worker never idles for a round trip. Tiny tasks get more,
+/// about `window_span` worth of running time, so that the pool is not bound
+/// by round trips; a slow task then strands none but tiny ones behind it.
+constexpr std::size_t min_window = 2;
+constexpr std::size_t max_window = 64;
+constexpr double window_span_us = 500;
 
 struct pool_task {
   chunk work;
   std::shared_ptr<result_state> result;
   std::size_t part = 0;
-  std::size_t attempts = 0;   ///< times it started running
+  std::size_t attempts = 0;   ///< deaths of its worker that were surely its doing
+  std::uint64_t runs = 0;     ///< times it reached the front of a worker (timer token)
+  /// Was among several unanswered tasks of a worker that died: it runs alone
+  /// from now on, so that a death can be pinned on it or cleared.
+  bool suspect = false;
   std::uint64_t worker = 0;   ///< the slot holding it, 0 while pending
   bool timed_out = false;     ///< its worker was killed for running too long
 };
@@ -72,6 +80,7 @@ struct supervisor_state {
   std::optional<std::string> broken;
   std::vector<caf::response_promise> joiners;
   pool_stats stats;
+  double task_us = -1; ///< moving average of a task's running time; -1: none yet
 
   static inline const char* name = "proctor.pool";
 };
@@ -170,6 +179,8 @@ void settle(supervisor* self) {
   st.joiners.clear();
 }
 
+void starts_running(supervisor* self, std::uint64_t id);
+
 void dispatch(supervisor* self) {
   auto& st = self->state;
   if (st.broken || st.terminated)
@@ -180,6 +191,10 @@ void dispatch(supervisor* self) {
   bool all_up = std::all_of(st.workers.begin(), st.workers.end(),
                             [](auto& w) { return w.second.state != phase::starting
                                                  && w.second.state != phase::initializing; });
+  auto window = min_window;
+  if (st.task_us >= 0)
+    window = std::clamp(static_cast<std::size_t>(window_span_us / std::max(st.task_us, 1.0)),
+                        min_window, max_window);
   auto depth_limit = all_up ? window : std::size_t{1};
   for (std::size_t depth = 1; depth <= depth_limit && !st.pending.empty(); ++depth)
     for (auto& [slot, w] : st.workers) {
@@ -188,35 +203,31 @@ void dispatch(supervisor* self) {
       if (w.state != phase::ready || w.in_flight.size() >= depth
           || (limit != 0 && w.assigned >= limit))
         continue;
+      // A suspect runs alone: nothing joins it, and it joins nothing.
       auto id = st.pending.front();
-      st.pending.pop_front();
       auto& task = st.tasks.at(id);
+      if (!w.in_flight.empty()
+          && (task.suspect || st.tasks.at(w.in_flight.front()).suspect))
+        continue;
+      st.pending.pop_front();
       task.worker = slot;
       task.timed_out = false;
       w.in_flight.push_back(id);
       ++w.assigned;
       self->send(w.handle, pool_run_atom::value, id, task.work.entry->name, task.work.count,
                  task.work.args);
-      // Counted when it reaches the front: only then does it run.
-      if (w.in_flight.size() == 1) {
-        ++task.attempts;
-        if (st.options.task_timeout)
-          self->delayed_send(self, *st.options.task_timeout, task_timeout_atom::value, id,
-                             static_cast<std::uint64_t>(task.attempts));
-      }
+      if (w.in_flight.size() == 1)
+        starts_running(self, id);
     }
 }
 
-/// The next task of `w` starts running: count its attempt, arm its timeout.
-void next_runs(supervisor* self, worker_slot& w) {
+/// Task `id` reached the front of its worker: it runs now. Arms its timeout.
+void starts_running(supervisor* self, std::uint64_t id) {
   auto& st = self->state;
-  if (w.in_flight.empty())
-    return;
-  auto& task = st.tasks.at(w.in_flight.front());
-  ++task.attempts;
+  auto& task = st.tasks.at(id);
+  ++task.runs;
   if (st.options.task_timeout)
-    self->delayed_send(self, *st.options.task_timeout, task_timeout_atom::value,
-                       w.in_flight.front(), static_cast<std::uint64_t>(task.attempts));
+    self->delayed_send(self, *st.options.task_timeout, task_timeout_atom::value, id, task.runs);
 }
 
 /// A worker that reached max_tasks_per_child and drained is replaced.
@@ -241,7 +252,8 @@ pool_task* answered(supervisor* self, std::uint64_t slot, std::uint64_t id) {
       || w->second.in_flight.empty() || w->second.in_flight.front() != id)
     return nullptr; // a duplicate: the task was finished or moved on
   w->second.in_flight.pop_front();
-  next_runs(self, w->second);
+  if (!w->second.in_flight.empty())
+    starts_running(self, w->second.in_flight.front());
   return &t->second;
 }
 
@@ -271,24 +283,32 @@ void on_worker_down(supervisor* self, const caf::down_msg& msg) {
   bool retired = w.state == phase::stopping && w.in_flight.empty();
   if (!retired && !st.terminated && !st.broken) {
     auto cause = describe_end(msg.reason, w);
-    // The front task was running; those behind it never started.
+    // The front task was running, unless its result was still on its way
+    // when the process died: with one task unanswered, or one killed for
+    // its timeout, the death is surely that task's doing and counts as an
+    // attempt. With several, nobody is blamed; all become suspects and run
+    // alone from now on.
+    bool sure = w.in_flight.size() == 1
+                || (!w.in_flight.empty() && st.tasks.at(w.in_flight.front()).timed_out);
     std::vector<std::uint64_t> requeue;
     for (std::size_t i = 0; i < w.in_flight.size(); ++i) {
       auto id = w.in_flight[i];
       auto& task = st.tasks.at(id);
       task.worker = 0;
-      if (i == 0 && task.attempts > st.options.max_retries) {
+      if (i == 0 && sure && ++task.attempts > st.options.max_retries) {
         auto code = task.timed_out ? errc::task_timed_out : errc::worker_died;
         auto text = std::string{"proctor: "}
                     + (task.timed_out ? "the task ran past the pool's task_timeout"
                                       : "the worker running the task died")
                     + " (" + cause + "); attempts: " + std::to_string(task.attempts);
         fail_task(self, id, {code, {}, std::move(text)});
-      } else {
-        if (i == 0)
-          ++st.stats.retried;
-        requeue.push_back(id);
+        continue;
       }
+      if (!sure)
+        task.suspect = true;
+      if (i == 0)
+        ++st.stats.retried;
+      requeue.push_back(id);
     }
     st.pending.insert(st.pending.begin(), requeue.begin(), requeue.end());
     ++st.stats.worker_restarts;
@@ -381,8 +401,9 @@ caf::behavior supervise(supervisor* self, runtime_impl* rt, pool_options options
         w.state = phase::ready;
       dispatch(self);
     },
-    [=](pool_result_atom, std::uint64_t id, std::vector<char>& bytes) {
+    [=](pool_result_atom, std::uint64_t id, std::vector<char>& bytes, std::uint32_t run_us) {
       auto& st = self->state;
+      st.task_us = st.task_us < 0 ? run_us : 0.8 * st.task_us + 0.2 * run_us;
       auto s = st.slot_of.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
       if (s == st.slot_of.end())
         return;
@@ -415,7 +436,7 @@ caf::behavior supervise(supervisor* self, runtime_impl* rt, pool_options options
     [=](task_timeout_atom, std::uint64_t id, std::uint64_t attempt) {
       auto& st = self->state;
       auto t = st.tasks.find(id);
-      if (t == st.tasks.end() || t->second.attempts != attempt || t->second.worker == 0)
+      if (t == st.tasks.end() || t->second.runs != attempt || t->second.worker == 0)
         return;
       auto& w = st.workers.at(t->second.worker);
       if (w.in_flight.empty() || w.in_flight.front() != id || !w.child)

@@ -3,6 +3,9 @@
 // likes), and answers each with its results or the exception it threw.
 #include "runtime/pool_protocol.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -65,9 +68,14 @@ caf::behavior pool_worker(caf::event_based_actor* self, int) {
     [=](pool_run_atom, std::uint64_t id, const std::string& task, std::uint32_t count,
         const std::string& args) -> caf::message {
       std::vector<char> results;
+      auto start = std::chrono::steady_clock::now();
       auto failed = catching([&] { results = registered(task).call(args, count); });
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start);
       if (!failed)
-        return caf::make_message(pool_result_atom::value, id, std::move(results));
+        return caf::make_message(
+          pool_result_atom::value, id, std::move(results),
+          static_cast<std::uint32_t>(std::min<std::int64_t>(took.count(), UINT32_MAX)));
       return caf::make_message(pool_failed_atom::value, id,
                                static_cast<std::uint8_t>(failed->code), failed->type,
                                failed->what);

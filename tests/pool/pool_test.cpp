@@ -11,6 +11,9 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <atomic>
+#include <cstdlib>
+#include <random>
 #include <tuple>
 #include <vector>
 
@@ -70,6 +73,16 @@ int dies_once(std::string marker) {
 }
 PROCTOR_TASK(dies_once);
 
+std::atomic<int> last_pid{0};
+
+// Sleeps a millisecond and returns its worker's pid: the chaos test's
+// killer picks its victims from these.
+int sleeps_then_pid(int) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  return static_cast<int>(::getpid());
+}
+PROCTOR_TASK(sleeps_then_pid);
+
 int initialized_value = 0;
 
 void initialize(int value) {
@@ -86,6 +99,17 @@ void initializer_fails() {
   throw std::runtime_error("no config");
 }
 PROCTOR_TASK(initializer_fails);
+
+// Ends its worker: 0 abort, 1 exit(3), 2 a segfault.
+int dies_by(int how) {
+  if (how == 0)
+    std::abort();
+  if (how == 1)
+    std::_Exit(3);
+  std::raise(SIGSEGV);
+  return 0;
+}
+PROCTOR_TASK(dies_by);
 
 int not_registered(int x) {
   return x;
@@ -196,7 +220,10 @@ TEST(pool, a_task_that_kills_every_worker_fails_alone_with_worker_died) {
     }
   }
   auto s = p.stats();
-  EXPECT_EQ(s.worker_restarts, 3u);
+  // Three deaths are pinned on task 13; one more may come first while a
+  // result of another task was still on its way (then nobody is blamed).
+  EXPECT_GE(s.worker_restarts, 3u);
+  EXPECT_LE(s.worker_restarts, 4u);
   EXPECT_EQ(s.done, 19u);
   EXPECT_EQ(s.failed, 1u);
   EXPECT_EQ(p.apply(square, 5), 25);
@@ -312,4 +339,93 @@ TEST(pool, a_result_not_ready_in_time_is_a_timeout_error) {
   EXPECT_THROW(r.get(10ms), proctor::timeout_error);
   EXPECT_FALSE(r.wait(10ms));
   EXPECT_FALSE(r.ready());
+}
+
+TEST(pool, abort_exit_and_segfault_each_fail_their_task_alone) {
+  pool p{test_runtime(), {.processes = 1, .max_retries = 0}};
+  auto what_of = [&](int how) -> std::string {
+    try {
+      p.apply_async(dies_by, how).get(limit);
+    } catch (const proctor::worker_died& e) {
+      return e.what();
+    }
+    return "no worker_died";
+  };
+  EXPECT_NE(what_of(0).find("SIGABRT"), std::string::npos);
+  EXPECT_NE(what_of(1).find("exited with code 3"), std::string::npos);
+  // A sanitizer's handler may turn the segfault into an exit code.
+  auto segv = what_of(2);
+  EXPECT_TRUE(segv.find("SIGSEGV") != std::string::npos
+              || segv.find("exited with code") != std::string::npos)
+    << segv;
+  EXPECT_EQ(p.apply(square, 8), 64);
+}
+
+TEST(pool, chaos_every_task_exactly_once_while_workers_are_killed) {
+  pool p{test_runtime(),
+         {.processes = 2, .max_retries = 1000, .max_restarts = 100000}};
+  constexpr int n = 2000;
+  std::vector<std::atomic<int>> delivered(n);
+  std::vector<proctor::async_result<int>> results;
+  for (int i = 0; i < n; ++i)
+    results.push_back(p.apply_async(
+      proctor::callbacks{[&, i](int pid) {
+                           ++delivered[static_cast<std::size_t>(i)];
+                           last_pid = pid;
+                         },
+                         [&, i](const proctor::error&) { ++delivered[static_cast<std::size_t>(i)]; }},
+      sleeps_then_pid, i));
+  std::atomic<bool> done{false};
+  std::thread killer{[&] {
+    std::mt19937 rng{7};
+    int kills = 0;
+    while (!done && kills < 20) {
+      std::this_thread::sleep_for(100ms);
+      auto pid = last_pid.load();
+      if (pid != 0 && ::kill(pid, SIGKILL) == 0)
+        ++kills;
+    }
+  }};
+  for (int i = 0; i < n; ++i)
+    EXPECT_NO_THROW(results[static_cast<std::size_t>(i)].get(limit)) << i;
+  done = true;
+  killer.join();
+  p.close();
+  ASSERT_TRUE(p.join(limit));
+  for (int i = 0; i < n; ++i)
+    EXPECT_EQ(delivered[static_cast<std::size_t>(i)].load(), 1) << i;
+  auto s = p.stats();
+  EXPECT_EQ(s.done, static_cast<std::size_t>(n));
+  EXPECT_EQ(s.failed, 0u);
+}
+
+TEST(pool, terminate_during_a_map_fails_it_and_ends_the_workers) {
+  pool p{test_runtime(), {.processes = 2}};
+  std::vector<int> ms(200, 5);
+  auto r = p.map_async(sleeps, ms, 1);
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (r.progress().first == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  p.terminate();
+  EXPECT_EQ(error_of([&] { r.get(limit); }), proctor::errc::pool_terminated);
+  EXPECT_TRUE(p.join(limit));
+  EXPECT_EQ(p.stats().workers_alive, 0u);
+}
+
+TEST(pool, imap_unordered_yields_results_as_they_arrive) {
+  pool p{test_runtime(), {.processes = 2}};
+  auto results = p.imap_unordered(sleeps, std::vector<int>{3000, 0, 0, 0});
+  EXPECT_EQ(results.next(limit), 0); // not held back by the slow first task
+  std::multiset<int> rest;
+  while (results.has_next())
+    rest.insert(results.next(limit));
+  EXPECT_EQ(rest, (std::multiset<int>{0, 0, 3000}));
+  EXPECT_EQ(error_of([&] { results.next(); }), proctor::errc::invalid_state);
+}
+
+TEST(pool, progress_counts_the_results_of_a_map) {
+  pool p{test_runtime(), {.processes = 2}};
+  auto r = p.map_async(square, std::vector<int>(50, 3), 4);
+  EXPECT_EQ(r.get(limit), std::vector<int>(50, 9));
+  EXPECT_EQ(r.progress(), (std::pair<std::size_t, std::size_t>{50, 50}));
 }
