@@ -1,3 +1,4 @@
+#include "proctor/fd.hpp"
 #include "proctor/pipe.hpp"
 
 #include <sys/socket.h>
@@ -100,6 +101,14 @@ bool pipe_base::poll_impl(std::chrono::milliseconds timeout) {
   return socket().poll(pipe_socket::clock::now() + timeout);
 }
 
+int pipe_base::native_fd() const {
+  return socket().native();
+}
+
+int pipe_base::release_fd() {
+  return socket().release_native();
+}
+
 pipe_ticket pipe_base::offer() const {
   pipe_ticket ticket;
   auto* rt = current_runtime();
@@ -121,3 +130,11 @@ void pipe_base::claim(const pipe_ticket& ticket) {
 }
 
 } // namespace proctor::internal
+
+namespace proctor {
+
+fd::fd(int descriptor)
+  : pipe_base(std::make_shared<internal::pipe_socket>(descriptor, internal::max_message())) {
+}
+
+} // namespace proctor

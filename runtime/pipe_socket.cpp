@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 #include <cstring>
 
 namespace proctor::internal {
@@ -62,6 +63,21 @@ int pipe_socket::acquire() {
     throw_unusable();
   ++users_;
   return fd_;
+}
+
+int pipe_socket::native() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (state_ != state::open)
+    throw_unusable();
+  return fd_;
+}
+
+int pipe_socket::release_native() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (state_ != state::open || users_ != 0)
+    throw_unusable();
+  state_ = state::closed;
+  return std::exchange(fd_, -1);
 }
 
 void pipe_socket::release() {

@@ -51,6 +51,13 @@ public:
   /// it could not be lent (closed, moved, connection_closed) or errc::ok.
   errc hand_over(const std::function<bool(int fd)>& transfer);
 
+  /// The descriptor while the end is open; throws why it is not.
+  int native();
+
+  /// Gives the descriptor up to the caller: the end is closed here without
+  /// closing it. Throws why it is not open.
+  int release_native();
+
 private:
   enum class state { open, closed, moved, broken };
 

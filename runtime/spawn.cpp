@@ -126,6 +126,10 @@ std::error_code spawn_process(spawn_role role, const std::vector<std::string>& a
   // dup2 clears close-on-exec on the target, so only these two are inherited.
   posix_spawn_file_actions_adddup2(&actions, child_end.fd, child_link_fd);
   posix_spawn_file_actions_adddup2(&actions, key_read.fd, child_key_fd);
+  // Descriptors the host application opened without close-on-exec (Asio's
+  // sockets, for one) must not leak into the worker: a leaked connection
+  // would never see its end when the application closes it.
+  posix_spawn_file_actions_addclosefrom_np(&actions, child_key_fd + 1);
   pid_t pid = -1;
   int rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argvp.data(),
                          envp.data());

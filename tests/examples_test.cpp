@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <regex>
+#include <set>
 #include <string>
 
 #include "tests/support/subprocess.hpp"
@@ -191,4 +192,19 @@ TEST(examples, pool_crash) {
     << t.out;
   EXPECT_TRUE(has(t.out, "19 results, 1 error\\nworker restarts: [34]\\n")) << t.out;
   EXPECT_TRUE(has(t.out, "the pool still works: 7 \\* 7 = 49")) << t.out;
+}
+
+TEST(examples, pool_echo_server) {
+  auto t = run_example("pool_echo_server");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  for (int i = 0; i < 6; ++i)
+    EXPECT_TRUE(has(t.out, "client " + std::to_string(i) + " got: HELLO FROM CLIENT "
+                             + std::to_string(i) + "\\n"))
+      << t.out;
+  std::set<std::string> pids;
+  std::regex pid_line{"pid: (\\d+)"};
+  for (std::sregex_iterator i{t.out.begin(), t.out.end(), pid_line}, end; i != end; ++i)
+    pids.insert((*i)[1].str());
+  EXPECT_GE(pids.size(), 1u) << t.out;
+  EXPECT_LE(pids.size(), 2u) << t.out; // six clients, two workers
 }

@@ -75,6 +75,11 @@ protected:
   std::vector<char> recv_bytes(std::optional<std::chrono::milliseconds> timeout);
   bool poll_impl(std::chrono::milliseconds timeout);
 
+  /// The descriptor of an open end, or errc closed/moved/... thrown.
+  int native_fd() const;
+  /// Takes the descriptor out of the end (which is then closed here).
+  int release_fd();
+
   /// Serialization: the end moves to the process that deserializes it.
   pipe_ticket offer() const;
   void claim(const pipe_ticket& ticket);

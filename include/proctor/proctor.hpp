@@ -2,6 +2,7 @@
 
 #include "proctor/actor.hpp"
 #include "proctor/errc.hpp"
+#include "proctor/fd.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/pipe.hpp"
 #include "proctor/pool.hpp"
