@@ -208,3 +208,23 @@ TEST(examples, pool_echo_server) {
   EXPECT_GE(pids.size(), 1u) << t.out;
   EXPECT_LE(pids.size(), 2u) << t.out; // six clients, two workers
 }
+
+TEST(examples, pool_folder_copy) {
+  auto t = run_example("pool_folder_copy");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "\\r10\\.00\\.\\.\\.\\(file\\d\\.txt\\)")) << t.out;
+  EXPECT_TRUE(has(t.out, "\\r100\\.00\\.\\.\\.\\(file\\d\\.txt\\) *\\n")) << t.out;
+  EXPECT_TRUE(has(t.out, "copied 10 of 10 files\\n$")) << t.out;
+}
+
+TEST(examples, pool_queue_writer_reader) {
+  auto t = run_example("pool_queue_writer_reader");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "writer started \\(\\d+\\), parent \\(\\d+\\)")) << t.out;
+  EXPECT_TRUE(has(t.out, "reader started \\(\\d+\\), parent \\(\\d+\\)\\n"
+                         "reader got from the queue: h\\nreader got from the queue: e\\n"
+                         "reader got from the queue: l\\nreader got from the queue: l\\n"
+                         "reader got from the queue: o\\n"))
+    << t.out;
+  EXPECT_TRUE(has(t.out, "\\) End\\n$")) << t.out;
+}
