@@ -18,8 +18,12 @@ pool_core::pool_core(runtime_impl& rt, pool_options options) : self_(rt.system()
 pool_core::~pool_core() {
   terminate();
   // Killed workers are reaped at once; the bound only guards against a bug.
-  if (!join(std::chrono::steady_clock::now() + std::chrono::seconds{30}))
-    log(log_level::error, "a terminated pool's workers did not end within 30 s");
+  try {
+    if (!join(std::chrono::steady_clock::now() + std::chrono::seconds{30}))
+      log(log_level::error, "a terminated pool's workers did not end within 30 s");
+  } catch (const std::exception& e) {
+    log(log_level::error, "ending a pool: ", e.what());
+  }
   caf::anon_send_exit(supervisor_, caf::exit_reason::user_shutdown);
 }
 

@@ -89,12 +89,15 @@ using supervisor = caf::stateful_actor<supervisor_state>;
 
 void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor pool,
                   std::uint64_t slot) {
+  std::shared_ptr<child_process> child;
   try {
     // Daemons: the runtime's end terminates them instead of waiting.
-    auto child = rt->start_child(true);
+    child = rt->start_child(true);
     auto handle = caf::actor_cast<caf::actor>(rt->spawn_in(*child, pool_worker_actor));
     self->send(pool, worker_up_atom::value, slot, std::move(handle), std::move(child));
   } catch (const std::exception& e) {
+    if (child)
+      child->signal(SIGKILL); // started, but no use without its actor
     self->send(pool, start_failed_atom::value, slot, std::string{e.what()});
   }
 }
@@ -135,10 +138,13 @@ void fail_task(supervisor* self, std::uint64_t id, task_failure why) {
 
 void publish_status(supervisor* self) {
   auto& st = self->state;
+  // Only ever raise the flags: the caller sets closed and terminated before
+  // its message arrives here.
   std::lock_guard<std::mutex> guard{st.status->mtx};
-  st.status->closed = st.closed;
-  st.status->terminated = st.terminated;
-  st.status->broken = st.broken;
+  st.status->closed = st.status->closed || st.closed;
+  st.status->terminated = st.status->terminated || st.terminated;
+  if (st.broken)
+    st.status->broken = st.broken;
 }
 
 void kill_workers(supervisor* self) {
@@ -239,7 +245,7 @@ void retire_if_spent(supervisor* self, std::uint64_t slot) {
     return;
   w.state = phase::stopping;
   self->send(w.handle, pool_stop_atom::value);
-  if (!st.closed)
+  if (!st.closed || !st.tasks.empty())
     start_slot(self);
 }
 

@@ -149,7 +149,9 @@ std::size_t size_of(Range& range) {
 /// pool or loses a task. Every result is delivered exactly once.
 ///
 /// Destroying the pool terminates it, as leaving Python's `with` block does;
-/// close() and join() first to let everything submitted finish.
+/// close() and join() first to let everything submitted finish. A pool must
+/// not outlive its runtime. Callbacks run on the pool's own thread: inside
+/// one, never wait on this pool (get(), join(), stats()) nor destroy it.
 class pool {
 public:
   explicit pool(runtime& rt, pool_options options = {});
@@ -191,8 +193,11 @@ public:
   template <class R, class P, class Range>
   async_result<std::vector<R>> map_async(R (*fn)(P), Range&& range, std::size_t chunksize = 0) {
     static_assert(!std::is_void_v<R>, "proctor: map needs a function that returns a value");
-    return {submit_chunks(internal::make_chunks<false>(fn, range, chunking(range, chunksize))),
-            &internal::decode_all<R>};
+    if constexpr (single_pass<Range>)
+      return map_async(fn, materialized(range), chunksize);
+    else
+      return {submit_chunks(internal::make_chunks<false>(fn, range, chunking(range, chunksize))),
+              &internal::decode_all<R>};
   }
 
   /// As map, each element a tuple of fn's arguments.
@@ -205,8 +210,11 @@ public:
   async_result<std::vector<R>> starmap_async(R (*fn)(Ps...), Range&& range,
                                              std::size_t chunksize = 0) {
     static_assert(!std::is_void_v<R>, "proctor: starmap needs a function that returns a value");
-    return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize))),
-            &internal::decode_all<R>};
+    if constexpr (single_pass<Range>)
+      return starmap_async(fn, materialized(range), chunksize);
+    else
+      return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize))),
+              &internal::decode_all<R>};
   }
 
   /// Lazy map: results in order, each available as soon as it (and those
@@ -251,6 +259,20 @@ private:
     std::vector<internal::chunk> one;
     one.push_back({bound.entry, 1, std::move(bound.args), std::move(bound.offers)});
     submit(state, std::move(one));
+  }
+
+  /// A single-pass range without a size, read once into a vector (counting
+  /// it for the default chunksize would consume it).
+  template <class Range>
+  static constexpr bool single_pass
+    = !std::ranges::forward_range<Range> && !std::ranges::sized_range<Range>;
+
+  template <class Range>
+  static auto materialized(Range&& range) {
+    std::vector<std::ranges::range_value_t<Range>> items;
+    for (auto&& x : range)
+      items.push_back(x);
+    return items;
   }
 
   template <class Range>

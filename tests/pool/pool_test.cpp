@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <random>
+#include <ranges>
+#include <sstream>
 #include <tuple>
 #include <vector>
 
@@ -428,4 +430,19 @@ TEST(pool, progress_counts_the_results_of_a_map) {
   auto r = p.map_async(square, std::vector<int>(50, 3), 4);
   EXPECT_EQ(r.get(limit), std::vector<int>(50, 9));
   EXPECT_EQ(r.progress(), (std::pair<std::size_t, std::size_t>{50, 50}));
+}
+
+TEST(pool, a_closed_pool_replaces_spent_workers_until_every_task_is_done) {
+  pool p{test_runtime(), {.processes = 1, .max_tasks_per_child = 1}};
+  auto r = p.map_async(square, std::vector<int>{1, 2, 3}, 1);
+  p.close();
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_EQ(r.get(limit), (std::vector<int>{1, 4, 9}));
+}
+
+TEST(pool, map_reads_a_single_pass_range_once) {
+  pool p{test_runtime(), {.processes = 2}};
+  std::istringstream numbers{"1 2 3 4 5"};
+  EXPECT_EQ(p.map(square, std::ranges::istream_view<int>(numbers)),
+            (std::vector<int>{1, 4, 9, 16, 25}));
 }
