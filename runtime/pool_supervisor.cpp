@@ -3,127 +3,17 @@
 // (one_for_one) starts a replacement and dispatches the tasks it held again,
 // within the restart intensity. Results carry their task id; one from a
 // worker that no longer holds the task is a duplicate and is dropped.
-#include "runtime/pool_core.hpp"
+#include "runtime/pool_state.hpp"
 
 #include <algorithm>
 #include <csignal>
-#include <deque>
-#include <map>
 
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/blocking_actor.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/response_promise.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/system_messages.hpp>
-
-#include "actors/restart_intensity.hpp"
 #include "runtime/pool_protocol.hpp"
 #include "runtime/runtime_impl.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proctor::internal::child_process>)
 
 namespace proctor::internal {
-
-using worker_up_atom = caf::atom_constant<caf::atom("pl_up")>;
-using start_failed_atom = caf::atom_constant<caf::atom("pl_nostart")>;
-using task_timeout_atom = caf::atom_constant<caf::atom("pl_tmo")>;
-
-namespace {
-
-/// Tasks a worker holds at once. At least two: one running, one ready to
-/// go, so that a worker never idles for a round trip. Tiny tasks get more,
-/// about `window_span` worth of running time, so that the pool is not bound
-/// by round trips; a slow task then strands none but tiny ones behind it.
-constexpr std::size_t min_window = 2;
-constexpr std::size_t max_window = 64;
-constexpr double window_span_us = 500;
-
-struct pool_task {
-  chunk work;
-  std::shared_ptr<result_state> result;
-  std::size_t part = 0;
-  std::size_t attempts = 0;   ///< deaths of its worker that were surely its doing
-  std::uint64_t runs = 0;     ///< times it reached the front of a worker (timer token)
-  /// Was among several unanswered tasks of a worker that died: it runs alone
-  /// from now on, so that a death can be pinned on it or cleared.
-  bool suspect = false;
-  std::uint64_t worker = 0;   ///< the slot holding it, 0 while pending
-  bool timed_out = false;     ///< its worker was killed for running too long
-};
-
-enum class phase { starting, initializing, ready, stopping };
-
-struct worker_slot {
-  phase state = phase::starting;
-  caf::actor handle;
-  std::shared_ptr<child_process> child;
-  std::deque<std::uint64_t> in_flight; ///< in dispatch order: the front runs
-  std::size_t assigned = 0;
-  std::optional<std::string> init_failure;
-};
-
-struct supervisor_state {
-  runtime_impl* rt = nullptr;
-  pool_options options;
-  std::shared_ptr<pool_status> status;
-  restart_intensity intensity{0, {}};
-
-  std::map<std::uint64_t, pool_task> tasks; ///< every unfinished task
-  std::deque<std::uint64_t> pending;
-  std::map<std::uint64_t, worker_slot> workers;
-  std::map<caf::actor_addr, std::uint64_t> slot_of;
-  std::uint64_t next_task = 1;
-  std::uint64_t next_slot = 1;
-  bool closed = false;
-  bool terminated = false;
-  std::optional<std::string> broken;
-  std::vector<caf::response_promise> joiners;
-  pool_stats stats;
-  double task_us = -1; ///< moving average of a task's running time; -1: none yet
-
-  static inline const char* name = "proctor.pool";
-};
-
-using supervisor = caf::stateful_actor<supervisor_state>;
-
-void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor pool,
-                  std::uint64_t slot) {
-  std::shared_ptr<child_process> child;
-  try {
-    // Daemons: the runtime's end terminates them instead of waiting.
-    child = rt->start_child(true);
-    auto handle = caf::actor_cast<caf::actor>(rt->spawn_in(*child, pool_worker_actor));
-    self->send(pool, worker_up_atom::value, slot, std::move(handle), std::move(child));
-  } catch (const std::exception& e) {
-    if (child)
-      child->signal(SIGKILL); // started, but no use without its actor
-    self->send(pool, start_failed_atom::value, slot, std::string{e.what()});
-  }
-}
-
-void start_slot(supervisor* self) {
-  auto& st = self->state;
-  auto slot = st.next_slot++;
-  st.workers[slot];
-  self->spawn<caf::detached>(start_worker, st.rt, caf::actor_cast<caf::actor>(self), slot);
-}
-
-std::string describe_end(const caf::error& reason, const worker_slot& w) {
-  if (w.init_failure)
-    return "its initializer failed: " + *w.init_failure;
-  auto pid = w.child ? std::to_string(w.child->pid) : std::string{"?"};
-  if (auto code = exitcode_of(reason)) {
-    exit_status status{*code < 0, *code < 0 ? -*code : *code};
-    return "worker pid " + pid + " " + status.to_string();
-  }
-  return "worker pid " + pid + " is gone";
-}
-
-void finish_task(supervisor* self, std::uint64_t id) {
-  auto& st = self->state;
-  st.tasks.erase(id);
-}
 
 void fail_task(supervisor* self, std::uint64_t id, task_failure why) {
   auto& st = self->state;
@@ -145,12 +35,6 @@ void publish_status(supervisor* self) {
   st.status->terminated = st.status->terminated || st.terminated;
   if (st.broken)
     st.status->broken = st.broken;
-}
-
-void kill_workers(supervisor* self) {
-  for (auto& [id, w] : self->state.workers)
-    if (w.child)
-      w.child->signal(SIGKILL);
 }
 
 /// Fails every unfinished task with `code` and `text`.
@@ -185,7 +69,18 @@ void settle(supervisor* self) {
   st.joiners.clear();
 }
 
-void starts_running(supervisor* self, std::uint64_t id);
+namespace {
+
+/// Task `id` reached the front of its worker: it runs now. Arms its timeout.
+void starts_running(supervisor* self, std::uint64_t id) {
+  auto& st = self->state;
+  auto& task = st.tasks.at(id);
+  ++task.runs;
+  if (st.options.task_timeout)
+    self->delayed_send(self, *st.options.task_timeout, task_timeout_atom::value, id, task.runs);
+}
+
+} // namespace
 
 void dispatch(supervisor* self) {
   auto& st = self->state;
@@ -227,27 +122,8 @@ void dispatch(supervisor* self) {
     }
 }
 
-/// Task `id` reached the front of its worker: it runs now. Arms its timeout.
-void starts_running(supervisor* self, std::uint64_t id) {
-  auto& st = self->state;
-  auto& task = st.tasks.at(id);
-  ++task.runs;
-  if (st.options.task_timeout)
-    self->delayed_send(self, *st.options.task_timeout, task_timeout_atom::value, id, task.runs);
-}
 
-/// A worker that reached max_tasks_per_child and drained is replaced.
-void retire_if_spent(supervisor* self, std::uint64_t slot) {
-  auto& st = self->state;
-  auto& w = st.workers.at(slot);
-  auto limit = st.options.max_tasks_per_child;
-  if (limit == 0 || w.assigned < limit || !w.in_flight.empty() || w.state != phase::ready)
-    return;
-  w.state = phase::stopping;
-  self->send(w.handle, pool_stop_atom::value);
-  if (!st.closed || !st.tasks.empty())
-    start_slot(self);
-}
+namespace {
 
 /// The worker in `slot` answered task `id`: its first in-flight task.
 pool_task* answered(supervisor* self, std::uint64_t slot, std::uint64_t id) {
@@ -265,68 +141,6 @@ pool_task* answered(supervisor* self, std::uint64_t slot, std::uint64_t id) {
 
 void after_answer(supervisor* self, std::uint64_t slot) {
   retire_if_spent(self, slot);
-  dispatch(self);
-  settle(self);
-}
-
-void break_pool(supervisor* self, std::string why) {
-  auto& st = self->state;
-  st.broken = "proctor: the pool is broken: " + why;
-  publish_status(self);
-  fail_all(self, errc::pool_broken, *st.broken);
-  kill_workers(self);
-}
-
-void on_worker_down(supervisor* self, const caf::down_msg& msg) {
-  auto& st = self->state;
-  auto s = st.slot_of.find(msg.source);
-  if (s == st.slot_of.end())
-    return;
-  auto slot = s->second;
-  st.slot_of.erase(s);
-  auto w = std::move(st.workers.at(slot));
-  st.workers.erase(slot);
-  bool retired = w.state == phase::stopping && w.in_flight.empty();
-  if (!retired && !st.terminated && !st.broken) {
-    auto cause = describe_end(msg.reason, w);
-    // The front task was running, unless its result was still on its way
-    // when the process died: with one task unanswered, or one killed for
-    // its timeout, the death is surely that task's doing and counts as an
-    // attempt. With several, nobody is blamed; all become suspects and run
-    // alone from now on.
-    bool sure = w.in_flight.size() == 1
-                || (!w.in_flight.empty() && st.tasks.at(w.in_flight.front()).timed_out);
-    std::vector<std::uint64_t> requeue;
-    for (std::size_t i = 0; i < w.in_flight.size(); ++i) {
-      auto id = w.in_flight[i];
-      auto& task = st.tasks.at(id);
-      task.worker = 0;
-      if (i == 0 && sure && ++task.attempts > st.options.max_retries) {
-        auto code = task.timed_out ? errc::task_timed_out : errc::worker_died;
-        auto text = std::string{"proctor: "}
-                    + (task.timed_out ? "the task ran past the pool's task_timeout"
-                                      : "the worker running the task died")
-                    + " (" + cause + "); attempts: " + std::to_string(task.attempts);
-        fail_task(self, id, {code, {}, std::move(text)});
-        continue;
-      }
-      if (!sure)
-        task.suspect = true;
-      if (i == 0)
-        ++st.stats.retried;
-      requeue.push_back(id);
-    }
-    st.pending.insert(st.pending.begin(), requeue.begin(), requeue.end());
-    ++st.stats.worker_restarts;
-    if (!st.intensity.allow(restart_intensity::clock::now())) {
-      break_pool(self, "more than " + std::to_string(st.options.max_restarts)
-                         + " worker restarts within "
-                         + std::to_string(st.options.restart_period.count())
-                         + " ms; the last: " + cause);
-    } else if (!st.closed || !st.tasks.empty()) {
-      start_slot(self);
-    }
-  }
   dispatch(self);
   settle(self);
 }
@@ -417,7 +231,7 @@ caf::behavior supervise(supervisor* self, runtime_impl* rt, pool_options options
       if (auto* task = answered(self, slot, id)) {
         auto result = task->result;
         auto part = task->part;
-        finish_task(self, id);
+        st.tasks.erase(id);
         ++st.stats.done;
         result->complete(part, std::move(bytes));
       }
