@@ -178,9 +178,10 @@ void pump(queue_actor* self) {
   }
 }
 
+/// Puts items back at the head of the queue, in id order (the caller
+/// settles `delivered` for those it had counted).
 void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger) {
   auto& items = self->state.items;
-  self->state.delivered -= ledger.size();
   // Highest id first, each to the front: the lowest ends up at the head.
   for (auto i = ledger.rbegin(); i != ledger.rend(); ++i)
     items.push_front(std::move(i->second));
@@ -206,6 +207,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
     st.watched.erase(msg.source);
     st.unreported.erase(msg.source);
     if (auto i = st.unacked.find(msg.source); i != st.unacked.end()) {
+      st.delivered -= i->second.size();
       give_back(self, i->second);
       st.unacked.erase(i);
     }
@@ -312,15 +314,14 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
       if (!is_tracked(self, self->current_sender())) {
         for (auto& d : batch)
           returned.emplace(d.id, std::move(d.item));
-        st.delivered += returned.size(); // give_back subtracts them again
       } else if (auto i = st.unacked.find(consumer); i != st.unacked.end()) {
         for (auto& d : batch)
           if (auto j = i->second.find(d.id); j != i->second.end()) {
             returned.emplace(d.id, std::move(j->second));
             i->second.erase(j);
           }
+        st.delivered -= returned.size(); // they were counted as delivered
       }
-      // give_back subtracts what it puts back from `delivered`.
       give_back(self, returned);
       pump(self);
     },

@@ -8,51 +8,53 @@
 
 namespace proctor::internal {
 
-item_bytes encode_batch(std::vector<delivery>& batch) {
+namespace {
+
+/// A count, then `fields(sink, entry)` of each entry.
+template <class T, class Fields>
+item_bytes encode_counted(std::vector<T>& entries, Fields fields) {
   item_bytes out;
   caf::binary_serializer sink{nullptr, out};
-  auto count = static_cast<std::uint32_t>(batch.size());
-  auto err = sink(count);
-  for (auto& d : batch)
+  auto err = sink(static_cast<std::uint32_t>(entries.size()));
+  for (auto& e : entries)
     if (!err)
-      err = sink(d.id, d.item);
+      err = fields(sink, e);
   return out;
 }
 
-bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out) {
+template <class T, class Fields>
+bool decode_counted(const item_bytes& bytes, std::vector<T>& out, Fields fields) {
   caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
   std::uint32_t count = 0;
   // Each entry takes bytes: a count beyond them is a lie, not an allocation.
   if (source(count) || count > bytes.size())
     return false;
   out.resize(count);
-  for (auto& d : out)
-    if (source(d.id, d.item))
+  for (auto& e : out)
+    if (fields(source, e))
       return false;
   return source.remaining() == 0;
+}
+
+auto delivery_fields = [](auto& f, delivery& d) { return f(d.id, d.item); };
+auto item_fields = [](auto& f, item_bytes& item) { return f(item); };
+
+} // namespace
+
+item_bytes encode_batch(std::vector<delivery>& batch) {
+  return encode_counted(batch, delivery_fields);
+}
+
+bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out) {
+  return decode_counted(bytes, out, delivery_fields);
 }
 
 item_bytes encode_items(std::vector<item_bytes>& items) {
-  item_bytes out;
-  caf::binary_serializer sink{nullptr, out};
-  auto count = static_cast<std::uint32_t>(items.size());
-  auto err = sink(count);
-  for (auto& item : items)
-    if (!err)
-      err = sink(item);
-  return out;
+  return encode_counted(items, item_fields);
 }
 
 bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out) {
-  caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
-  std::uint32_t count = 0;
-  if (source(count) || count > bytes.size())
-    return false;
-  out.resize(count);
-  for (auto& item : out)
-    if (source(item))
-      return false;
-  return source.remaining() == 0;
+  return decode_counted(bytes, out, item_fields);
 }
 
 bool tracks_deliveries(std::size_t maxsize, const caf::node_id& queue_node,

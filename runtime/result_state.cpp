@@ -8,6 +8,21 @@
 
 namespace proctor::internal {
 
+namespace {
+
+/// Waits on `cv` until `ready()`, at most until `deadline` if given.
+template <class Ready>
+bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& guard,
+                std::optional<result_state::clock::time_point> deadline, Ready ready) {
+  if (!deadline) {
+    cv.wait(guard, ready);
+    return true;
+  }
+  return cv.wait_until(guard, *deadline, ready);
+}
+
+} // namespace
+
 void throw_failure(const task_failure& f) {
   switch (f.code) {
     case errc::remote_error:
@@ -75,31 +90,19 @@ void result_state::fail(std::size_t i, task_failure why) {
 
 bool result_state::wait(std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  auto all = [&] { return finished_.size() == parts_.size(); };
-  if (!deadline) {
-    changed_.wait(guard, all);
-    return true;
-  }
-  return changed_.wait_until(guard, *deadline, all);
+  return wait_until(changed_, guard, deadline,
+                    [&] { return finished_.size() == parts_.size(); });
 }
 
 bool result_state::wait_part(std::size_t i, std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  auto done = [&] { return parts_.at(i).done; };
-  if (!deadline) {
-    changed_.wait(guard, done);
-    return true;
-  }
-  return changed_.wait_until(guard, *deadline, done);
+  return wait_until(changed_, guard, deadline, [&] { return parts_.at(i).done; });
 }
 
 std::optional<std::size_t>
 result_state::wait_finished(std::size_t n, std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  auto there = [&] { return finished_.size() > n; };
-  if (!deadline)
-    changed_.wait(guard, there);
-  else if (!changed_.wait_until(guard, *deadline, there))
+  if (!wait_until(changed_, guard, deadline, [&] { return finished_.size() > n; }))
     return std::nullopt;
   return finished_[n];
 }

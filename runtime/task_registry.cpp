@@ -29,6 +29,14 @@ const task_entry* find_task(const void* address) noexcept {
   return nullptr;
 }
 
+const task_entry& registered_task(const void* address) {
+  if (auto* entry = find_task(address))
+    return *entry;
+  throw error(errc::unregistered_task,
+              "proctor: the function is not registered; add PROCTOR_TASK(name) "
+              "next to its definition");
+}
+
 const task_entry* find_task(std::string_view name) noexcept {
   for (auto& entry : tasks())
     if (entry.name == name)

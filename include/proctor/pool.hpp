@@ -12,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include <caf/binary_serializer.hpp>
-
 #include "proctor/async_result.hpp"
 #include "proctor/runtime.hpp"
 #include "proctor/task.hpp"
@@ -92,11 +90,7 @@ struct chunk {
 /// arguments (starmap) or the one argument (map).
 template <bool Spread, class R, class... Ps, class Range>
 std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunksize) {
-  auto* entry = find_task(reinterpret_cast<const void*>(fn));
-  if (entry == nullptr)
-    throw error(errc::unregistered_task,
-                "proctor: the function is not registered; add PROCTOR_TASK(name) "
-                "next to its definition");
+  auto* entry = &registered_task(reinterpret_cast<const void*>(fn));
   std::vector<chunk> chunks;
   std::vector<char> buf;
   std::optional<offer_collector> offers;
@@ -120,9 +114,7 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
       else
         return std::tuple<std::decay_t<Ps>...>{element};
     }();
-    caf::binary_serializer sink{serialization_unit(), buf};
-    if (std::apply([&](auto&... ys) { return sink(ys...); }, args))
-      throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
+    encode_arguments(buf, args);
     ++chunks.back().count;
   }
   if (!chunks.empty())

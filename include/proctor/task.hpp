@@ -46,6 +46,10 @@ void register_task(std::string name, const void* address, task_runner run,
 /// nullptr if no PROCTOR_TASK registered the function at `address`.
 const task_entry* find_task(const void* address) noexcept;
 
+/// The entry of the function at `address`; throws errc::unregistered_task,
+/// telling the caller to add PROCTOR_TASK.
+const task_entry& registered_task(const void* address);
+
 /// nullptr if no PROCTOR_TASK registered `name`.
 const task_entry* find_task(std::string_view name) noexcept;
 
@@ -163,24 +167,26 @@ struct task_registrar {
   }
 };
 
+/// Appends a task's argument tuple to `buf`; throws errc::bad_argument.
+template <class Tuple>
+void encode_arguments(std::vector<char>& buf, Tuple& args) {
+  caf::binary_serializer sink{serialization_unit(), buf};
+  if (std::apply([&](auto&... xs) { return sink(xs...); }, args))
+    throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
+}
+
 /// The registered entry of `fn` and its arguments, converted to the types of
 /// its parameters and encoded. Throws errc::unregistered_task.
 template <class R, class... Ps, class... Ts>
 bound_task bind_task(R (*fn)(Ps...), Ts&&... xs) {
   static_assert(sizeof...(Ps) == sizeof...(Ts),
                 "proctor: wrong number of arguments for the task");
-  auto* entry = find_task(reinterpret_cast<const void*>(fn));
-  if (entry == nullptr)
-    throw error(errc::unregistered_task,
-                "proctor: the function is not registered; add PROCTOR_TASK(name) "
-                "next to its definition");
+  auto& entry = registered_task(reinterpret_cast<const void*>(fn));
   std::tuple<std::decay_t<Ps>...> args{std::forward<Ts>(xs)...};
   offer_collector offers;
   std::vector<char> buf;
-  caf::binary_serializer sink{serialization_unit(), buf};
-  if (auto err = std::apply([&](auto&... ys) { return sink(ys...); }, args))
-    throw error(errc::bad_argument, "proctor: cannot serialize the task's arguments");
-  return {entry, std::string{buf.begin(), buf.end()}, offers.take()};
+  encode_arguments(buf, args);
+  return {&entry, std::string{buf.begin(), buf.end()}, offers.take()};
 }
 
 } // namespace proctor::internal

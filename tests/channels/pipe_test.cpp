@@ -11,6 +11,7 @@
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -18,20 +19,12 @@ using proctor::pipe_end;
 using proctor::pipe_reader;
 using proctor::pipe_writer;
 using proctor::process;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 namespace {
 
 constexpr auto limit = 30s;
-
-proctor::errc error_of(auto&& call) {
-  try {
-    call();
-  } catch (const proctor::error& e) {
-    return e.code();
-  }
-  return proctor::errc::ok;
-}
 
 // The wrong end of a one-way pipe does not compile.
 template <class End>

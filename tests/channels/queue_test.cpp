@@ -16,11 +16,13 @@
 #include "proctor/message_type.hpp"
 #include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
 using proctor::process;
 using proctor::queue;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 using int_queue = proctor::queue<int>;
@@ -29,15 +31,6 @@ PROCTOR_MESSAGE_TYPE(int_queue);
 namespace {
 
 constexpr auto limit = 30s;
-
-proctor::errc error_of(auto&& call) {
-  try {
-    call();
-  } catch (const proctor::error& e) {
-    return e.code();
-  }
-  return proctor::errc::ok;
-}
 
 void produce(int_queue q, int from, int count) {
   for (int i = from; i < from + count; ++i)

@@ -16,25 +16,18 @@
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
 
 using namespace std::chrono_literals;
 using proctor::process;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 namespace {
 
 constexpr auto limit = 30s;
-
-proctor::errc error_of(auto&& call) {
-  try {
-    call();
-  } catch (const proctor::error& e) {
-    return e.code();
-  }
-  return proctor::errc::ok;
-}
 
 // Read-modify-write of a counter file: only correct under the lock.
 void bumps_under_lock(proctor::lock lock, std::string path, int times) {

@@ -10,9 +10,11 @@
 
 #include "proctor/pool.hpp"
 #include "proctor/process.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 namespace {
@@ -58,16 +60,7 @@ TEST(fd, a_pool_task_gets_the_descriptor_itself) {
   int pid = p.apply_async(write_into, out, std::string{"through SCM_RIGHTS"}).get(limit);
   EXPECT_NE(pid, ::getpid());
   // Moved: this copy is closed, so the reader sees the end once the worker's is.
-  EXPECT_EQ(
-    [&] {
-      try {
-        out.get();
-      } catch (const proctor::error& e) {
-        return e.code();
-      }
-      return proctor::errc::ok;
-    }(),
-    proctor::errc::moved);
+  EXPECT_EQ(error_of([&] { out.get(); }), proctor::errc::moved);
   EXPECT_EQ(read_all(pp.read_end), "through SCM_RIGHTS");
   ::close(pp.read_end);
 }

@@ -21,10 +21,12 @@
 
 #include <unistd.h>
 
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
 using proctor::pool;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 namespace {
@@ -115,16 +117,6 @@ PROCTOR_TASK(dies_by);
 
 int not_registered(int x) {
   return x;
-}
-
-template <class F>
-proctor::errc error_of(F&& f) {
-  try {
-    f();
-  } catch (const proctor::error& e) {
-    return e.code();
-  }
-  return proctor::errc::ok;
 }
 
 std::string marker_path(const char* name) {

@@ -15,12 +15,14 @@
 #include <caf/system_messages.hpp>
 
 #include "proctor/process.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
 
 using namespace std::chrono_literals;
 using proctor::process;
 using proctor::testing::subprocess;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 namespace {
@@ -76,15 +78,6 @@ struct server {
     std::filesystem::remove_all(dir);
   }
 };
-
-proctor::errc error_of(auto&& call) {
-  try {
-    call();
-  } catch (const proctor::error& e) {
-    return e.code();
-  }
-  return proctor::errc::ok;
-}
 
 void talks_then_sees_the_server_die(server& s) {
   ASSERT_FALSE(s.endpoint.empty());
