@@ -438,3 +438,13 @@ TEST(pool, map_reads_a_single_pass_range_once) {
   EXPECT_EQ(p.map(square, std::ranges::istream_view<int>(numbers)),
             (std::vector<int>{1, 4, 9, 16, 25}));
 }
+
+TEST(pool, a_result_that_does_not_decode_is_a_clear_error) {
+  auto state = std::make_shared<proctor::internal::result_state>(std::vector<std::size_t>{1});
+  state->complete(0, std::vector<char>{'\x01'}); // one byte, not an int
+  proctor::async_result<int> r{state, &proctor::internal::decode_single<int>};
+  EXPECT_TRUE(r.ready());
+  EXPECT_EQ(error_of([&] { r.get(); }), proctor::errc::malformed_payload);
+  state->complete(0, std::vector<char>(4, '\0')); // a second answer is ignored
+  EXPECT_EQ(error_of([&] { r.get(); }), proctor::errc::malformed_payload);
+}
