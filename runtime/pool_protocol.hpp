@@ -1,29 +1,82 @@
 #pragma once
 
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
 #include <caf/atom.hpp>
 
 namespace proctor::internal {
 
-// What a pool says to its workers and they answer. Every task carries its
-// id, so a result that arrives twice (a task that ran twice) is recognized.
+// What a pool says to its workers and they answer. Tasks travel in batches,
+// results too: one message carries as many as are ready, so that a pool of
+// tiny tasks is not bound by one message (and one thread wake-up) per task.
+// Every task carries its id, so a result that arrives twice (a task that ran
+// twice) is recognized.
 //
 // pool -> worker:
-//   (pl_init, string task, string args)           run the initializer first
-//   (pl_run, uint64 id, string task, uint32 count, string args)
-//   (pl_stop)                                     finish what you have, then end
+//   (pl_init, string task, string args)   run the initializer first
+//   (pl_run, vector<char> tasks)          task records, run in order
+//   (pl_stop)                             finish what you have, then end
 // worker -> pool:
-//   (pl_ready)                                    the initializer returned
-//   (pl_result, uint64 id, vector<char> results, uint32 run_us)
-//                                                 `count` results, encoded, and
-//                                                 how long the call ran
-//   (pl_failed, uint64 id, uint8 errc, string type, string what)
-//                                                 id 0: the initializer failed
+//   (pl_ready)                            the initializer returned
+//   (pl_result, vector<char> results)     result records, in the tasks' order
+//   (pl_failed, uint64 0, uint8 errc, string type, string what)
+//                                         the initializer failed
 using pool_init_atom = caf::atom_constant<caf::atom("pl_init")>;
 using pool_run_atom = caf::atom_constant<caf::atom("pl_run")>;
 using pool_stop_atom = caf::atom_constant<caf::atom("pl_stop")>;
 using pool_ready_atom = caf::atom_constant<caf::atom("pl_ready")>;
 using pool_result_atom = caf::atom_constant<caf::atom("pl_result")>;
 using pool_failed_atom = caf::atom_constant<caf::atom("pl_failed")>;
+
+/// One task of a batch: `count` argument tuples of `name`, encoded one after
+/// another in `args`.
+struct task_record {
+  std::uint64_t id = 0;
+  std::string name;
+  std::uint32_t count = 0;
+  std::string args;
+};
+
+/// One result of a batch: `code` 0 and the `count` results encoded one after
+/// another in `bytes`, or the errc the task failed with and the exception's
+/// type and what(). `run_us`: how long the call ran.
+struct result_record {
+  std::uint64_t id = 0;
+  std::uint8_t code = 0;
+  std::uint32_t run_us = 0;
+  std::vector<char> bytes;
+  std::string type;
+  std::string what;
+};
+
+void append_task(std::vector<char>& batch, std::uint64_t id, const std::string& name,
+                 std::uint32_t count, const std::string& args);
+void append_result(std::vector<char>& batch, const result_record& r);
+
+/// Decode a batch record by record; false at its end, or (with `malformed`
+/// set) at a record that does not decode.
+class batch_reader {
+public:
+  explicit batch_reader(std::span<const char> batch) : batch_(batch) {
+  }
+
+  bool next(task_record& out);
+  bool next(result_record& out);
+
+  bool malformed() const noexcept {
+    return malformed_;
+  }
+
+private:
+  template <class Decode>
+  bool read(Decode decode);
+
+  std::span<const char> batch_;
+  bool malformed_ = false;
+};
 
 /// The name under which workers of every binary host the pool's task actor.
 inline constexpr const char* pool_worker_actor = "proctor.pool_worker";

@@ -1,6 +1,14 @@
-// The actor a pool's worker process hosts: it runs the tasks it is sent,
-// one after another, on its own thread (a task may block for as long as it
+// The actor a pool's worker process hosts: it runs the tasks it is sent, one
+// after another, on its own thread (a task may block for as long as it
 // likes), and answers each with its results or the exception it threw.
+// Results are sent in batches: whenever no more tasks are waiting, and at
+// least every `flush_span` while they are, so that a slow task's result is
+// never held back by the tasks behind it.
+//
+// Its mailbox is its own, not a CAF actor's: the io thread hands it a batch
+// and wakes its thread after releasing the lock (CAF's blocking mailbox
+// wakes the reader while still holding it, which costs every task a second
+// wake-up on the way in).
 #include "runtime/pool_protocol.hpp"
 
 #include <algorithm>
@@ -11,9 +19,15 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <deque>
+#include <thread>
+
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
-#include <caf/spawn_options.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/make_actor.hpp>
+#include <caf/monitorable_actor.hpp>
 
 #include "proctor/actor.hpp"
 #include "proctor/errc.hpp"
@@ -23,6 +37,10 @@
 namespace proctor::internal {
 
 namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr auto flush_span = std::chrono::microseconds{200};
 
 /// What a task's failure looks like on the wire.
 struct failure {
@@ -53,40 +71,164 @@ const task_entry& registered(const std::string& name) {
   return *entry;
 }
 
-caf::behavior pool_worker(caf::event_based_actor* self, int) {
-  return {
-    [=](pool_init_atom, const std::string& task, const std::string& args) -> caf::message {
-      auto failed = catching([&] { registered(task).run(args); });
-      if (!failed)
-        return caf::make_message(pool_ready_atom::value);
-      // A worker without its initializer is no worker: end it.
-      self->quit(caf::exit_reason::user_shutdown);
-      return caf::make_message(pool_failed_atom::value, std::uint64_t{0},
-                               static_cast<std::uint8_t>(failed->code), failed->type,
-                               failed->what);
-    },
-    [=](pool_run_atom, std::uint64_t id, const std::string& task, std::uint32_t count,
-        const std::string& args) -> caf::message {
-      std::vector<char> results;
-      auto start = std::chrono::steady_clock::now();
-      auto failed = catching([&] { results = registered(task).call(args, count); });
-      auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start);
-      if (!failed)
-        return caf::make_message(
-          pool_result_atom::value, id, std::move(results),
-          static_cast<std::uint32_t>(std::min<std::int64_t>(took.count(), UINT32_MAX)));
-      return caf::make_message(pool_failed_atom::value, id,
-                               static_cast<std::uint8_t>(failed->code), failed->type,
-                               failed->what);
-    },
-    [=](pool_stop_atom) { self->quit(); },
-  };
-}
+/// The pool worker: an actor whose messages a thread of its own runs.
+class pool_worker final : public caf::monitorable_actor {
+public:
+  explicit pool_worker(caf::actor_config& cfg) : caf::monitorable_actor(cfg) {
+  }
+
+  const char* name() const override {
+    return pool_worker_actor;
+  }
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
+    if (!what)
+      return;
+    bool wake;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (ended_)
+        return;
+      mailbox_.push_back(std::move(what));
+      wake = waiting_;
+    }
+    if (wake) {
+      arrivals_.fetch_add(1, std::memory_order_release);
+      arrivals_.notify_one();
+    }
+  }
+
+  /// The worker's thread: runs until pl_stop, a failed initializer or a
+  /// batch that does not decode.
+  void run() {
+    caf::error reason = caf::exit_reason::normal;
+    for (bool running = true; running;) {
+      auto next = take();
+      auto& msg = next->content();
+      reply_to_ = next->sender;
+      if (msg.match_elements<pool_run_atom, std::vector<char>>()) {
+        if (!run_batch(msg.get_as<std::vector<char>>(1))) {
+          reason = caf::exit_reason::unhandled_exception;
+          running = false;
+        }
+      } else if (msg.match_elements<pool_init_atom, std::string, std::string>()) {
+        running = initialize(msg.get_as<std::string>(1), msg.get_as<std::string>(2));
+        if (!running)
+          reason = caf::exit_reason::user_shutdown;
+      } else if (msg.match_elements<pool_stop_atom>()) {
+        running = false;
+      }
+    }
+    flush();
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ended_ = true;
+      mailbox_.clear();
+    }
+    cleanup(std::move(reason), nullptr);
+  }
+
+private:
+  /// The next message; before waiting for one, sends the results so far.
+  caf::mailbox_element_ptr take() {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (mailbox_.empty()) {
+      guard.unlock();
+      // Tasks already waiting run before the results so far are sent: one
+      // message then answers them all.
+      flush();
+      guard.lock();
+      while (mailbox_.empty()) {
+        waiting_ = true;
+        auto seen = arrivals_.load(std::memory_order_acquire);
+        guard.unlock();
+        arrivals_.wait(seen, std::memory_order_acquire);
+        guard.lock();
+      }
+      waiting_ = false;
+    }
+    auto next = std::move(mailbox_.front());
+    mailbox_.pop_front();
+    return next;
+  }
+
+  void send(caf::message msg) {
+    if (reply_to_)
+      reply_to_->enqueue(caf::make_mailbox_element(caf::actor_cast<caf::strong_actor_ptr>(this),
+                                                   caf::make_message_id(), {}, std::move(msg)),
+                         nullptr);
+  }
+
+  /// The initializer: false if it threw (the worker then ends).
+  bool initialize(const std::string& task, const std::string& args) {
+    auto failed = catching([&] { registered(task).run(args); });
+    if (!failed) {
+      send(caf::make_message(pool_ready_atom::value));
+      return true;
+    }
+    send(caf::make_message(pool_failed_atom::value, std::uint64_t{0},
+                           static_cast<std::uint8_t>(errc::remote_error), failed->type,
+                           failed->what));
+    return false;
+  }
+
+  /// False if the batch does not decode: only a peer that is not this
+  /// binary's master could send one, and its tasks cannot be answered, so
+  /// the worker ends and the pool sees it die.
+  bool run_batch(const std::vector<char>& batch) {
+    batch_reader reader{batch};
+    task_record task;
+    while (reader.next(task)) {
+      result_record r{task.id};
+      auto start = clock_type::now();
+      auto failed = catching([&] { r.bytes = registered(task.name).call(task.args, task.count); });
+      auto end = clock_type::now();
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
+      r.run_us = static_cast<std::uint32_t>(std::min<std::int64_t>(took, UINT32_MAX));
+      if (failed) {
+        r.code = static_cast<std::uint8_t>(failed->code);
+        r.type = std::move(failed->type);
+        r.what = std::move(failed->what);
+      }
+      append_result(results_, r);
+      if (end - last_flush_ >= flush_span)
+        flush();
+    }
+    return !reader.malformed();
+  }
+
+  void flush() {
+    last_flush_ = clock_type::now();
+    if (results_.empty())
+      return;
+    send(caf::make_message(pool_result_atom::value, std::move(results_)));
+    results_.clear();
+  }
+
+  std::mutex mtx_;
+  /// Bumped by a message for a waiting thread: an atomic's wait and notify
+  /// cost one futex call each, a condition variable's three.
+  std::atomic<std::uint32_t> arrivals_{0};
+  std::deque<caf::mailbox_element_ptr> mailbox_;
+  bool waiting_ = false;
+  bool ended_ = false;
+
+  // The worker thread's own.
+  caf::strong_actor_ptr reply_to_;
+  std::vector<char> results_;
+  clock_type::time_point last_flush_ = clock_type::now();
+};
 
 caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys) {
-  // The unused argument: see call_ignoring_tag in proctor/actor.hpp.
-  return caf::actor_cast<caf::strong_actor_ptr>(sys.spawn<caf::detached>(pool_worker, 0));
+  caf::actor_config cfg;
+  auto worker = caf::make_actor<pool_worker, caf::strong_actor_ptr>(sys.next_actor_id(),
+                                                                    sys.node(), &sys, cfg);
+  // The thread keeps the actor alive until it ends; the process ends with
+  // its last hosted actor, so the thread is never joined.
+  std::thread{[worker] {
+    static_cast<pool_worker*>(caf::actor_cast<caf::abstract_actor*>(worker))->run();
+  }}.detach();
+  return worker;
 }
 
 } // namespace

@@ -64,8 +64,9 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
     items_done_ += p.items;
     if (finished_.size() == parts_.size())
       callback = std::move(on_done_);
-    changed_.notify_all();
   }
+  // After the unlock: a waiter woken under the lock would block on it at once.
+  changed_.notify_all();
   if (callback) {
     // A callback's exception must not take the pool's thread down.
     try {
@@ -78,15 +79,17 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
   }
 }
 
-void result_state::fail(std::size_t i, task_failure why) {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (parts_.at(i).done)
-      return;
-    parts_[i].failure = std::move(why);
-  }
-  complete(i, {});
+bool result_state::has_callback() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return static_cast<bool>(on_done_);
 }
+
+void result_state::record_failure(std::size_t i, task_failure why) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!parts_.at(i).done)
+    parts_[i].failure = std::move(why);
+}
+
 
 bool result_state::wait(std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};

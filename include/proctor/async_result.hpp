@@ -90,11 +90,15 @@ public:
   /// `items[i]` results in part i.
   explicit result_state(std::vector<std::size_t> items);
 
-  /// Run once on the pool's thread when the last part is done.
+  /// Run once, on the pool's callback thread, when the last part is done.
   void on_done(std::function<void(const result_state&)> callback);
 
+  /// Whether on_done() set a callback that has not run yet.
+  bool has_callback() const;
+
   void complete(std::size_t part, std::vector<char> bytes);
-  void fail(std::size_t part, task_failure why);
+  /// Marks part `i` failed; complete(i, {}) then makes it done.
+  void record_failure(std::size_t part, task_failure why);
 
   /// Waits for every part; false if `deadline` passed first.
   bool wait(std::optional<clock::time_point> deadline) const;

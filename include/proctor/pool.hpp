@@ -62,7 +62,7 @@ struct pool_stats {
 
 /// Callbacks for apply_async and map_async. `on_result` gets the value
 /// (nothing for a void task); `on_error` gets the proctor::error the
-/// result's get() would throw. Both run on the pool's own thread, one at a
+/// result's get() would throw. Both run on the pool's callback thread, one at a
 /// time, as Python's result handler thread does: keep them short, and never
 /// wait on this pool's results inside them.
 template <class OnResult, class OnError>
@@ -142,7 +142,7 @@ std::size_t size_of(Range& range) {
 ///
 /// Destroying the pool terminates it, as leaving Python's `with` block does;
 /// close() and join() first to let everything submitted finish. A pool must
-/// not outlive its runtime. Callbacks run on the pool's own thread: inside
+/// not outlive its runtime. Callbacks run on the pool's callback thread: inside
 /// one, never wait on this pool (get(), join(), stats()) nor destroy it.
 class pool {
 public:
