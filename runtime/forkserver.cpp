@@ -175,6 +175,8 @@ forkserver::~forkserver() {
 }
 
 std::error_code forkserver::start(std::string& detail) {
+  if (control_ >= 0)
+    return {};
   spawned_worker server;
   if (auto ec = spawn_process(spawn_role::forkserver, argv_, authkey_, server, detail))
     return ec;

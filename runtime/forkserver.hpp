@@ -37,8 +37,10 @@ public:
   /// A server that died or stopped answering is replaced once.
   std::error_code spawn(spawned_worker& out, std::string& detail);
 
-private:
+  /// Starts the server if it is not running yet.
   std::error_code start(std::string& detail);
+
+private:
   std::error_code request(spawned_worker& out, std::string& detail);
   void stop();
 

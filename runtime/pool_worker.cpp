@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <atomic>
+#include <malloc.h>
 #include <deque>
 #include <thread>
 
@@ -41,6 +42,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto flush_span = std::chrono::microseconds{200};
+constexpr std::size_t trim_after_bytes = 1u << 20;
 
 /// What a task's failure looks like on the wire.
 struct failure {
@@ -137,6 +139,7 @@ private:
       // Tasks already waiting run before the results so far are sent: one
       // message then answers them all.
       flush();
+      give_back_memory();
       guard.lock();
       while (mailbox_.empty()) {
         waiting_ = true;
@@ -176,6 +179,7 @@ private:
   /// binary's master could send one, and its tasks cannot be answered, so
   /// the worker ends and the pool sees it die.
   bool run_batch(const std::vector<char>& batch) {
+    bytes_since_trim_ += batch.size();
     batch_reader reader{batch};
     task_record task;
     while (reader.next(task)) {
@@ -197,8 +201,18 @@ private:
     return !reader.malformed();
   }
 
+  /// An idle worker returns the heap its batches grew to the system, so
+  /// that a pool that once moved a lot of data does not keep it resident.
+  void give_back_memory() {
+    if (bytes_since_trim_ < trim_after_bytes)
+      return;
+    bytes_since_trim_ = 0;
+    ::malloc_trim(0);
+  }
+
   void flush() {
     last_flush_ = clock_type::now();
+    bytes_since_trim_ += results_.size();
     if (results_.empty())
       return;
     send(caf::make_message(pool_result_atom::value, std::move(results_)));
@@ -217,6 +231,7 @@ private:
   caf::strong_actor_ptr reply_to_;
   std::vector<char> results_;
   clock_type::time_point last_flush_ = clock_type::now();
+  std::size_t bytes_since_trim_ = 0;
 };
 
 caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys) {

@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -78,7 +79,8 @@ runtime::runtime(int argc, char** argv) {
   const char* role_text = std::getenv(internal::role_env);
   std::string_view role = role_text ? role_text : "";
   if (role != "worker" && role != "forkserver") {
-    impl_ = std::make_unique<internal::runtime_impl>(argc, argv, master_key(argc, argv));
+    impl_ = std::make_unique<internal::runtime_impl>(argc, argv, master_key(argc, argv),
+                                                     internal::process_role::master);
     current_instance = this;
     return;
   }
@@ -93,6 +95,9 @@ runtime::runtime(int argc, char** argv) {
   if (::getppid() != parent || link_fd < 0 || key_fd < 0)
     ::_exit(1);
   auto key = read_key(key_fd);
+  // One malloc arena for all of a worker's threads instead of one each:
+  // a worker has a few busy threads at most, and every arena stays resident.
+  ::mallopt(M_ARENA_MAX, 1);
   if (role == "forkserver") {
     if (std::getenv(internal::unset_bind_now_env) != nullptr) {
       ::unsetenv("LD_BIND_NOW");
@@ -101,7 +106,8 @@ runtime::runtime(int argc, char** argv) {
     link_fd = internal::serve_forks(link_fd, parent); // returns in a new worker
   }
   ::fcntl(link_fd, F_SETFD, FD_CLOEXEC);
-  impl_ = std::make_unique<internal::runtime_impl>(argc, argv, std::move(key));
+  impl_ = std::make_unique<internal::runtime_impl>(argc, argv, std::move(key),
+                                                     internal::process_role::worker);
   current_instance = this;
   impl_->run_worker(link_fd, parent);
 }

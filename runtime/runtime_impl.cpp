@@ -120,7 +120,7 @@ runtime_config::runtime_config() {
     .add<std::string>("authkey-file", "file holding the shared authkey");
 }
 
-runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
+runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
   : authkey_(std::move(authkey)) {
   register_pool_worker();
   for (int i = 0; i < argc; ++i)
@@ -132,6 +132,12 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
   // is loaded for that alone, without its I/O thread (proctor has its own).
   cfg_.load<caf::io::middleman>();
   cfg_.set("middleman.manual-multiplexing", true);
+  // A worker's own work runs on threads of its own (a task, a pool worker);
+  // CAF's default of at least four scheduler threads costs it start time
+  // and memory for nothing. --scheduler.max-threads still decides.
+  if (role == process_role::worker)
+    cfg_.set("scheduler.max-threads",
+             static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
   std::vector<std::string> ours;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
@@ -165,6 +171,16 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey)
   router_ = std::make_unique<router>(*system_);
   work_.emplace(io_.get_executor());
   io_thread_ = std::thread{[this] { io_.run(); }};
+  // The fork server's exec is the slow part of a first worker start: the
+  // master starts it now, in the background, instead of when a pool or a
+  // process first asks for a worker (which then queues behind it).
+  if (forkserver_ && role == process_role::master)
+    boost::asio::post(io_, [this] {
+      std::string detail;
+      if (auto ec = forkserver_->start(detail))
+        log(log_level::warning, "cannot start the fork server: ", detail,
+            "; trying again at the first worker start");
+    });
   the_runtime = this;
 }
 

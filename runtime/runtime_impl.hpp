@@ -62,9 +62,12 @@ public:
   runtime_config();
 };
 
+/// What this process is to its runtime.
+enum class process_role { master, worker };
+
 class runtime_impl {
 public:
-  runtime_impl(int argc, char** argv, std::string authkey);
+  runtime_impl(int argc, char** argv, std::string authkey, process_role role);
 
   ~runtime_impl();
 
