@@ -53,6 +53,7 @@ void result_state::on_done(std::function<void(const result_state&)> callback) {
 
 void result_state::complete(std::size_t i, std::vector<char> bytes) {
   std::function<void(const result_state&)> callback;
+  bool wake;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto& p = parts_.at(i);
@@ -62,11 +63,14 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
     p.bytes = std::move(bytes);
     finished_.push_back(i);
     items_done_ += p.items;
-    if (finished_.size() == parts_.size())
+    bool all = finished_.size() == parts_.size();
+    if (all)
       callback = std::move(on_done_);
+    wake = all || partial_waiters_ > 0;
   }
   // After the unlock: a waiter woken under the lock would block on it at once.
-  changed_.notify_all();
+  if (wake)
+    changed_.notify_all();
   if (callback) {
     // A callback's exception must not take the pool's thread down.
     try {
@@ -87,7 +91,7 @@ bool result_state::has_callback() const {
 void result_state::record_failure(std::size_t i, task_failure why) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (!parts_.at(i).done)
-    parts_[i].failure = std::move(why);
+    parts_[i].failure = std::make_unique<task_failure>(std::move(why));
 }
 
 
@@ -99,13 +103,19 @@ bool result_state::wait(std::optional<clock::time_point> deadline) const {
 
 bool result_state::wait_part(std::size_t i, std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  return wait_until(changed_, guard, deadline, [&] { return parts_.at(i).done; });
+  ++partial_waiters_;
+  bool done = wait_until(changed_, guard, deadline, [&] { return parts_.at(i).done; });
+  --partial_waiters_;
+  return done;
 }
 
 std::optional<std::size_t>
 result_state::wait_finished(std::size_t n, std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  if (!wait_until(changed_, guard, deadline, [&] { return finished_.size() > n; }))
+  ++partial_waiters_;
+  bool done = wait_until(changed_, guard, deadline, [&] { return finished_.size() > n; });
+  --partial_waiters_;
+  if (!done)
     return std::nullopt;
   return finished_[n];
 }
@@ -117,7 +127,7 @@ bool result_state::ready() const {
 
 bool result_state::failed() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return std::any_of(parts_.begin(), parts_.end(), [](auto& p) { return p.failure.has_value(); });
+  return std::any_of(parts_.begin(), parts_.end(), [](auto& p) { return p.failure != nullptr; });
 }
 
 std::pair<std::size_t, std::size_t> result_state::progress() const {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -83,7 +84,7 @@ public:
   struct part {
     bool done = false;
     std::vector<char> bytes; ///< the part's results, encoded one after another
-    std::optional<task_failure> failure;
+    std::unique_ptr<task_failure> failure; ///< a pointer: most parts never fail
     std::size_t items = 0;
   };
 
@@ -129,6 +130,9 @@ private:
   std::vector<std::size_t> finished_; ///< part indexes in the order they finished
   std::size_t items_done_ = 0;
   std::size_t items_total_ = 0;
+  /// Threads in wait_part or wait_finished: only they need a wake-up for
+  /// a part that is not the last.
+  mutable std::size_t partial_waiters_ = 0;
   std::function<void(const result_state&)> on_done_;
 };
 

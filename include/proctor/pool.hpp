@@ -92,6 +92,8 @@ template <bool Spread, class R, class... Ps, class Range>
 std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunksize) {
   auto* entry = &registered_task(reinterpret_cast<const void*>(fn));
   std::vector<chunk> chunks;
+  if constexpr (std::ranges::sized_range<Range>)
+    chunks.reserve(std::ranges::size(range) / chunksize + 1);
   std::vector<char> buf;
   std::optional<offer_collector> offers;
   auto seal = [&] {
