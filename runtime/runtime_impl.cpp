@@ -132,6 +132,10 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
   // is loaded for that alone, without its I/O thread (proctor has its own).
   cfg_.load<caf::io::middleman>();
   cfg_.set("middleman.manual-multiplexing", true);
+  // CAF's own utility actors (spawn and config servers) run on the
+  // scheduler instead of a thread each: two threads fewer to start and
+  // keep in every process.
+  cfg_.set("middleman.attach-utility-actors", true);
   // A worker's own work runs on threads of its own (a task, a pool worker);
   // CAF's default of at least four scheduler threads costs it start time
   // and memory for nothing. --scheduler.max-threads still decides.
