@@ -19,11 +19,15 @@ pool::~pool() {
 }
 
 std::shared_ptr<internal::result_state>
-pool::submit_chunks(std::vector<internal::chunk> chunks) {
+pool::submit_chunks(std::vector<internal::chunk> chunks,
+                    std::function<void(std::size_t, std::size_t)> on_progress) {
   std::vector<std::size_t> items;
+  items.reserve(chunks.size());
   for (auto& c : chunks)
     items.push_back(c.count);
   auto state = std::make_shared<internal::result_state>(std::move(items));
+  if (on_progress)
+    state->on_progress(std::move(on_progress));
   if (!chunks.empty())
     core_->submit(state, std::move(chunks));
   return state;

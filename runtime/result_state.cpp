@@ -21,6 +21,19 @@ bool wait_until(std::condition_variable& cv, std::unique_lock<std::mutex>& guard
   return cv.wait_until(guard, *deadline, ready);
 }
 
+/// Runs a user's callback: its exception must not take the pool's callback
+/// thread down.
+template <class F>
+void guarded(F f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    log(log_level::error, "a pool callback threw: ", e.what());
+  } catch (...) {
+    log(log_level::error, "a pool callback threw");
+  }
+}
+
 } // namespace
 
 void throw_failure(const task_failure& f) {
@@ -54,6 +67,7 @@ void result_state::on_done(std::function<void(const result_state&)> callback) {
 void result_state::complete(std::size_t i, std::vector<char> bytes) {
   std::function<void(const result_state&)> callback;
   bool wake;
+  std::size_t done;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto& p = parts_.at(i);
@@ -63,6 +77,7 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
     p.bytes = std::move(bytes);
     finished_.push_back(i);
     items_done_ += p.items;
+    done = items_done_;
     bool all = finished_.size() == parts_.size();
     if (all)
       callback = std::move(on_done_);
@@ -71,21 +86,21 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
   // After the unlock: a waiter woken under the lock would block on it at once.
   if (wake)
     changed_.notify_all();
-  if (callback) {
-    // A callback's exception must not take the pool's thread down.
-    try {
-      callback(*this);
-    } catch (const std::exception& e) {
-      log(log_level::error, "a pool callback threw: ", e.what());
-    } catch (...) {
-      log(log_level::error, "a pool callback threw");
-    }
-  }
+  // Set before submission and never changed: read without the lock.
+  if (on_progress_)
+    guarded([&] { on_progress_(done, items_total_); });
+  if (callback)
+    guarded([&] { callback(*this); });
+}
+
+void result_state::on_progress(std::function<void(std::size_t, std::size_t)> hook) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  on_progress_ = std::move(hook);
 }
 
 bool result_state::has_callback() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return static_cast<bool>(on_done_);
+  return on_done_ || on_progress_;
 }
 
 void result_state::record_failure(std::size_t i, task_failure why) {

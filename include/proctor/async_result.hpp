@@ -94,7 +94,12 @@ public:
   /// Run once, on the pool's callback thread, when the last part is done.
   void on_done(std::function<void(const result_state&)> callback);
 
-  /// Whether on_done() set a callback that has not run yet.
+  /// Run on the pool's callback thread after each part, with the results so
+  /// far and the total.
+  void on_progress(std::function<void(std::size_t, std::size_t)> hook);
+
+  /// Whether on_done() or on_progress() set a callback: then the pool
+  /// completes parts on its callback thread.
   bool has_callback() const;
 
   void complete(std::size_t part, std::vector<char> bytes);
@@ -134,6 +139,7 @@ private:
   /// a part that is not the last.
   mutable std::size_t partial_waiters_ = 0;
   std::function<void(const result_state&)> on_done_;
+  std::function<void(std::size_t, std::size_t)> on_progress_;
 };
 
 /// Appends the `p.items` values of a done part to `out`, or throws its failure.

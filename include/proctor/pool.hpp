@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -72,6 +73,13 @@ struct callbacks {
 };
 template <class OnResult, class OnError>
 callbacks(OnResult, OnError) -> callbacks<OnResult, OnError>;
+
+/// A progress bar's feed for map_async and starmap_async: called with
+/// (results so far, total) each time a chunk finishes, failed or not, on the
+/// pool's callback thread, in order; the last call has done == total.
+struct progress_hook {
+  std::function<void(std::size_t done, std::size_t total)> report;
+};
 
 namespace internal {
 
@@ -194,6 +202,19 @@ public:
               &internal::decode_all<R>};
   }
 
+  /// As map_async, reporting each finished chunk to `hook`.
+  template <class R, class P, class Range>
+  async_result<std::vector<R>> map_async(progress_hook hook, R (*fn)(P), Range&& range,
+                                         std::size_t chunksize = 0) {
+    static_assert(!std::is_void_v<R>, "proctor: map needs a function that returns a value");
+    if constexpr (single_pass<Range>)
+      return map_async(std::move(hook), fn, materialized(range), chunksize);
+    else
+      return {submit_chunks(internal::make_chunks<false>(fn, range, chunking(range, chunksize)),
+                            std::move(hook.report)),
+              &internal::decode_all<R>};
+  }
+
   /// As map, each element a tuple of fn's arguments.
   template <class R, class... Ps, class Range>
   std::vector<R> starmap(R (*fn)(Ps...), Range&& range, std::size_t chunksize = 0) {
@@ -208,6 +229,19 @@ public:
       return starmap_async(fn, materialized(range), chunksize);
     else
       return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize))),
+              &internal::decode_all<R>};
+  }
+
+  /// As starmap_async, reporting each finished chunk to `hook`.
+  template <class R, class... Ps, class Range>
+  async_result<std::vector<R>> starmap_async(progress_hook hook, R (*fn)(Ps...), Range&& range,
+                                             std::size_t chunksize = 0) {
+    static_assert(!std::is_void_v<R>, "proctor: starmap needs a function that returns a value");
+    if constexpr (single_pass<Range>)
+      return starmap_async(std::move(hook), fn, materialized(range), chunksize);
+    else
+      return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize)),
+                            std::move(hook.report)),
               &internal::decode_all<R>};
   }
 
@@ -275,7 +309,9 @@ private:
                           : internal::default_chunksize(internal::size_of(range), processes_);
   }
 
-  std::shared_ptr<internal::result_state> submit_chunks(std::vector<internal::chunk> chunks);
+  std::shared_ptr<internal::result_state>
+  submit_chunks(std::vector<internal::chunk> chunks,
+                std::function<void(std::size_t, std::size_t)> on_progress = {});
   void submit(const std::shared_ptr<internal::result_state>& state,
               std::vector<internal::chunk> chunks);
 

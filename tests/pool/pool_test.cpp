@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <ranges>
 #include <sstream>
@@ -422,6 +424,41 @@ TEST(pool, progress_counts_the_results_of_a_map) {
   auto r = p.map_async(square, std::vector<int>(50, 3), 4);
   EXPECT_EQ(r.get(limit), std::vector<int>(50, 9));
   EXPECT_EQ(r.progress(), (std::pair<std::size_t, std::size_t>{50, 50}));
+}
+
+TEST(pool, a_progress_hook_hears_every_chunk_in_order_off_the_callers_thread) {
+  pool p{test_runtime(), {.processes = 2}};
+  std::mutex mtx;
+  std::vector<std::size_t> reports;
+  std::promise<std::thread::id> last;
+  auto hook = proctor::progress_hook{[&](std::size_t done, std::size_t total) {
+    std::lock_guard<std::mutex> guard{mtx};
+    EXPECT_EQ(total, 50u);
+    reports.push_back(done);
+    if (done == total)
+      last.set_value(std::this_thread::get_id());
+  }};
+  auto r = p.map_async(hook, square, std::vector<int>(50, 3), 4);
+  EXPECT_EQ(r.get(limit), std::vector<int>(50, 9));
+  auto finished = last.get_future();
+  ASSERT_EQ(finished.wait_for(limit), std::future_status::ready);
+  EXPECT_NE(finished.get(), std::this_thread::get_id());
+  std::lock_guard<std::mutex> guard{mtx};
+  ASSERT_EQ(reports.size(), 13u); // 12 chunks of 4, one of 2
+  EXPECT_TRUE(std::is_sorted(reports.begin(), reports.end()));
+  EXPECT_EQ(reports.back(), 50u);
+  // starmap_async takes one too.
+  std::atomic<std::size_t> seen{0};
+  auto pairs = std::vector<std::tuple<int, int>>{{1, 2}, {3, 4}};
+  auto s = p.starmap_async(proctor::progress_hook{[&](std::size_t done, std::size_t) {
+                             seen = done;
+                           }},
+                           add, pairs, 1);
+  EXPECT_EQ(s.get(limit), (std::vector<int>{3, 7}));
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (seen != 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(seen, 2u);
 }
 
 TEST(pool, a_closed_pool_replaces_spent_workers_until_every_task_is_done) {
