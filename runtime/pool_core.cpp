@@ -124,6 +124,12 @@ void pool_core::submit(std::shared_ptr<result_state> result, std::vector<chunk> 
       throw pool_terminated("proctor: the pool was terminated");
     if (closed_)
       throw error(errc::invalid_state, "proctor: the pool is closed");
+    for (auto& c : chunks)
+      if (c.args.size() + c.entry->name.size() + record_overhead > rt_.max_frame_size())
+        throw error(errc::frame_too_large,
+                    "proctor: a task's arguments (" + std::to_string(c.args.size())
+                      + " bytes) exceed the frame limit (--proctor.max-frame-size, "
+                      + std::to_string(rt_.max_frame_size()) + " bytes)");
     enqueue(result, chunks);
     dispatch();
   }
@@ -198,9 +204,6 @@ void pool_core::receive(caf::message& msg, const caf::strong_actor_ptr& sender) 
   } else if (msg.match_elements<pool_failed_atom, std::uint64_t, std::uint8_t, std::string,
                                 std::string>()) {
     on_init_answer(sender, msg.get_as<std::string>(3) + ": " + msg.get_as<std::string>(4));
-  } else if (msg.match_elements<task_timeout_atom, std::uint64_t, std::uint64_t>()) {
-    guard_type guard{mtx_};
-    on_task_timeout(msg.get_as<std::uint64_t>(1), msg.get_as<std::uint64_t>(2));
   } else if (msg.match_elements<start_failed_atom, std::uint64_t, std::string>()) {
     guard_type guard{mtx_};
     on_start_failed(msg.get_as<std::uint64_t>(1), msg.get_as<std::string>(2));
@@ -323,9 +326,16 @@ void pool_core::flush() {
       flushing_ = sends = true;
       sending.swap(outbox_);
     }
-    for (auto& [to, msg] : sending)
-      caf::actor_cast<caf::abstract_actor*>(to)->enqueue(
-        caf::make_mailbox_element(sender, caf::make_message_id(), {}, std::move(msg)), nullptr);
+    try {
+      for (auto& [to, msg] : sending)
+        caf::actor_cast<caf::abstract_actor*>(to)->enqueue(
+          caf::make_mailbox_element(sender, caf::make_message_id(), {}, std::move(msg)),
+          nullptr);
+    } catch (...) {
+      guard_type guard{mtx_};
+      flushing_ = false; // let the next caller send what is left
+      throw;
+    }
     sending.clear();
   }
 }

@@ -50,7 +50,6 @@ namespace proctor::internal {
 
 using worker_up_atom = caf::atom_constant<caf::atom("pl_up")>;
 using start_failed_atom = caf::atom_constant<caf::atom("pl_nostart")>;
-using task_timeout_atom = caf::atom_constant<caf::atom("pl_tmo")>;
 
 /// Tasks a worker holds at once. At least two: one running, one ready to
 /// go, so that a worker never idles for a round trip. Tiny tasks get more,

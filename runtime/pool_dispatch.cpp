@@ -8,8 +8,9 @@
 #include <algorithm>
 #include <csignal>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <caf/message.hpp>
-#include <caf/send.hpp>
 
 #include "runtime/pool_protocol.hpp"
 #include "runtime/runtime_impl.hpp"
@@ -26,13 +27,27 @@ void pool_core::enqueue(std::shared_ptr<result_state>& result, std::vector<chunk
   stats_.submitted += chunks.size();
 }
 
-/// Task `id` reached the front of its worker: it runs now. Arms its timeout.
+/// Task `id` reached the front of its worker: it runs now. Arms its timeout
+/// on the io thread's timers, not CAF's clock: the clock thread would have
+/// to take the pool's mutex to deliver it, while a thread holding that
+/// mutex may be waiting for room in the clock's queue.
 void pool_core::starts_running(std::uint64_t id) {
   auto& task = tasks_.at(id);
   ++task.runs;
-  if (options_.task_timeout)
-    caf::delayed_anon_send(inbox_, *options_.task_timeout, task_timeout_atom::value, id,
-                           task.runs);
+  if (!options_.task_timeout)
+    return;
+  auto timer = std::make_shared<boost::asio::steady_timer>(rt_.io(), *options_.task_timeout);
+  timer->async_wait([core = weak_from_this(), timer, id, run = task.runs](auto ec) {
+    if (ec)
+      return;
+    if (auto self = core.lock()) {
+      {
+        guard_type guard{self->mtx_};
+        self->on_task_timeout(id, run);
+      }
+      self->flush();
+    }
+  });
 }
 
 void pool_core::dispatch() {
@@ -75,6 +90,10 @@ void pool_core::dispatch() {
       w.in_flight.push_back(id);
       ++w.assigned;
       append_task(w.batch, id, task.work.entry->name, task.work.count, task.work.args);
+      if (w.batch.size() >= max_batch_bytes) {
+        post(w.handle, caf::make_message(pool_run_atom::value, std::move(w.batch)));
+        w.batch.clear();
+      }
       if (w.in_flight.size() == 1)
         starts_running(id);
     }
@@ -112,13 +131,13 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
   batch_reader reader{batch};
   result_record r;
   while (reader.next(r)) {
-    task_us_ = task_us_ < 0 ? r.run_us : 0.8 * task_us_ + 0.2 * r.run_us;
     // Answers come in dispatch order: one for any other task than the
     // front is for a task this worker no longer holds.
     auto t = tasks_.find(r.id);
     if (t == tasks_.end() || t->second.worker != slot || w.in_flight.empty()
         || w.in_flight.front() != r.id)
       continue;
+    task_us_ = task_us_ < 0 ? r.run_us : 0.8 * task_us_ + 0.2 * r.run_us;
     w.in_flight.pop_front();
     if (!w.in_flight.empty())
       starts_running(w.in_flight.front());

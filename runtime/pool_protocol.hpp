@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -30,6 +31,13 @@ using pool_stop_atom = caf::atom_constant<caf::atom("pl_stop")>;
 using pool_ready_atom = caf::atom_constant<caf::atom("pl_ready")>;
 using pool_result_atom = caf::atom_constant<caf::atom("pl_result")>;
 using pool_failed_atom = caf::atom_constant<caf::atom("pl_failed")>;
+
+/// A batch is sent once it holds this many bytes, so that none comes near
+/// the transport's frame limit; one record never is split.
+constexpr std::size_t max_batch_bytes = 1u << 20;
+
+/// Room a record needs beyond its arguments or results, for the frame limit.
+constexpr std::size_t record_overhead = 4096;
 
 /// One task of a batch: `count` argument tuples of `name`, encoded one after
 /// another in `args`.

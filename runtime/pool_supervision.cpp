@@ -100,12 +100,11 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
   if (!retired && !terminated_ && !broken_) {
     auto cause = describe_end(reason, w);
     // The front task was running, unless its result was still on its way
-    // when the process died: with one task unanswered, or one killed for
-    // its timeout, the death is surely that task's doing and counts as an
-    // attempt. With several, nobody is blamed; all become suspects and run
-    // alone from now on.
-    bool sure = w.in_flight.size() == 1
-                || (!w.in_flight.empty() && tasks_.at(w.in_flight.front()).timed_out);
+    // (or held back in the worker's batch) when the process died: only with
+    // one task unanswered is the death surely that task's doing, and counts
+    // as an attempt. With several, nobody is blamed, even for a timeout;
+    // all become suspects and run alone from now on.
+    bool sure = w.in_flight.size() == 1;
     std::vector<std::uint64_t> requeue;
     for (std::size_t i = 0; i < w.in_flight.size(); ++i) {
       auto id = w.in_flight[i];
@@ -122,8 +121,7 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
       }
       if (!sure)
         task.suspect = true;
-      if (i == 0)
-        ++stats_.retried;
+      ++stats_.retried;
       requeue.push_back(id);
     }
     pending_.insert(pending_.begin(), requeue.begin(), requeue.end());

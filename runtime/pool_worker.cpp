@@ -23,6 +23,7 @@
 #include <malloc.h>
 #include <deque>
 #include <thread>
+#include <unordered_map>
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
@@ -42,6 +43,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto flush_span = std::chrono::microseconds{200};
+constexpr double flush_span_us = 200;
 constexpr std::size_t trim_after_bytes = 1u << 20;
 
 /// What a task's failure looks like on the wire.
@@ -183,19 +185,31 @@ private:
     batch_reader reader{batch};
     task_record task;
     while (reader.next(task)) {
+      // Results held back while a slow task runs would come late to the
+      // caller and would make the pool take the slow task's time for theirs.
+      auto& usual_us = run_us_of_[task.name];
+      if (usual_us >= flush_span_us)
+        flush();
       result_record r{task.id};
       auto start = clock_type::now();
       auto failed = catching([&] { r.bytes = registered(task.name).call(task.args, task.count); });
       auto end = clock_type::now();
       auto took = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
       r.run_us = static_cast<std::uint32_t>(std::min<std::int64_t>(took, UINT32_MAX));
+      usual_us = 0.8 * usual_us + 0.2 * static_cast<double>(r.run_us);
+      if (!failed && r.bytes.size() + record_overhead > max_frame_size_)
+        failed = failure{errc::frame_too_large, "proctor::error",
+                         "the task's results (" + std::to_string(r.bytes.size())
+                           + " bytes) exceed the frame limit (--proctor.max-frame-size, "
+                           + std::to_string(max_frame_size_) + " bytes)"};
       if (failed) {
         r.code = static_cast<std::uint8_t>(failed->code);
         r.type = std::move(failed->type);
         r.what = std::move(failed->what);
+        r.bytes.clear();
       }
       append_result(results_, r);
-      if (end - last_flush_ >= flush_span)
+      if (end - last_flush_ >= flush_span || results_.size() >= max_batch_bytes)
         flush();
     }
     return !reader.malformed();
@@ -232,6 +246,10 @@ private:
   std::vector<char> results_;
   clock_type::time_point last_flush_ = clock_type::now();
   std::size_t bytes_since_trim_ = 0;
+  /// Moving average of each task's running time, by name.
+  std::unordered_map<std::string, double> run_us_of_;
+  std::size_t max_frame_size_ = current_runtime() ? current_runtime()->max_frame_size()
+                                                  : std::size_t{64} << 20;
 };
 
 caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys) {
