@@ -1,8 +1,8 @@
 #pragma once
 
 // The pool's supervisor. It is one actor, the pool's *inbox*, and the state
-// behind it: workers' results, their down messages, timeouts and started
-// workers all arrive at the inbox, and callers submit, close, join and
+// behind it: workers' results, their down messages and started workers all
+// arrive at the inbox (task timeouts at the io thread's timers), and callers submit, close, join and
 // terminate directly. The inbox handles each message at once, on the thread
 // that delivers it (the io thread, for a worker's results), under the pool's
 // mutex: a result then completes its task and refills its worker's window
@@ -123,6 +123,7 @@ private:
 
   void enqueue(std::shared_ptr<result_state>& result, std::vector<chunk>& chunks);
   void dispatch();
+  void send_batch(worker_slot& w);
   void starts_running(std::uint64_t id);
   void on_results(const caf::strong_actor_ptr& sender, const std::vector<char>& batch);
   void on_task_timeout(std::uint64_t id, std::uint64_t run);

@@ -50,6 +50,12 @@ void pool_core::starts_running(std::uint64_t id) {
   });
 }
 
+/// Queues the tasks gathered for `w` as one message.
+void pool_core::send_batch(worker_slot& w) {
+  post(w.handle, caf::make_message(pool_run_atom::value, std::move(w.batch)));
+  w.batch.clear();
+}
+
 void pool_core::dispatch() {
   if (broken_ || terminated_)
     return;
@@ -90,18 +96,14 @@ void pool_core::dispatch() {
       w.in_flight.push_back(id);
       ++w.assigned;
       append_task(w.batch, id, task.work.entry->name, task.work.count, task.work.args);
-      if (w.batch.size() >= max_batch_bytes) {
-        post(w.handle, caf::make_message(pool_run_atom::value, std::move(w.batch)));
-        w.batch.clear();
-      }
+      if (w.batch.size() >= max_batch_bytes)
+        send_batch(w);
       if (w.in_flight.size() == 1)
         starts_running(id);
     }
   for (auto& [slot, w] : workers_)
-    if (!w.batch.empty()) {
-      post(w.handle, caf::make_message(pool_run_atom::value, std::move(w.batch)));
-      w.batch.clear();
-    }
+    if (!w.batch.empty())
+      send_batch(w);
 }
 
 /// Ends the workers once nothing is left to do; wakes join() once they are

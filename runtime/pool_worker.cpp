@@ -43,7 +43,6 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto flush_span = std::chrono::microseconds{200};
-constexpr double flush_span_us = 200;
 constexpr std::size_t trim_after_bytes = 1u << 20;
 
 /// What a task's failure looks like on the wire.
@@ -187,12 +186,15 @@ private:
     while (reader.next(task)) {
       // Results held back while a slow task runs would come late to the
       // caller and would make the pool take the slow task's time for theirs.
-      auto& usual_us = run_us_of_[task.name];
-      if (usual_us >= flush_span_us)
-        flush();
       result_record r{task.id};
+      const task_entry* entry = nullptr;
+      auto failed = catching([&] { entry = &registered(task.name); });
+      auto& usual_us = run_us_of_[entry];
+      if (usual_us >= static_cast<double>(flush_span.count()))
+        flush();
       auto start = clock_type::now();
-      auto failed = catching([&] { r.bytes = registered(task.name).call(task.args, task.count); });
+      if (!failed)
+        failed = catching([&] { r.bytes = entry->call(task.args, task.count); });
       auto end = clock_type::now();
       auto took = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
       r.run_us = static_cast<std::uint32_t>(std::min<std::int64_t>(took, UINT32_MAX));
@@ -247,7 +249,7 @@ private:
   clock_type::time_point last_flush_ = clock_type::now();
   std::size_t bytes_since_trim_ = 0;
   /// Moving average of each task's running time, by name.
-  std::unordered_map<std::string, double> run_us_of_;
+  std::unordered_map<const task_entry*, double> run_us_of_;
   std::size_t max_frame_size_ = current_runtime() ? current_runtime()->max_frame_size()
                                                   : std::size_t{64} << 20;
 };

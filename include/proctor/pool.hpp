@@ -194,12 +194,7 @@ public:
 
   template <class R, class P, class Range>
   async_result<std::vector<R>> map_async(R (*fn)(P), Range&& range, std::size_t chunksize = 0) {
-    static_assert(!std::is_void_v<R>, "proctor: map needs a function that returns a value");
-    if constexpr (single_pass<Range>)
-      return map_async(fn, materialized(range), chunksize);
-    else
-      return {submit_chunks(internal::make_chunks<false>(fn, range, chunking(range, chunksize))),
-              &internal::decode_all<R>};
+    return map_async(progress_hook{}, fn, std::forward<Range>(range), chunksize);
   }
 
   /// As map_async, reporting each finished chunk to `hook`.
@@ -224,12 +219,7 @@ public:
   template <class R, class... Ps, class Range>
   async_result<std::vector<R>> starmap_async(R (*fn)(Ps...), Range&& range,
                                              std::size_t chunksize = 0) {
-    static_assert(!std::is_void_v<R>, "proctor: starmap needs a function that returns a value");
-    if constexpr (single_pass<Range>)
-      return starmap_async(fn, materialized(range), chunksize);
-    else
-      return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize))),
-              &internal::decode_all<R>};
+    return starmap_async(progress_hook{}, fn, std::forward<Range>(range), chunksize);
   }
 
   /// As starmap_async, reporting each finished chunk to `hook`.
