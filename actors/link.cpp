@@ -23,10 +23,15 @@ std::error_code link::send(frame_kind kind, std::span<const char> payload) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     conn = conn_;
+    if (!conn)
+      return closed_reason_ ? closed_reason_ : errc::connection_closed;
   }
-  if (!conn)
-    return errc::connection_closed;
   return conn->send(kind, payload);
+}
+
+std::pair<std::error_code, std::string> link::closed_reason() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {closed_reason_, closed_detail_};
 }
 
 caf::node_id link::peer() const {
@@ -91,15 +96,19 @@ bool link::flush(std::chrono::steady_clock::time_point deadline) {
   return !conn || conn->flush(deadline);
 }
 
-void link::on_established(connection&, const peer_info& peer) {
+std::error_code link::on_established(connection&, const peer_info& peer,
+                                     std::string& detail) {
   caf::node_id node;
-  router::decode_node(peer.node, node);
+  if (!router::decode_node(peer.node, node) || !node) {
+    detail = "the peer's hello carries no valid node id";
+    return errc::malformed_payload;
+  }
   {
     std::lock_guard<std::mutex> guard{mtx_};
     peer_ = node;
     peer_pid_ = peer.pid;
   }
-  owner_.link_up(shared_from_this());
+  return owner_.link_up(shared_from_this(), detail);
 }
 
 std::error_code link::on_frame(connection&, frame_kind kind,
@@ -121,6 +130,8 @@ void link::on_closed(connection&, std::error_code reason, const std::string& det
   {
     std::lock_guard<std::mutex> guard{mtx_};
     conn_.reset();
+    closed_reason_ = reason ? reason : make_error_code(errc::connection_closed);
+    closed_detail_ = detail;
   }
   auto self = shared_from_this();
   if (on_closed_)

@@ -37,8 +37,12 @@ public:
 
   void attach(std::shared_ptr<connection> conn);
 
-  /// Sends one frame; fails with connection_closed once the link is down.
+  /// Sends one frame; once the link is down, fails with the reason it went
+  /// down for (connection_closed before it was attached).
   std::error_code send(frame_kind kind, std::span<const char> payload);
+
+  /// Why the link went down, with its detail; empty while it is up.
+  std::pair<std::error_code, std::string> closed_reason() const;
 
   /// The peer's node, known once the handshake is done.
   caf::node_id peer() const;
@@ -64,7 +68,8 @@ public:
 
   // -- connection_handler ------------------------------------------------------
 
-  void on_established(connection& conn, const peer_info& peer) override;
+  std::error_code on_established(connection& conn, const peer_info& peer,
+                                 std::string& detail) override;
 
   std::error_code on_frame(connection& conn, frame_kind kind,
                            std::span<const char> payload) override;
@@ -84,6 +89,8 @@ private:
   closed_hook on_closed_;
   mutable std::mutex mtx_;
   std::shared_ptr<connection> conn_;
+  std::error_code closed_reason_;
+  std::string closed_detail_;
   caf::node_id peer_;
   std::uint32_t peer_pid_ = 0;
   std::map<std::pair<caf::actor_id, std::uint64_t>, pending_request> pending_;

@@ -67,10 +67,23 @@ bool router::decode_node(std::span<const char> blob, caf::node_id& out) {
   return !inspect(source, out) && source.remaining() == 0;
 }
 
-void router::link_up(const std::shared_ptr<link>& l) {
+std::error_code router::link_up(const std::shared_ptr<link>& l, std::string& detail) {
+  auto node = l->peer();
+  if (node == sys_.node()) {
+    detail = "the peer presents this process's own node id";
+    return errc::duplicate_node;
+  }
   std::lock_guard<std::mutex> guard{mtx_};
-  routes_[l->peer()] = l;
+  for (auto& other : links_)
+    if (other->peer() == node) {
+      detail = "node " + to_string(node) + " is live on another link (pid "
+               + std::to_string(other->peer_pid()) + ")";
+      return errc::duplicate_node;
+    }
+  // A route learned through a hop stays: no peer overwrites a route.
+  routes_.emplace(node, l);
   links_.push_back(l);
+  return {};
 }
 
 void router::set_default_route(std::shared_ptr<link> l) {
@@ -109,6 +122,14 @@ void router::link_down(link& l, const caf::error& reason) {
   l.fail_requests(caf::node_id{}, reason);
   for (auto& node : lost)
     node_lost(node, reason, &l);
+}
+
+std::shared_ptr<link> router::link_to(const caf::node_id& node) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto& l : links_)
+    if (l->peer() == node)
+      return l;
+  return nullptr;
 }
 
 std::vector<std::shared_ptr<link>> router::links() {

@@ -47,12 +47,17 @@ public:
   /// Decodes a peer's node id from its handshake.
   static bool decode_node(std::span<const char> blob, caf::node_id& out);
 
-  /// A link finished its handshake: its peer is reachable through it.
-  void link_up(const std::shared_ptr<link>& l);
+  /// A link finished its handshake: its peer is reachable through it. A peer
+  /// claiming this node's id, or that of a node live on another link, is
+  /// refused (duplicate_node): a link never takes over another's route.
+  std::error_code link_up(const std::shared_ptr<link>& l, std::string& detail);
 
   /// A link is gone: every actor reached through it is down with `reason`,
   /// and every request waiting on it fails with `reason`.
   void link_down(link& l, const caf::error& reason);
+
+  /// The established link whose peer is `node`, if any.
+  std::shared_ptr<link> link_to(const caf::node_id& node);
 
   /// Every established link.
   std::vector<std::shared_ptr<link>> links();

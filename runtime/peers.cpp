@@ -46,7 +46,8 @@ std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socke
       if (auto i = peers_.find(endpoint_key); i != peers_.end() && i->second.get() == &l)
         peers_.erase(i);
     });
-  auto conn = connection::make(std::move(socket), link_settings(), channel);
+  auto role = endpoint_key.empty() ? handshake_role::acceptor : handshake_role::initiator;
+  auto conn = connection::make(std::move(socket), link_settings(role), channel);
   channel->attach(conn);
   conn->start();
   return channel;
@@ -80,6 +81,13 @@ caf::strong_actor_ptr runtime_impl::remote_actor(const std::string& text,
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = peers_.find(key); i != peers_.end() && i->second == channel)
       peers_.erase(i);
+  }
+  if (reply.code == static_cast<std::uint8_t>(errc::duplicate_node)) {
+    // The endpoint belongs to a node this process is linked to already (a
+    // child of ours that listens, say): both ends refused a second link, and
+    // the lookup goes through the first.
+    if (auto existing = router_->link_to(channel->peer()))
+      reply = call(*existing, "lookup", name, timeout);
   }
   if (reply.code != 0)
     throw error(static_cast<errc>(reply.code),

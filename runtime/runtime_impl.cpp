@@ -121,7 +121,7 @@ runtime_config::runtime_config() {
 }
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
-  : authkey_(std::move(authkey)) {
+  : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)) {
   register_pool_worker();
   for (int i = 0; i < argc; ++i)
     argv_.emplace_back(argv[i]);
@@ -243,9 +243,10 @@ void runtime_impl::own(const caf::actor& actor) {
   owned_.push_back(actor.address());
 }
 
-connection_settings runtime_impl::link_settings() const {
+connection_settings runtime_impl::link_settings(handshake_role role) const {
   connection_settings s;
-  s.authkey = authkey_;
+  s.keys = keys_;
+  s.role = role;
   s.fingerprint = binary_fingerprint();
   s.node = router_->node_blob();
   s.max_frame_size = max_frame_size_;
@@ -292,7 +293,8 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
       });
     connection::socket_type sock{io_};
     sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), w.link_fd);
-    auto conn = connection::make(std::move(sock), link_settings(), child->channel);
+    auto conn = connection::make(std::move(sock), link_settings(handshake_role::initiator),
+                                 child->channel);
     child->channel->attach(conn);
     conn->start();
     watch_exit(child);

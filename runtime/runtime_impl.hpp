@@ -119,8 +119,8 @@ public:
     return max_frame_size_;
   }
 
-  /// Connection settings for a new link.
-  connection_settings link_settings() const;
+  /// Connection settings for a new link on which this process plays `role`.
+  connection_settings link_settings(handshake_role role) const;
 
   /// The process name given by the parent (workers) or MainProcess.
   std::string process_name = "MainProcess";
@@ -153,6 +153,8 @@ private:
   /// Spawns the registered actor `name` here, for the parent.
   control_reply spawn_hosted(const std::string& name);
 
+  /// A link to a peer runtime: accepted (`endpoint_key` empty) or
+  /// connected to the endpoint of that key.
   std::shared_ptr<link> make_peer_link(connection::socket_type socket,
                                        const std::string& endpoint_key);
   void watch_exit(const std::shared_ptr<child_process>& child);
@@ -161,6 +163,7 @@ private:
 
   std::vector<std::string> argv_;
   std::string authkey_;
+  handshake_keys keys_; ///< derived from authkey_ once
   std::uint32_t max_frame_size_;
   std::chrono::milliseconds handshake_timeout_;
   runtime_config cfg_;

@@ -137,7 +137,8 @@ void runtime_impl::run_worker(int link_fd, pid_t parent) {
   router_->set_default_route(channel);
   connection::socket_type sock{io_};
   sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), link_fd);
-  auto conn = connection::make(std::move(sock), link_settings(), channel);
+  auto conn = connection::make(std::move(sock), link_settings(handshake_role::acceptor),
+                               channel);
   channel->attach(conn);
   conn->start();
   std::unique_lock<std::mutex> guard{mtx_};

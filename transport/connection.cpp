@@ -24,6 +24,17 @@ constexpr std::uint32_t max_handshake_frame = 4096;
 
 constexpr std::size_t min_read_space = 64 * 1024;
 
+constexpr std::size_t handshake_read_space = max_handshake_frame + frame_header_size;
+
+handshake_role other(handshake_role role) {
+  return role == handshake_role::initiator ? handshake_role::acceptor
+                                           : handshake_role::initiator;
+}
+
+const char* name_of(handshake_role role) {
+  return role == handshake_role::initiator ? "initiator" : "acceptor";
+}
+
 template <class T>
 std::vector<char> encode(T& value) {
   std::vector<char> buf;
@@ -81,11 +92,13 @@ void connection::start() {
   boost::asio::post(executor(), [self = shared_from_this()] {
     self->own_nonce_ = make_nonce();
     hello_payload hello;
+    hello.role = static_cast<std::uint8_t>(self->settings_.role);
     hello.nonce = self->own_nonce_;
     hello.fingerprint = self->settings_.fingerprint;
     hello.pid = static_cast<std::uint32_t>(::getpid());
     hello.node = self->settings_.node;
-    self->send_handshake(frame_kind::hello, encode(hello));
+    self->own_hello_ = encode(hello);
+    self->send_handshake(frame_kind::hello, self->own_hello_);
     self->handshake_timer_.expires_after(self->settings_.handshake_timeout);
     self->handshake_timer_.async_wait([weak = self->weak_from_this()](auto ec) {
       if (ec)
@@ -101,7 +114,9 @@ void connection::start() {
 // -- reading ------------------------------------------------------------------
 
 void connection::do_read() {
-  if (read_buf_.size() - read_end_ < min_read_space) {
+  // Until the peer proves the key it gets a buffer for one handshake frame.
+  auto min_space = io_established_ ? min_read_space : handshake_read_space;
+  if (read_buf_.size() - read_end_ < min_space) {
     // Move the unconsumed tail to the front before growing.
     if (read_begin_ > 0) {
       std::memmove(read_buf_.data(), read_buf_.data() + read_begin_,
@@ -109,8 +124,8 @@ void connection::do_read() {
       read_end_ -= read_begin_;
       read_begin_ = 0;
     }
-    if (read_buf_.size() - read_end_ < min_read_space)
-      read_buf_.resize(read_end_ + min_read_space);
+    if (read_buf_.size() - read_end_ < min_space)
+      read_buf_.resize(read_end_ + min_space);
   }
   auto space = boost::asio::buffer(read_buf_.data() + read_end_,
                                    read_buf_.size() - read_end_);
@@ -151,7 +166,7 @@ std::error_code connection::consume_frames(std::string& detail) {
     auto available = read_end_ - read_begin_;
     if (available < frame_header_size)
       return {};
-    bool handshaking = !established();
+    bool handshaking = !io_established_;
     auto limit = handshaking ? max_handshake_frame : settings_.max_frame_size;
     frame_header hdr;
     std::span<const std::byte, frame_header_size> raw{
@@ -166,11 +181,12 @@ std::error_code connection::consume_frames(std::string& detail) {
     auto total = frame_header_size + hdr.length;
     if (available < total) {
       // Only now, with the length checked, make room for the whole frame.
-      if (read_buf_.size() - read_begin_ < total + min_read_space) {
+      auto space = handshaking ? handshake_read_space : min_read_space;
+      if (read_buf_.size() - read_begin_ < total + space) {
         std::memmove(read_buf_.data(), read_buf_.data() + read_begin_, available);
         read_begin_ = 0;
         read_end_ = available;
-        read_buf_.resize(total + min_read_space);
+        read_buf_.resize(total + space);
       }
       return {};
     }
@@ -199,79 +215,108 @@ std::error_code connection::consume_frames(std::string& detail) {
 std::error_code connection::handle_handshake_frame(frame_kind kind,
                                                    std::span<const char> payload,
                                                    std::string& detail) {
+  if (kind == frame_kind::refuse) {
+    refuse_payload refusal;
+    if (!decode(payload, refusal)) {
+      detail = "malformed refuse frame";
+      return errc::malformed_payload;
+    }
+    do_close(errc::peer_refused,
+             "peer refused: " + refusal.reason + " ("
+               + to_string(static_cast<errc>(refusal.code)) + ")");
+    return {};
+  }
+  if (io_established_ && is_handshake_kind(kind)) {
+    detail = std::string{"a "} + (kind == frame_kind::hello ? "hello" : "proof")
+             + " after the handshake";
+    return errc::protocol_violation;
+  }
   switch (kind) {
-    case frame_kind::refuse: {
-      refuse_payload refusal;
-      if (!decode(payload, refusal)) {
-        detail = "malformed refuse frame";
-        return errc::malformed_payload;
-      }
-      do_close(errc::peer_refused,
-               "peer refused: " + refusal.reason + " ("
-                 + to_string(static_cast<errc>(refusal.code)) + ")");
-      return {};
-    }
-    case frame_kind::hello: {
-      if (got_hello_) {
-        detail = "second hello";
-        return errc::malformed_payload;
-      }
-      if (!decode(payload, peer_hello_) || peer_hello_.nonce.size() != nonce_size) {
-        detail = "malformed hello frame";
-        return errc::malformed_payload;
-      }
-      got_hello_ = true;
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        peer_pid_ = peer_hello_.pid;
-      }
-      if (peer_hello_.fingerprint != settings_.fingerprint) {
-        detail = "the peer was built from another binary (fingerprint "
-                 + std::to_string(peer_hello_.fingerprint) + ", expected "
-                 + std::to_string(settings_.fingerprint) + ")";
-        return errc::fingerprint_mismatch;
-      }
-      if (peer_hello_.nonce == own_nonce_) {
-        detail = "the peer echoed our nonce";
-        return errc::authentication_failed;
-      }
-      proof_payload proof;
-      auto mac = compute_proof(settings_.authkey, peer_hello_.nonce, own_nonce_,
-                               settings_.fingerprint);
-      proof.mac.assign(mac.begin(), mac.end());
-      send_handshake(frame_kind::proof, encode(proof));
-      return {};
-    }
-    case frame_kind::proof: {
-      proof_payload proof;
-      if (!got_hello_ || !decode(payload, proof)) {
-        detail = got_hello_ ? "malformed proof frame" : "proof before hello";
-        return errc::malformed_payload;
-      }
-      auto expected = compute_proof(settings_.authkey, own_nonce_, peer_hello_.nonce,
-                                    peer_hello_.fingerprint);
-      if (!proof_matches(expected, proof.mac)) {
-        detail = "the peer's proof does not match the authkey";
-        return errc::authentication_failed;
-      }
-      handshake_timer_.cancel();
-      peer_info peer{peer_hello_.pid, peer_hello_.fingerprint, peer_hello_.node};
-      {
-        std::unique_lock<std::mutex> guard{mtx_};
-        if (closed_)
-          return {};
-        established_ = true;
-      }
-      log(log_level::debug, "connection to pid ", peer.pid, " established");
-      handler_->on_established(*this, peer);
-      std::unique_lock<std::mutex> guard{mtx_};
-      kick_writer(guard);
-      return {};
-    }
+    case frame_kind::hello:
+      return on_hello(payload, detail);
+    case frame_kind::proof:
+      return on_proof(payload, detail);
     default:
       detail = "frame of kind " + std::to_string(int(kind)) + " before the handshake";
       return errc::authentication_failed;
   }
+}
+
+std::error_code connection::on_hello(std::span<const char> payload,
+                                     std::string& detail) {
+  if (got_hello_) {
+    detail = "a second hello";
+    return errc::protocol_violation;
+  }
+  if (!decode(payload, peer_hello_) || peer_hello_.nonce.size() != nonce_size) {
+    detail = "malformed hello frame";
+    return errc::malformed_payload;
+  }
+  got_hello_ = true;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    peer_pid_ = peer_hello_.pid;
+  }
+  if (peer_hello_.fingerprint != settings_.fingerprint) {
+    detail = "the peer was built from another binary (fingerprint "
+             + std::to_string(peer_hello_.fingerprint) + ", expected "
+             + std::to_string(settings_.fingerprint) + ")";
+    return errc::fingerprint_mismatch;
+  }
+  auto peer_role = other(settings_.role);
+  if (peer_hello_.role != static_cast<std::uint8_t>(peer_role)) {
+    detail = std::string{"the peer does not act as the "} + name_of(peer_role);
+    return errc::protocol_violation;
+  }
+  // A hello that carries our own node or nonce is ours, reflected: with one
+  // key shared by many nodes, the transcript alone does not tell (TLS 1.3's
+  // "selfie" attack).
+  if (peer_hello_.node == settings_.node || peer_hello_.nonce == own_nonce_) {
+    detail = "the peer presents this process's own hello";
+    return errc::authentication_failed;
+  }
+  transcript_ = settings_.role == handshake_role::initiator
+                  ? transcript_hash(own_hello_, payload)
+                  : transcript_hash(payload, own_hello_);
+  auto mac = compute_proof(settings_.keys, settings_.role, transcript_);
+  proof_payload proof;
+  proof.mac.assign(mac.begin(), mac.end());
+  send_handshake(frame_kind::proof, encode(proof));
+  return {};
+}
+
+std::error_code connection::on_proof(std::span<const char> payload,
+                                     std::string& detail) {
+  proof_payload proof;
+  if (!got_hello_) {
+    detail = "proof before hello";
+    return errc::protocol_violation;
+  }
+  if (!decode(payload, proof)) {
+    detail = "malformed proof frame";
+    return errc::malformed_payload;
+  }
+  auto expected = compute_proof(settings_.keys, other(settings_.role), transcript_);
+  if (!proof_matches(expected, proof.mac)) {
+    detail = "the peer's proof does not match the authkey and this handshake";
+    return errc::authentication_failed;
+  }
+  io_established_ = true;
+  handshake_timer_.cancel();
+  peer_info peer{peer_hello_.pid, peer_hello_.fingerprint, peer_hello_.node};
+  // The layer above may still refuse this peer; until it accepts, frames
+  // queued by other threads wait, as during the handshake.
+  if (auto err = handler_->on_established(*this, peer, detail))
+    return err;
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (closed_)
+      return {};
+    established_ = true;
+    kick_writer(guard);
+  }
+  log(log_level::debug, "connection to pid ", peer.pid, " established");
+  return {};
 }
 
 // -- closing ------------------------------------------------------------------

@@ -22,7 +22,8 @@
 namespace proctor::internal {
 
 struct connection_settings {
-  std::string authkey;                ///< shared secret; never sent
+  handshake_keys keys;                ///< derived from the authkey; never sent
+  handshake_role role = handshake_role::initiator;
   std::uint64_t fingerprint = 0;      ///< of this binary's registered names
   std::vector<char> node;             ///< opaque identity sent in `hello`
   std::uint32_t max_frame_size = default_max_frame_size;
@@ -46,8 +47,10 @@ class connection_handler {
 public:
   virtual ~connection_handler();
 
-  /// The handshake succeeded; frames may flow both ways.
-  virtual void on_established(connection& conn, const peer_info& peer) = 0;
+  /// The peer proved it holds the key. Returning an error refuses it (the
+  /// connection closes with that reason); otherwise frames may flow both ways.
+  virtual std::error_code on_established(connection& conn, const peer_info& peer,
+                                         std::string& detail) = 0;
 
   /// One whole frame after the handshake. The payload is valid only during
   /// the call. A returned error closes the connection with that reason.
@@ -117,6 +120,8 @@ private:
   std::error_code handle_handshake_frame(frame_kind kind,
                                          std::span<const char> payload,
                                          std::string& detail);
+  std::error_code on_hello(std::span<const char> payload, std::string& detail);
+  std::error_code on_proof(std::span<const char> payload, std::string& detail);
   void send_handshake(frame_kind kind, std::vector<char> payload);
   void refuse_and_close(std::error_code reason, std::string detail);
   void kick_writer(std::unique_lock<std::mutex>& guard);
@@ -138,8 +143,11 @@ private:
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
   std::vector<std::uint8_t> own_nonce_;
+  std::vector<char> own_hello_;  ///< as sent: half of the transcript
   bool got_hello_ = false;
   hello_payload peer_hello_;
+  std::array<std::uint8_t, digest_size> transcript_{};
+  bool io_established_ = false;  ///< established_ as the reader sees it
 
   // -- guarded by mtx_ --------------------------------------------------------
   mutable std::mutex mtx_;

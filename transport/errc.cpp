@@ -18,6 +18,8 @@ const char* to_string(errc x) noexcept {
     case errc::connection_closed: return "connection_closed";
     case errc::invalid_endpoint: return "invalid_endpoint";
     case errc::connect_failed: return "connect_failed";
+    case errc::protocol_violation: return "protocol_violation";
+    case errc::duplicate_node: return "duplicate_node";
     case errc::unregistered_task: return "unregistered_task";
     case errc::unregistered_actor: return "unregistered_actor";
     case errc::spawn_failed: return "spawn_failed";

@@ -13,7 +13,7 @@ namespace proctor::internal {
 constexpr std::uint32_t frame_magic = 0x50524354;
 
 /// Bumped on any incompatible change of docs/PROTOCOL.md.
-constexpr std::uint8_t protocol_version = 1;
+constexpr std::uint8_t protocol_version = 2;
 
 constexpr std::size_t frame_header_size = 12;
 
@@ -23,7 +23,7 @@ constexpr std::uint32_t default_max_frame_size = 64u << 20;
 /// What a frame carries; docs/PROTOCOL.md describes each payload.
 enum class frame_kind : std::uint8_t {
   hello = 1,      ///< handshake: version, nonce, node, fingerprint
-  proof = 2,      ///< handshake: HMAC over both nonces
+  proof = 2,      ///< handshake: HMAC over both hellos
   refuse = 3,     ///< handshake or later: why the sender closes
   message = 16,   ///< an actor message
   monitor = 17,   ///< ask for a `down` when an actor terminates

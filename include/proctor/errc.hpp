@@ -25,6 +25,8 @@ enum class errc : std::uint8_t {
   connection_closed = 11,    ///< the connection is gone (EOF or I/O error)
   invalid_endpoint = 12,     ///< an address string does not parse
   connect_failed = 13,       ///< nothing accepts connections at an endpoint
+  protocol_violation = 14,   ///< a frame out of its place (a second hello...)
+  duplicate_node = 15,       ///< a peer claims a node id already live here
   // -- runtime -----------------------------------------------------------------
   unregistered_task = 32,    ///< no PROCTOR_TASK of that name in this binary
   unregistered_actor = 33,   ///< no PROCTOR_ACTOR of that name in this binary

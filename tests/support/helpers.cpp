@@ -86,6 +86,21 @@ int connect_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   }
 }
 
+// serve: publishes an actor as "idle", listens on TCP on the loopback,
+// prints the endpoint and serves until killed (at most a minute).
+int serve_helper(proctor::runtime& rt, const std::vector<std::string>&) {
+  // An argument, because CAF 0.17 spawns a function without one through a
+  // null shared_ptr (UBSan rejects it).
+  auto adds = [](caf::event_based_actor*, int n) -> caf::behavior {
+    return {[n](int x) { return x + n; }};
+  };
+  rt.publish(rt.system().spawn(adds, 1), "idle");
+  std::printf("%s\n", rt.listen("tcp://127.0.0.1:0").c_str());
+  std::fflush(stdout);
+  std::this_thread::sleep_for(60s);
+  return 1;
+}
+
 // orphans: starts workers of every kind, says so, and waits to be killed.
 int orphans_helper(proctor::runtime& rt, const std::vector<std::string>&) {
   proctor::process first{rt, helper_sleeps, 60};
@@ -120,7 +135,8 @@ std::optional<int> run_helper(int argc, char** argv) {
     return std::nullopt;
   using helper = std::function<int(runtime&, const std::vector<std::string>&)>;
   static const std::map<std::string, helper> helpers{
-    {"connect", connect_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper}};
+    {"connect", connect_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
+    {"serve", serve_helper}};
   auto i = helpers.find(argv[2]);
   if (i == helpers.end()) {
     std::fprintf(stderr, "no helper %s\n", argv[2]);

@@ -26,11 +26,13 @@ constexpr auto wait_limit = 10s;
 /// Records what a connection reports; every wait has a deadline.
 class recorder : public connection_handler {
 public:
-  void on_established(connection&, const peer_info& peer) override {
+  std::error_code on_established(connection&, const peer_info& peer,
+                                 std::string&) override {
     std::lock_guard<std::mutex> guard{mtx_};
     established_ = true;
     peer_ = peer;
     cv_.notify_all();
+    return {};
   }
 
   std::error_code on_frame(connection&, frame_kind kind,
@@ -89,13 +91,21 @@ private:
   std::vector<std::string> frames_;
 };
 
+/// An initiator's settings; `acceptor` turns them into the other end's.
 connection_settings settings_with(std::string key, std::uint64_t fingerprint = 42) {
   connection_settings s;
-  s.authkey = std::move(key);
+  s.keys = derive_handshake_keys(key);
+  s.role = handshake_role::initiator;
   s.fingerprint = fingerprint;
   s.node = {'n', '1'};
   s.handshake_timeout = 500ms;
   s.max_frame_size = 1 << 20;
+  return s;
+}
+
+connection_settings acceptor(connection_settings s) {
+  s.role = handshake_role::acceptor;
+  s.node = {'n', '2'};
   return s;
 }
 
@@ -143,15 +153,15 @@ protected:
                                                     connection_settings b) {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    return {make_end(fds[0], std::move(a)), make_end(fds[1], std::move(b))};
+    return {make_end(fds[0], std::move(a)), make_end(fds[1], acceptor(std::move(b)))};
   }
 
-  /// A proctor end facing a raw socket.
+  /// A proctor end (the acceptor) facing a raw socket.
   endpoint_pair make_raw(raw_peer& raw, connection_settings s) {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     raw.fd = fds[1];
-    return make_end(fds[0], std::move(s));
+    return make_end(fds[0], acceptor(std::move(s)));
   }
 
   proctor::testing::io_thread io_;
@@ -164,7 +174,8 @@ TEST_F(connection_test, handshake_with_the_same_key_succeeds_both_ways) {
   ASSERT_TRUE(a.rec->wait_established());
   ASSERT_TRUE(b.rec->wait_established());
   EXPECT_EQ(a.rec->peer().pid, static_cast<std::uint32_t>(::getpid()));
-  EXPECT_EQ(a.rec->peer().node, (std::vector<char>{'n', '1'}));
+  EXPECT_EQ(a.rec->peer().node, (std::vector<char>{'n', '2'}));
+  EXPECT_EQ(b.rec->peer().node, (std::vector<char>{'n', '1'}));
 }
 
 TEST_F(connection_test, frames_arrive_whole_and_in_order) {
@@ -312,7 +323,7 @@ TEST_F(connection_test, garbage_after_the_handshake_closes_only_that_connection)
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   int injector = ::dup(fds[0]);
   auto a = make_end(fds[0], settings_with("k"));
-  auto b = make_end(fds[1], settings_with("k"));
+  auto b = make_end(fds[1], acceptor(settings_with("k")));
   auto [c, d] = make_pair(settings_with("k"), settings_with("k"));
   ASSERT_TRUE(b.rec->wait_established());
   ASSERT_TRUE(a.rec->wait_established());
