@@ -52,6 +52,7 @@ struct queue_state {
   queue_state() = default;
 
   std::size_t maxsize = 0;
+  std::size_t max_batch_bytes = 0;
   bool closed = false;
   std::deque<item_bytes> items;
   std::deque<waiting_putter> putters;
@@ -129,14 +130,20 @@ void admit_putters(queue_actor* self) {
   }
 }
 
-/// Up to `max` items for `consumer`; if `tracked`, recorded as delivered
-/// but not acked.
+/// Up to `max` items for `consumer`, and no more bytes than a batch may hold
+/// (but at least one item); if `tracked`, recorded as delivered but not acked.
 item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
                       std::uint32_t max) {
   auto& st = self->state;
   std::vector<delivery> batch;
+  std::size_t bytes = 0;
   auto* ledger = tracked ? &st.unacked[consumer] : nullptr;
   while (!st.items.empty() && batch.size() < std::max<std::uint32_t>(max, 1)) {
+    // Each entry adds its id and a length to the item's bytes.
+    auto entry = st.items.front().size() + 16;
+    if (!batch.empty() && bytes + entry > st.max_batch_bytes)
+      break;
+    bytes += entry;
     delivery d{st.next_id++, std::move(st.items.front())};
     st.items.pop_front();
     if (ledger != nullptr) {
@@ -200,8 +207,10 @@ void settle_joiners(queue_actor* self) {
   st.timed_joiners.clear();
 }
 
-caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
+caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
+                             std::size_t max_batch_bytes) {
   self->state.maxsize = maxsize;
+  self->state.max_batch_bytes = max_batch_bytes;
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     st.watched.erase(msg.source);
@@ -389,8 +398,9 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize) {
 
 } // namespace
 
-caf::actor spawn_queue(caf::actor_system& sys, std::size_t maxsize) {
-  return sys.spawn(queue_behavior, maxsize);
+caf::actor spawn_queue(caf::actor_system& sys, std::size_t maxsize,
+                       std::size_t max_batch_bytes) {
+  return sys.spawn(queue_behavior, maxsize, max_batch_bytes);
 }
 
 } // namespace proctor::internal

@@ -55,7 +55,10 @@ bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out);
 bool tracks_deliveries(std::size_t maxsize, const caf::node_id& queue_node,
                        const caf::node_id& consumer_node);
 
-/// Spawns a queue in this process. `maxsize` 0 is unbounded.
-caf::actor spawn_queue(caf::actor_system& sys, std::size_t maxsize);
+/// Spawns a queue in this process. `maxsize` 0 is unbounded. A delivery
+/// batch holds at most `max_batch_bytes` of items (or one item), so that it
+/// fits a frame.
+caf::actor spawn_queue(caf::actor_system& sys, std::size_t maxsize,
+                       std::size_t max_batch_bytes = 256 * 1024);
 
 } // namespace proctor::internal

@@ -4,6 +4,7 @@
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
 
+#include "actors/errors.hpp"
 #include "actors/link.hpp"
 #include "actors/router.hpp"
 #include "transport/log.hpp"
@@ -45,8 +46,25 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   if (auto ec = route_->send(frame_kind::message, buf)) {
     if (request)
       route_->untrack_request(element.sender ? element.sender->id() : 0, element.mid);
-    log(log_level::info, "message to actor ", receiver_id, " dropped: ", ec.message());
-    bounce(what, caf::sec::request_receiver_down);
+    if (ec != errc::frame_too_large) {
+      log(log_level::info, "message to actor ", receiver_id, " dropped: ", ec.message());
+      bounce(what, caf::sec::request_receiver_down);
+      return;
+    }
+    // The link is fine; this message is not. A request's sender gets the
+    // error. A one-way message has nobody to tell, so the actor is taken
+    // for unreachable: its monitors get a down with frame_too_large.
+    auto why = "a message of " + std::to_string(buf.size())
+               + " bytes exceeds the frame limit (--proctor.max-frame-size)";
+    log(log_level::warning, "message to actor ", receiver_id, " refused: ", why);
+    auto reason = make_caf_error(errc::frame_too_large, why);
+    if (request && element.sender)
+      // CAF's bounce() answers request_receiver_down whatever the reason.
+      element.sender->enqueue(caf::make_mailbox_element(nullptr, element.mid.response_id(),
+                                                        {}, caf::make_message(reason)),
+                              nullptr);
+    else if (!request)
+      owner_.proxies().erase(receiver_node, receiver_id, reason);
   }
 }
 

@@ -83,6 +83,7 @@ std::shared_ptr<pool_core> pool_core::make(runtime_impl& rt, pool_options option
 pool_core::pool_core(runtime_impl& rt, pool_options options)
   : rt_(rt),
     options_(std::move(options)),
+    batch_bytes_(batch_limit(rt.max_frame_size())),
     intensity_(options_.max_restarts, options_.restart_period) {
 }
 
@@ -326,14 +327,19 @@ void pool_core::flush() {
       flushing_ = sends = true;
       sending.swap(outbox_);
     }
+    std::size_t sent = 0;
     try {
-      for (auto& [to, msg] : sending)
+      for (; sent < sending.size(); ++sent) {
+        auto& [to, msg] = sending[sent];
         caf::actor_cast<caf::abstract_actor*>(to)->enqueue(
-          caf::make_mailbox_element(sender, caf::make_message_id(), {}, std::move(msg)),
-          nullptr);
+          caf::make_mailbox_element(sender, caf::make_message_id(), {}, msg), nullptr);
+      }
     } catch (...) {
+      // What was not sent goes back to the front, in order, for the next
+      // caller; the message whose send threw counts as not sent.
       guard_type guard{mtx_};
-      flushing_ = false; // let the next caller send what is left
+      outbox_.insert(outbox_.begin(), sending.begin() + sent, sending.end());
+      flushing_ = false;
       throw;
     }
     sending.clear();

@@ -141,6 +141,7 @@ private:
 
   runtime_impl& rt_;
   pool_options options_;
+  std::size_t batch_bytes_; ///< batch_limit() of the runtime's frame limit
   caf::actor inbox_;
   caf::actor callbacks_; ///< runs results' callbacks, spawned when first needed
 

@@ -95,8 +95,13 @@ void pool_core::dispatch() {
       task.timed_out = false;
       w.in_flight.push_back(id);
       ++w.assigned;
+      // A record that would take the batch past the frame limit starts the
+      // next batch (submit refused any record that cannot fit one alone).
+      auto record = task_record_size(task.work.entry->name, task.work.args);
+      if (!w.batch.empty() && w.batch.size() + record > batch_bytes_)
+        send_batch(w);
       append_task(w.batch, id, task.work.entry->name, task.work.count, task.work.args);
-      if (w.batch.size() >= max_batch_bytes)
+      if (w.batch.size() >= batch_bytes_)
         send_batch(w);
       if (w.in_flight.size() == 1)
         starts_running(id);

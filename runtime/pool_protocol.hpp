@@ -39,6 +39,18 @@ constexpr std::size_t max_batch_bytes = 1u << 20;
 /// Room a record needs beyond its arguments or results, for the frame limit.
 constexpr std::size_t record_overhead = 4096;
 
+/// The bytes a batch may hold under a frame limit of `max_frame_size`: a
+/// record that would take a batch past it starts the next one.
+constexpr std::size_t batch_limit(std::size_t max_frame_size) {
+  auto room = max_frame_size > record_overhead ? max_frame_size - record_overhead : 0;
+  return room < max_batch_bytes ? room : max_batch_bytes;
+}
+
+/// What a task record adds to a batch, at most (id, count, lengths).
+inline std::size_t task_record_size(const std::string& name, const std::string& args) {
+  return name.size() + args.size() + 32;
+}
+
 /// One task of a batch: `count` argument tuples of `name`, encoded one after
 /// another in `args`.
 struct task_record {

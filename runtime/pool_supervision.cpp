@@ -97,6 +97,10 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
   auto w = std::move(workers_.at(slot));
   workers_.erase(slot);
   bool retired = w.state == phase::stopping && w.in_flight.empty();
+  // The worker's actor is gone or unreachable (a batch it could not take)
+  // while its process lives: a process without it serves nobody.
+  if (!retired && w.child && !exitcode_of(reason))
+    w.child->signal(SIGKILL);
   if (!retired && !terminated_ && !broken_) {
     auto cause = describe_end(reason, w);
     // The front task was running, unless its result was still on its way

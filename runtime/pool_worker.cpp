@@ -209,9 +209,21 @@ private:
         r.type = std::move(failed->type);
         r.what = std::move(failed->what);
         r.bytes.clear();
+        // An exception's text is cut to fit a frame, never dropped with it.
+        auto text_room = (max_frame_size_ - std::min(max_frame_size_, record_overhead)) / 2;
+        if (r.type.size() > text_room)
+          r.type.resize(text_room);
+        if (r.what.size() > text_room)
+          r.what.resize(text_room);
       }
+      // A result that would take the batch past the frame limit starts the
+      // next one; one alone always fits (checked above).
+      if (!results_.empty()
+          && results_.size() + r.bytes.size() + r.type.size() + r.what.size() + 32
+               > batch_bytes_)
+        flush();
       append_result(results_, r);
-      if (end - last_flush_ >= flush_span || results_.size() >= max_batch_bytes)
+      if (end - last_flush_ >= flush_span || results_.size() >= batch_bytes_)
         flush();
     }
     return !reader.malformed();
@@ -252,6 +264,7 @@ private:
   std::unordered_map<const task_entry*, double> run_us_of_;
   std::size_t max_frame_size_ = current_runtime() ? current_runtime()->max_frame_size()
                                                   : std::size_t{64} << 20;
+  std::size_t batch_bytes_ = batch_limit(max_frame_size_);
 };
 
 caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys) {

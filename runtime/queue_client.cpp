@@ -32,6 +32,12 @@ constexpr std::uint32_t untracked_fetch = 256;
 /// Room for the message around an item, below the maximum frame size.
 constexpr std::size_t envelope = 4096;
 
+/// What one delivery batch may hold under the runtime's frame limit.
+std::size_t delivery_batch_bytes(runtime& rt) {
+  auto limit = rt.impl().max_frame_size();
+  return limit > 2 * envelope ? std::min(put_batch_bytes, limit - envelope) : envelope;
+}
+
 std::int64_t wire_timeout(wait_mode mode, std::chrono::milliseconds t) {
   switch (mode) {
     case wait_mode::forever:
@@ -278,7 +284,7 @@ std::mutex& client_creation_mutex() {
 // -- queue_base ---------------------------------------------------------------
 
 queue_base::queue_base(runtime& rt, std::size_t maxsize)
-  : handle_(spawn_queue(rt.system(), maxsize)) {
+  : handle_(spawn_queue(rt.system(), maxsize, delivery_batch_bytes(rt))) {
   rt.impl().own(handle_);
 }
 

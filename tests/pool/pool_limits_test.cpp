@@ -12,6 +12,7 @@
 
 #include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
+#include "tests/support/subprocess.hpp"
 
 using namespace std::chrono_literals;
 using proctor::pool;
@@ -58,4 +59,20 @@ TEST(pool_limits, a_result_past_the_frame_limit_fails_its_task_alone) {
   auto r = p.apply_async(bytes_of, std::size_t{64} << 20);
   EXPECT_EQ(error_of([&] { r.get(limit); }), proctor::errc::frame_too_large);
   EXPECT_EQ(p.apply(bytes_of, std::size_t{3}), "xxx");
+}
+
+TEST(pool_limits, under_a_small_frame_limit_nothing_waits_forever) {
+  // A master of its own, with a 64 KiB frame limit: records of 40 KB fit a
+  // frame alone, not together.
+  proctor::testing::subprocess run{
+    proctor::testing::helper_argv("small_frames", {"--proctor.max-frame-size=65536"})};
+  ASSERT_EQ(run.wait(limit * 4), 0) << run.out() << run.err();
+  auto lines = run.out_lines();
+  std::vector<std::string> expected{
+    "pool_arguments ok",           "pool_results ok",
+    "pool_argument_too_large ok",  "pool_result_too_large ok",
+    "queue_to_another_process ok", "queue_from_another_process ok",
+    "queue_item_too_large ok",     "actor_request_too_large ok",
+    "actor_message_too_large ok"};
+  EXPECT_EQ(lines, expected) << run.err();
 }

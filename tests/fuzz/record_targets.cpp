@@ -1,0 +1,138 @@
+// Fuzz targets for what follows the handshake: actor frames through a
+// router, the pool's and the queue's batch records, control payloads.
+#include "tests/fuzz/targets.hpp"
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/node_id.hpp>
+
+#include "actors/errors.hpp"
+#include "actors/link.hpp"
+#include "actors/queue_actor.hpp"
+#include "actors/router.hpp"
+#include "proctor/errc.hpp"
+#include "runtime/codec.hpp"
+#include "runtime/pool_protocol.hpp"
+
+namespace proctor::fuzz {
+
+using namespace internal;
+
+namespace {
+
+/// One actor system and router for every input; never destroyed, so that no
+/// input runs into the end of a static's life.
+router& fuzz_router() {
+  static auto* cfg = new caf::actor_system_config;
+  static auto* sys = [] {
+    cfg->set("scheduler.max-threads", std::size_t{1});
+    return new caf::actor_system{*cfg};
+  }();
+  static auto* r = new router{*sys};
+  return *r;
+}
+
+[[noreturn]] void mismatch() {
+  __builtin_trap();
+}
+
+} // namespace
+
+int actor_frame(const std::uint8_t* data, std::size_t size) {
+  if (size < 1)
+    return 0;
+  auto& r = fuzz_router();
+  static constexpr frame_kind kinds[] = {frame_kind::message, frame_kind::monitor,
+                                         frame_kind::down, frame_kind::node_down};
+  auto kind = kinds[data[0] % 4];
+  // A link with no connection: whatever the router answers through it fails
+  // to send, as it would once the peer is gone.
+  auto from = std::make_shared<link>(r, nullptr, [](link&, std::error_code, std::string) {});
+  r.handle(*from, kind, {reinterpret_cast<const char*>(data + 1), size - 1});
+  // Forget every route and proxy this input made.
+  r.link_down(*from, make_caf_error(errc::connection_closed, "fuzz input done"));
+  return 0;
+}
+
+int pool_batch(const std::uint8_t* data, std::size_t size) {
+  std::span<const char> bytes{reinterpret_cast<const char*>(data), size};
+  // Every task record that decodes encodes to bytes that decode alike (the
+  // bytes may differ: a varint need not be minimal).
+  std::vector<task_record> tasks;
+  std::vector<char> again;
+  batch_reader reader{bytes};
+  for (task_record task; reader.next(task);) {
+    append_task(again, task.id, task.name, task.count, task.args);
+    tasks.push_back(task);
+  }
+  batch_reader reread{again};
+  for (auto& task : tasks) {
+    task_record copy;
+    if (!reread.next(copy) || copy.id != task.id || copy.name != task.name
+        || copy.count != task.count || copy.args != task.args)
+      mismatch();
+  }
+  batch_reader results{bytes};
+  for (result_record result; results.next(result);) {
+  }
+  return 0;
+}
+
+int queue_batch(const std::uint8_t* data, std::size_t size) {
+  item_bytes bytes(reinterpret_cast<const char*>(data),
+                   reinterpret_cast<const char*>(data) + size);
+  std::vector<delivery> deliveries;
+  if (decode_batch(bytes, deliveries)) {
+    std::vector<delivery> copy;
+    if (!decode_batch(encode_batch(deliveries), copy) || copy.size() != deliveries.size())
+      mismatch();
+    for (std::size_t i = 0; i < copy.size(); ++i)
+      if (copy[i].id != deliveries[i].id || copy[i].item != deliveries[i].item)
+        mismatch();
+  }
+  std::vector<item_bytes> items;
+  if (decode_items(bytes, items)) {
+    std::vector<item_bytes> copy;
+    if (!decode_items(encode_items(items), copy) || copy != items)
+      mismatch();
+  }
+  return 0;
+}
+
+int control(const std::uint8_t* data, std::size_t size) {
+  std::span<const char> bytes{reinterpret_cast<const char*>(data), size};
+  // A request, as serve_request reads it.
+  std::uint64_t id = 0;
+  std::string op;
+  std::string name;
+  if (decode(bytes, id, op, name)) {
+    auto again = encode(id, op, name);
+    std::uint64_t id2 = 0;
+    std::string op2, name2;
+    if (!decode(again, id2, op2, name2) || id2 != id || op2 != op || name2 != name)
+      mismatch();
+  }
+  // A reply, as on_reply reads it.
+  std::uint8_t code = 0;
+  std::string detail;
+  caf::node_id node;
+  caf::actor_id aid = 0;
+  (void) decode(bytes, id, code, detail, node, aid);
+  return 0;
+}
+
+std::span<const target> all_targets() {
+  static const target targets[] = {
+    {"frame_header", frame_header}, {"handshake", handshake},
+    {"actor_frame", actor_frame},   {"pool_batch", pool_batch},
+    {"queue_batch", queue_batch},   {"control", control},
+  };
+  return targets;
+}
+
+} // namespace proctor::fuzz
