@@ -1,8 +1,8 @@
 // How the queue's batches travel: counted sequences of items, and of
 // (delivery id, item) pairs, as CAF binary data.
 #include "actors/queue_actor.hpp"
+#include "proctor/bounded_deserializer.hpp"
 
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/node_id.hpp>
 
@@ -24,7 +24,7 @@ item_bytes encode_counted(std::vector<T>& entries, Fields fields) {
 
 template <class T, class Fields>
 bool decode_counted(const item_bytes& bytes, std::vector<T>& out, Fields fields) {
-  caf::binary_deserializer source{nullptr, bytes.data(), bytes.size()};
+  bounded_deserializer source{nullptr, bytes.data(), bytes.size()};
   std::uint32_t count = 0;
   // Each entry takes bytes: a count beyond them is a lie, not an allocation.
   if (source(count) || count > bytes.size())

@@ -2,7 +2,6 @@
 
 #include <caf/actor_config.hpp>
 #include <caf/actor_registry.hpp>
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
@@ -13,6 +12,7 @@
 #include "actors/errors.hpp"
 #include "actors/link.hpp"
 #include "actors/remote_proxy.hpp"
+#include "proctor/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 #include "transport/log.hpp"
 
@@ -63,7 +63,7 @@ std::vector<char> router::node_blob() const {
 }
 
 bool router::decode_node(std::span<const char> blob, caf::node_id& out) {
-  caf::binary_deserializer source{nullptr, blob.data(), blob.size()};
+  bounded_deserializer source{nullptr, blob.data(), blob.size()};
   return !inspect(source, out) && source.remaining() == 0;
 }
 
@@ -213,7 +213,7 @@ std::error_code router::handle(link& from, frame_kind kind,
 }
 
 std::error_code router::handle_message(link& from, std::span<const char> payload) {
-  caf::binary_deserializer source{&ctx_, payload.data(), payload.size()};
+  bounded_deserializer source{&ctx_, payload.data(), payload.size()};
   caf::node_id dest;
   if (inspect(source, dest))
     return errc::malformed_payload;
@@ -247,7 +247,7 @@ std::error_code router::handle_message(link& from, std::span<const char> payload
 }
 
 std::error_code router::handle_monitor(link& from, std::span<const char> payload) {
-  caf::binary_deserializer source{&ctx_, payload.data(), payload.size()};
+  bounded_deserializer source{&ctx_, payload.data(), payload.size()};
   caf::node_id dest;
   caf::actor_id aid = 0;
   caf::node_id requester;
@@ -275,7 +275,7 @@ std::error_code router::handle_monitor(link& from, std::span<const char> payload
 }
 
 std::error_code router::handle_down(std::span<const char> payload) {
-  caf::binary_deserializer source{&ctx_, payload.data(), payload.size()};
+  bounded_deserializer source{&ctx_, payload.data(), payload.size()};
   caf::node_id dest;
   caf::node_id node;
   caf::actor_id aid = 0;
@@ -289,7 +289,7 @@ std::error_code router::handle_down(std::span<const char> payload) {
 }
 
 std::error_code router::handle_node_down(link& from, std::span<const char> payload) {
-  caf::binary_deserializer source{&ctx_, payload.data(), payload.size()};
+  bounded_deserializer source{&ctx_, payload.data(), payload.size()};
   caf::node_id node;
   caf::error reason;
   if (source(node, reason) || source.remaining() != 0)

@@ -3,9 +3,9 @@
 #include <span>
 #include <vector>
 
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
+#include "proctor/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
@@ -23,7 +23,7 @@ std::vector<char> encode(Ts&... xs) {
 /// Decodes a control payload; false unless it is exactly `xs`.
 template <class... Ts>
 bool decode(std::span<const char> payload, Ts&... xs) {
-  caf::binary_deserializer source{nullptr, payload.data(), payload.size()};
+  bounded_deserializer source{nullptr, payload.data(), payload.size()};
   return !source(xs...) && source.remaining() == 0;
 }
 

@@ -35,6 +35,7 @@
 
 #include "actors/restart_intensity.hpp"
 #include "proctor/pool.hpp"
+#include "runtime/task_timer.hpp"
 
 namespace proctor::internal {
 
@@ -70,6 +71,7 @@ struct pool_task {
   bool suspect = false;
   std::uint64_t worker = 0;   ///< the slot holding it, 0 while pending
   bool timed_out = false;     ///< its worker was killed for running too long
+  task_timer timer;           ///< armed while it runs, with a task_timeout
 };
 
 enum class phase { starting, initializing, ready, stopping };

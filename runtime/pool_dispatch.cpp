@@ -8,8 +8,6 @@
 #include <algorithm>
 #include <csignal>
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <caf/message.hpp>
 
 #include "runtime/pool_protocol.hpp"
@@ -36,18 +34,16 @@ void pool_core::starts_running(std::uint64_t id) {
   ++task.runs;
   if (!options_.task_timeout)
     return;
-  auto timer = std::make_shared<boost::asio::steady_timer>(rt_.io(), *options_.task_timeout);
-  timer->async_wait([core = weak_from_this(), timer, id, run = task.runs](auto ec) {
-    if (ec)
-      return;
-    if (auto self = core.lock()) {
-      {
-        guard_type guard{self->mtx_};
-        self->on_task_timeout(id, run);
-      }
-      self->flush();
-    }
-  });
+  task.timer = task_timer{rt_.io(), *options_.task_timeout,
+                          [core = weak_from_this(), id, run = task.runs] {
+                            if (auto self = core.lock()) {
+                              {
+                                guard_type guard{self->mtx_};
+                                self->on_task_timeout(id, run);
+                              }
+                              self->flush();
+                            }
+                          }};
 }
 
 /// Queues the tasks gathered for `w` as one message.

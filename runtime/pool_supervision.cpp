@@ -114,6 +114,7 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
       auto id = w.in_flight[i];
       auto& task = tasks_.at(id);
       task.worker = 0;
+      task.timer.cancel();
       if (i == 0 && sure && ++task.attempts > options_.max_retries) {
         auto code = task.timed_out ? errc::task_timed_out : errc::worker_died;
         auto text = std::string{"proctor: "}

@@ -1,8 +1,9 @@
 // The records of the pool's task and result batches (see pool_protocol.hpp).
 #include "runtime/pool_protocol.hpp"
 
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
+
+#include "proctor/bounded_deserializer.hpp"
 
 namespace proctor::internal {
 
@@ -18,7 +19,7 @@ void write_blob(caf::binary_serializer& sink, const char* data, std::size_t size
 }
 
 template <class Container>
-bool read_blob(caf::binary_deserializer& source, Container& out) {
+bool read_blob(bounded_deserializer& source, Container& out) {
   std::uint32_t n = 0;
   if (source(n) || n > source.remaining())
     return false;
@@ -49,7 +50,7 @@ template <class Decode>
 bool batch_reader::read(Decode decode) {
   if (malformed_ || batch_.empty())
     return false;
-  caf::binary_deserializer source{nullptr, batch_.data(), batch_.size()};
+  bounded_deserializer source{nullptr, batch_.data(), batch_.size()};
   if (!decode(source)) {
     malformed_ = true;
     return false;
@@ -59,13 +60,13 @@ bool batch_reader::read(Decode decode) {
 }
 
 bool batch_reader::next(task_record& out) {
-  return read([&](caf::binary_deserializer& source) {
+  return read([&](bounded_deserializer& source) {
     return !source(out.id, out.name, out.count) && read_blob(source, out.args);
   });
 }
 
 bool batch_reader::next(result_record& out) {
-  return read([&](caf::binary_deserializer& source) {
+  return read([&](bounded_deserializer& source) {
     if (source(out.id, out.code, out.run_us))
       return false;
     if (out.code == 0)

@@ -9,9 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
+#include "proctor/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 #include "transport/log.hpp"
 
@@ -46,7 +46,7 @@ std::vector<char> encode(T& value) {
 
 template <class T>
 bool decode(std::span<const char> payload, T& value) {
-  caf::binary_deserializer source{nullptr, payload.data(), payload.size()};
+  bounded_deserializer source{nullptr, payload.data(), payload.size()};
   return !source(value) && source.remaining() == 0;
 }
 

@@ -11,8 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include <caf/binary_deserializer.hpp>
-
+#include "proctor/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/task.hpp"
 
@@ -147,7 +146,7 @@ template <class R>
 void decode_part(const result_state::part& p, std::vector<R>& out) {
   if (p.failure)
     throw_failure(*p.failure);
-  caf::binary_deserializer source{serialization_unit(), p.bytes.data(), p.bytes.size()};
+  bounded_deserializer source{serialization_unit(), p.bytes.data(), p.bytes.size()};
   for (std::size_t i = 0; i < p.items; ++i) {
     R x{};
     if (source(x))

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
+#include "proctor/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 
 /// Registers a free function so that other processes of this binary can run
@@ -83,7 +83,7 @@ std::vector<char> encode_value(const T& x) {
 template <class T>
 T decode_value(const std::vector<char>& bytes) {
   T x{};
-  caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
+  bounded_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
   if (source(x) || source.remaining() != 0)
     throw error(errc::malformed_payload, "proctor: a received value does not decode");
   return x;
@@ -124,7 +124,7 @@ template <auto Fn>
 int run_task(std::string_view bytes) {
   using traits = function_traits<decltype(Fn)>;
   typename traits::arguments args;
-  caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
+  bounded_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
   if (auto err = std::apply([&](auto&... xs) { return source(xs...); }, args);
       err || source.remaining() != 0)
     throw error(errc::bad_argument, "proctor: the task's arguments do not decode");
@@ -140,7 +140,7 @@ template <auto Fn>
 std::vector<char> call_task(std::string_view bytes, std::uint32_t count) {
   using traits = function_traits<decltype(Fn)>;
   using result = typename traits::result;
-  caf::binary_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
+  bounded_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
   std::vector<char> out;
   caf::binary_serializer sink{serialization_unit(), out};
   for (std::uint32_t i = 0; i < count; ++i) {
