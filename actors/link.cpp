@@ -87,6 +87,15 @@ void link::close(std::error_code reason, std::string detail) {
     conn->close(reason, std::move(detail));
 }
 
+std::size_t link::queued_bytes() const {
+  std::shared_ptr<connection> conn;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    conn = conn_;
+  }
+  return conn ? conn->queued_bytes() : 0;
+}
+
 bool link::flush(std::chrono::steady_clock::time_point deadline) {
   std::shared_ptr<connection> conn;
   {

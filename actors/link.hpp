@@ -20,6 +20,13 @@ namespace proctor::internal {
 
 class router;
 
+// Threads. The connection_handler callbacks run on the io thread and never
+// block: a frame becomes a mailbox element (enqueue does not block), a
+// forward (a send from the io thread never waits), or a control hook call.
+// send, track_request, fail_requests and close may be called from any
+// thread; mtx_ guards the connection pointer, the peer and the pending
+// requests, and is never held across a send or an enqueue.
+
 /// The actor layer's side of one connection: it turns frames into mailbox
 /// elements and remembers the requests that wait for an answer through it.
 class link : public connection_handler,
@@ -62,6 +69,9 @@ public:
   void fail_requests(const caf::node_id& node, const caf::error& reason);
 
   void close(std::error_code reason, std::string detail);
+
+  /// Bytes queued on the connection, not yet taken by the socket.
+  std::size_t queued_bytes() const;
 
   /// Waits until the frames sent so far are written (see connection::flush).
   bool flush(std::chrono::steady_clock::time_point deadline);

@@ -163,7 +163,7 @@ bool pool_core::join(std::optional<std::chrono::steady_clock::time_point> deadli
   guard_type guard{mtx_};
   if (!closed_ && !terminated_)
     throw error(errc::invalid_state, "proctor: join() before close() or terminate()");
-  auto done = [this] { return over() && workers_.empty(); };
+  auto done = [this] { return over() && workers_.empty() && callbacks_pending_ == 0; };
   if (!deadline) {
     ended_.wait(guard, done);
     return true;
@@ -271,8 +271,17 @@ void pool_core::complete(pool_task& task, std::vector<char> bytes) {
   // hold up the io thread.
   if (!callbacks_)
     callbacks_ = rt_.system().spawn<caf::detached>(run_callbacks, 0); // 0: see call_ignoring_tag
-  caf::anon_send(callbacks_, completion{[result, part, bytes = std::move(bytes)]() mutable {
+  // join() waits for the callbacks of the results in so far, as Python's
+  // join() does for its result handler thread.
+  ++callbacks_pending_;
+  caf::anon_send(callbacks_, completion{[result, part, bytes = std::move(bytes),
+                                         core = weak_from_this()]() mutable {
                    result->complete(part, std::move(bytes));
+                   if (auto self = core.lock()) {
+                     guard_type guard{self->mtx_};
+                     if (--self->callbacks_pending_ == 0)
+                       self->ended_.notify_all();
+                   }
                  }});
 }
 

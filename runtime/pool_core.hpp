@@ -2,12 +2,21 @@
 
 // The pool's supervisor. It is one actor, the pool's *inbox*, and the state
 // behind it: workers' results, their down messages and started workers all
-// arrive at the inbox (task timeouts at the io thread's timers), and callers submit, close, join and
-// terminate directly. The inbox handles each message at once, on the thread
-// that delivers it (the io thread, for a worker's results), under the pool's
-// mutex: a result then completes its task and refills its worker's window
-// without waking any other thread. Messages to workers are queued under the
-// mutex and sent after it is released (`flush`), in order.
+// arrive at the inbox (task timeouts at the io thread's timers), and callers
+// submit, close, join and terminate directly. The inbox handles each message
+// at once, on the thread that delivers it (the io thread, for a worker's
+// results), under the pool's mutex: a result then completes its task and
+// refills its worker's window without waking any other thread. Messages to
+// workers are queued under the mutex and sent after it is released
+// (`flush`), in order.
+//
+// Threads and locks: mtx_ guards all the state below; it is held only for
+// bookkeeping, never across a send, a wait or user code. On the io thread
+// the inbox takes mtx_, then flush sends (a send from the io thread never
+// waits). Callers' threads take mtx_ to submit and wait on `ended_` or a
+// result_state. Worker processes are started by a detached actor
+// (start_worker) through the runtime's spawner thread, never on the io
+// thread. Callbacks and progress hooks run on the callback actor's thread.
 //
 // The files: pool_core.cpp (the blocking API, the inbox's messages, sending),
 // pool_dispatch.cpp (tasks: windows, results), pool_supervision.cpp (worker
@@ -146,9 +155,11 @@ private:
   std::size_t batch_bytes_; ///< batch_limit() of the runtime's frame limit
   caf::actor inbox_;
   caf::actor callbacks_; ///< runs results' callbacks, spawned when first needed
+  std::size_t callbacks_pending_ = 0; ///< sent to callbacks_, not yet run
 
   std::mutex mtx_;
-  std::condition_variable ended_; ///< for join(): over and no worker left
+  /// For join(): over, no worker left and every callback run.
+  std::condition_variable ended_;
   restart_intensity intensity_;
   std::unordered_map<std::uint64_t, pool_task> tasks_; ///< every unfinished task
   std::deque<std::uint64_t> pending_;

@@ -25,6 +25,7 @@
 #include "runtime/forkserver.hpp"
 #include "runtime/spawn.hpp"
 #include "transport/connection.hpp"
+#include "transport/service_thread.hpp"
 #include "transport/socket.hpp"
 
 namespace proctor::internal {
@@ -173,6 +174,11 @@ private:
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
     work_;
   std::thread io_thread_;
+  /// Where workers are started: a fork-server round trip or an exec may
+  /// block, which the io thread must never do. It lives as long as the
+  /// runtime, because a worker's PDEATHSIG fires when the thread that
+  /// started it (or the fork server) ends.
+  std::optional<service_thread> spawner_;
   std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
   std::shared_ptr<pipe_broker> pipes_;
 

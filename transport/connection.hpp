@@ -1,5 +1,20 @@
 #pragma once
 
+// Threads. Every connection of a process runs on one io thread (the
+// runtime's io_context). On it run: reads, frame decoding, the handshake,
+// the handler's callbacks (on_established, on_frame, on_closed), writes the
+// caller's thread left unfinished, and timers. The io thread never blocks:
+// its sends never wait for room, it takes only short-lived mutexes (a
+// connection's mtx_, which nobody holds across a system call that can
+// block, and the locks of the layers above, held just as briefly).
+//
+// Any thread may call send, close, flush (never the io thread: it waits)
+// and established. A sending thread takes mtx_ to queue its frame and may
+// write it right there with a non-blocking send; it waits on `writable_`
+// only for a message frame while more than max_pending_bytes are queued.
+// Control frames (is_control_kind) never wait, so a thread holding a lock
+// the io thread needs cannot deadlock against it.
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -89,8 +104,9 @@ public:
   bool flush(std::chrono::steady_clock::time_point deadline);
 
   /// Queues one frame. Thread-safe. Frames from one thread keep their order.
-  /// Frames queued before the handshake ends wait for it. Blocks while more
-  /// than max_pending_bytes wait to be written, except on the io thread.
+  /// Frames queued before the handshake ends wait for it. A message frame
+  /// blocks while more than max_pending_bytes wait to be written, except on
+  /// the io thread; a control frame never does.
   /// @returns frame_too_large (nothing queued) or connection_closed.
   std::error_code send(frame_kind kind, std::span<const char> payload);
 
@@ -100,6 +116,9 @@ public:
 
   /// True after the handshake and before close.
   bool established() const noexcept;
+
+  /// Bytes queued and not yet taken by the socket.
+  std::size_t queued_bytes() const;
 
   /// The peer's pid, once its hello has arrived (for log lines).
   std::uint32_t peer_pid() const noexcept;

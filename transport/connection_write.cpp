@@ -26,7 +26,10 @@ std::error_code connection::send(frame_kind kind, std::span<const char> payload)
   if (payload.size() > settings_.max_frame_size)
     return errc::frame_too_large;
   std::unique_lock<std::mutex> guard{mtx_};
-  if (!executor().running_in_this_thread())
+  // Control frames are small and may be sent with locks held (a proxy's
+  // monitor, under CAF's proxy registry mutex, which the io thread needs to
+  // decode a handle): they never wait for room.
+  if (!is_control_kind(kind) && !executor().running_in_this_thread())
     writable_.wait(guard, [this] {
       return closed_
              || pending_.size() + inflight_.size() - inflight_offset_
@@ -72,6 +75,11 @@ void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
     writing_ = false;
     writable_.notify_all();
   }
+}
+
+std::size_t connection::queued_bytes() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return pending_.size() + inflight_.size() - inflight_offset_;
 }
 
 bool connection::flush(std::chrono::steady_clock::time_point deadline) {

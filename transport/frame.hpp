@@ -43,6 +43,12 @@ inline bool is_handshake_kind(frame_kind kind) noexcept {
          || kind == frame_kind::refuse;
 }
 
+/// Frames that keep links and actors in order (monitors, downs, requests and
+/// replies): small, and sent without waiting for room in the connection.
+inline bool is_control_kind(frame_kind kind) noexcept {
+  return kind != frame_kind::message && kind != frame_kind::run_task;
+}
+
 struct frame_header {
   std::uint8_t version = protocol_version;
   frame_kind kind = frame_kind::hello;

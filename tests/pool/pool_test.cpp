@@ -321,6 +321,22 @@ TEST(pool, callbacks_get_the_value_or_the_error) {
   EXPECT_EQ(f.get(), "bad input 1");
 }
 
+TEST(pool, join_returns_after_every_callback_ran) {
+  pool p{test_runtime(), {.processes = 2}};
+  std::atomic<int> called{0};
+  for (int i = 0; i < 20; ++i)
+    p.apply_async(proctor::callbacks{[&](int) {
+                                       // A slow callback: join must still wait for it.
+                                       std::this_thread::sleep_for(5ms);
+                                       ++called;
+                                     },
+                                     [&](const proctor::error&) { ++called; }},
+                  square, i);
+  p.close();
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_EQ(called.load(), 20);
+}
+
 TEST(pool, an_unregistered_function_is_refused_at_the_call) {
   pool p{test_runtime(), {.processes = 1}};
   EXPECT_EQ(error_of([&] { p.apply_async(not_registered, 1); }),
