@@ -90,13 +90,18 @@ private:
 
 #include <map>
 #include <memory>
-#include <thread>
+#include <vector>
+
+#include "runtime/thread_exit.hpp"
 
 namespace proctor::internal {
 
-/// One Session per thread: a thread blocked in one call (a get, an acquire)
-/// never holds up another thread using the same handle, and each thread is
-/// its own holder of a lock.
+/// One Session per running thread: a thread blocked in one call (a get, an
+/// acquire) never holds up another thread using the same handle. A thread's
+/// session goes back to the handle when the thread ends, for the next new
+/// thread to use, so sessions number at most the threads that ran at once.
+/// Who holds a lock is (session, thread_serial()): a later thread never
+/// inherits what an ended one held.
 template <class Session>
 class per_thread {
 public:
@@ -105,13 +110,27 @@ public:
   }
 
   Session& mine() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto& session = sessions_[std::this_thread::get_id()];
+    auto serial = thread_serial();
+    std::lock_guard<std::mutex> guard{sessions_->mtx};
+    auto& session = sessions_->by_thread[serial];
     if (!session) {
-      if constexpr (requires { typename Session::shared_state; })
+      if (!sessions_->idle.empty()) {
+        session = std::move(sessions_->idle.back());
+        sessions_->idle.pop_back();
+      } else if constexpr (requires { typename Session::shared_state; }) {
         session = std::make_unique<Session>(sys_, target_, failure_, shared_);
-      else
+      } else {
         session = std::make_unique<Session>(sys_, target_, failure_);
+      }
+      at_thread_exit([weak = std::weak_ptr<sessions>{sessions_}, serial] {
+        if (auto all = weak.lock()) {
+          std::lock_guard<std::mutex> guard{all->mtx};
+          if (auto i = all->by_thread.find(serial); i != all->by_thread.end()) {
+            all->idle.push_back(std::move(i->second));
+            all->by_thread.erase(i);
+          }
+        }
+      });
     }
     return *session;
   }
@@ -139,8 +158,14 @@ private:
   caf::actor_system& sys_;
   caf::actor target_;
   std::shared_ptr<channel_failure> failure_ = std::make_shared<channel_failure>();
-  std::mutex mtx_;
-  std::map<std::thread::id, std::unique_ptr<Session>> sessions_;
+
+  struct sessions {
+    std::mutex mtx;
+    std::map<std::uint64_t, std::unique_ptr<Session>> by_thread;
+    std::vector<std::unique_ptr<Session>> idle; ///< of threads that ended
+  };
+  /// Shared with the exit hooks of the threads that used this handle.
+  std::shared_ptr<sessions> sessions_ = std::make_shared<sessions>();
 };
 
 /// Guards the lazy creation of a handle's client (handles that arrived from

@@ -15,7 +15,7 @@ namespace proctor::internal {
 namespace {
 
 std::uint64_t this_thread_token() {
-  return std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return thread_serial();
 }
 
 std::int64_t wire_timeout(bool blocking, std::optional<std::chrono::milliseconds> t) {
@@ -68,7 +68,7 @@ bool sync_base::acquire_impl(bool blocking, std::optional<std::chrono::milliseco
     return false;
   if (code != 0)
     throw error(static_cast<errc>(code), "proctor: acquire failed");
-  previous_holder_died_ = died;
+  previous_holder_died_.store(died);
   return true;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,28 @@ class runtime;
 namespace internal {
 
 class sync_client;
+
+/// A flag that any thread of a handle may set and read; copies of the
+/// handle take its value.
+class relaxed_flag {
+public:
+  relaxed_flag() = default;
+  relaxed_flag(const relaxed_flag& other) noexcept : value_(other.load()) {
+  }
+  relaxed_flag& operator=(const relaxed_flag& other) noexcept {
+    store(other.load());
+    return *this;
+  }
+  bool load() const noexcept {
+    return value_.load(std::memory_order_relaxed);
+  }
+  void store(bool x) noexcept {
+    value_.store(x, std::memory_order_relaxed);
+  }
+
+private:
+  std::atomic<bool> value_{false};
+};
 
 /// What every lock, semaphore and event handle shares: the handle of its
 /// actor (a value that crosses processes) and this process's client for it.
@@ -41,7 +64,7 @@ protected:
   bool wait_impl(std::optional<std::chrono::milliseconds> timeout);
 
   caf::actor handle_;
-  bool previous_holder_died_ = false;
+  relaxed_flag previous_holder_died_;
 
 private:
   sync_client& client() const;
@@ -75,7 +98,7 @@ public:
 
   /// Whether the holder before the last successful acquire died holding it.
   bool previous_holder_died() const noexcept {
-    return previous_holder_died_;
+    return previous_holder_died_.load();
   }
 
   void lock() {
@@ -114,7 +137,7 @@ public:
     release_impl();
   }
   bool previous_holder_died() const noexcept {
-    return previous_holder_died_;
+    return previous_holder_died_.load();
   }
   void lock() {
     acquire();
@@ -150,7 +173,7 @@ public:
     release_impl();
   }
   bool previous_holder_died() const noexcept {
-    return previous_holder_died_;
+    return previous_holder_died_.load();
   }
   /// The free permits now (approximate, as in Python's get_value()).
   std::int64_t get_value() const {
