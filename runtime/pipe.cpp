@@ -37,7 +37,7 @@ std::uint32_t max_message() {
 
 } // namespace
 
-offer_collector::offer_collector() : outer_(innermost_collector) {
+offer_collector::offer_collector(claims mode) : mode_(mode), outer_(innermost_collector) {
   innermost_collector = this;
 }
 
@@ -120,7 +120,9 @@ pipe_ticket pipe_base::offer() const {
                       : "proctor: the pipe end was closed or gone before it was sent";
     return ticket;
   }
-  ticket = rt->pipes()->offer(socket_);
+  auto mode = innermost_collector != nullptr ? innermost_collector->mode()
+                                             : offer_collector::once;
+  ticket = rt->pipes()->offer(socket_, mode == offer_collector::until_done);
   note_offer(ticket.id);
   return ticket;
 }

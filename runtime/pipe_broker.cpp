@@ -1,5 +1,6 @@
 #include "runtime/pipe_broker.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -123,11 +124,22 @@ pipe_broker::~pipe_broker() {
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wakeup_, &one, sizeof one);
   thread_.join();
+  for (auto& [id, o] : offers_)
+    if (o.spare >= 0)
+      ::close(o.spare);
   ::close(wakeup_);
   ::close(listener_);
 }
 
-pipe_ticket pipe_broker::offer(std::shared_ptr<pipe_socket> socket) {
+pipe_ticket pipe_broker::offer(std::shared_ptr<pipe_socket> socket, bool reclaimable) {
+  int spare = -1;
+  if (reclaimable) {
+    try {
+      spare = ::fcntl(socket->native(), F_DUPFD_CLOEXEC, 0);
+    } catch (const error&) {
+      // Closed meanwhile: its claim reports that, once.
+    }
+  }
   pipe_ticket ticket;
   ticket.host = host_identity();
   ticket.broker = name_;
@@ -135,15 +147,18 @@ pipe_ticket pipe_broker::offer(std::shared_ptr<pipe_socket> socket) {
   ticket.token_lo = random_u64();
   std::lock_guard<std::mutex> guard{mtx_};
   ticket.id = next_id_++;
-  offers_.emplace(ticket.id, offered{ticket.token_hi, ticket.token_lo, std::move(socket)});
+  offers_.emplace(ticket.id,
+                  offered{ticket.token_hi, ticket.token_lo, std::move(socket), spare});
   return ticket;
 }
 
 void pipe_broker::withdraw(std::uint64_t id) {
   std::shared_ptr<pipe_socket> dropped; // closed outside the lock
+  scoped_fd spare{-1};
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto i = offers_.find(id); i != offers_.end()) {
     dropped = std::move(i->second.socket);
+    spare.fd = i->second.spare;
     offers_.erase(i);
   }
 }
@@ -174,6 +189,7 @@ void pipe_broker::serve_one(int connection) {
   if (::recv(connection, &request, sizeof request, MSG_WAITALL) != sizeof request)
     return;
   std::shared_ptr<pipe_socket> socket;
+  scoped_fd again{-1}; // a reclaimable offer, claimed before: a duplicate
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = offers_.find(request.id);
@@ -181,10 +197,19 @@ void pipe_broker::serve_one(int connection) {
     if (i != offers_.end()) {
       std::uint64_t expected[2] = {i->second.token_hi, i->second.token_lo};
       if (CRYPTO_memcmp(token, expected, sizeof token) == 0) {
-        socket = std::move(i->second.socket);
-        offers_.erase(i);
+        auto& o = i->second;
+        if (o.socket)
+          socket = std::move(o.socket);
+        else if (o.spare >= 0)
+          again.fd = ::fcntl(o.spare, F_DUPFD_CLOEXEC, 0);
+        if (o.spare < 0)
+          offers_.erase(i);
       }
     }
+  }
+  if (again.fd >= 0) {
+    send_reply(connection, errc::ok, again.fd);
+    return;
   }
   if (!socket) {
     log(log_level::warning, "pipe end claimed with an unknown or spent ticket");
@@ -192,8 +217,10 @@ void pipe_broker::serve_one(int connection) {
     return;
   }
   auto status = socket->hand_over([&](int fd) { return send_reply(connection, errc::ok, fd); });
-  if (status != errc::ok)
+  if (status != errc::ok) {
     send_reply(connection, status, -1);
+    withdraw(request.id); // closed before anyone took it: so for every claim
+  }
 }
 
 std::shared_ptr<pipe_socket> pipe_broker::claim(const pipe_ticket& ticket,

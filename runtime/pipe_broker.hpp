@@ -24,8 +24,10 @@ public:
   pipe_broker(const pipe_broker&) = delete;
   pipe_broker& operator=(const pipe_broker&) = delete;
 
-  /// Offers `socket` until claimed or withdrawn.
-  pipe_ticket offer(std::shared_ptr<pipe_socket> socket);
+  /// Offers `socket` until claimed or withdrawn; with `reclaimable`, until
+  /// withdrawn: the first claim takes the end (it reads `moved` here), later
+  /// ones get a duplicate of its descriptor, kept here until the withdrawal.
+  pipe_ticket offer(std::shared_ptr<pipe_socket> socket, bool reclaimable = false);
 
   /// Drops an unclaimed offer (closing the end if nothing else holds it).
   void withdraw(std::uint64_t id);
@@ -39,7 +41,8 @@ private:
   struct offered {
     std::uint64_t token_hi;
     std::uint64_t token_lo;
-    std::shared_ptr<pipe_socket> socket;
+    std::shared_ptr<pipe_socket> socket; ///< until the first claim
+    int spare = -1;                      ///< a reclaimable offer's duplicate
   };
 
   void serve();

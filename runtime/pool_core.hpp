@@ -81,6 +81,12 @@ struct pool_task {
   std::uint64_t worker = 0;   ///< the slot holding it, 0 while pending
   bool timed_out = false;     ///< its worker was killed for running too long
   task_timer timer;           ///< armed while it runs, with a task_timeout
+
+  /// Runs alone on its worker: a suspect, or a task that must not run twice
+  /// (so that its worker's death is surely its own).
+  bool alone() const noexcept {
+    return suspect || work.no_retry;
+  }
 };
 
 enum class phase { starting, initializing, ready, stopping };

@@ -84,7 +84,7 @@ void pool_core::dispatch() {
       // A suspect runs alone: nothing joins it, and it joins nothing.
       auto id = pending_.front();
       auto& task = tasks_.at(id);
-      if (!w.in_flight.empty() && (task.suspect || tasks_.at(w.in_flight.front()).suspect))
+      if (!w.in_flight.empty() && (task.alone() || tasks_.at(w.in_flight.front()).alone()))
         continue;
       pending_.pop_front();
       task.worker = slot;

@@ -115,12 +115,14 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
       auto& task = tasks_.at(id);
       task.worker = 0;
       task.timer.cancel();
-      if (i == 0 && sure && ++task.attempts > options_.max_retries) {
+      auto retries = task.work.no_retry ? 0 : options_.max_retries;
+      if (i == 0 && sure && ++task.attempts > retries) {
         auto code = task.timed_out ? errc::task_timed_out : errc::worker_died;
         auto text = std::string{"proctor: "}
                     + (task.timed_out ? "the task ran past the pool's task_timeout"
                                       : "the worker running the task died")
-                    + " (" + cause + "); attempts: " + std::to_string(task.attempts);
+                    + " (" + cause + "); attempts: " + std::to_string(task.attempts)
+                    + (task.work.no_retry ? " (no_retry: not run again)" : "");
         fail_task(id, {code, {}, std::move(text)});
         continue;
       }

@@ -11,6 +11,12 @@ namespace proctor {
 /// closed (errc::moved). A descriptor nobody took is closed when the
 /// process it was passed to has ended. Copies of the handle in one process
 /// share the descriptor; the last one closes it.
+///
+/// As a pool task's argument, the sending process keeps a duplicate until
+/// the task's result arrives, so that a task retried after its worker died
+/// gets the same descriptor (the same connection) in the next worker. What
+/// the dead worker had read from it is gone; what it wrote was sent. Submit
+/// with pool::no_retry for work that must not run twice on one connection.
 class fd : public internal::pipe_base {
 public:
   /// No descriptor.

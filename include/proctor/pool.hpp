@@ -90,7 +90,10 @@ struct chunk {
   const task_entry* entry = nullptr;
   std::uint32_t count = 0;
   std::string args;
-  std::shared_ptr<void> offers; ///< pipe ends among the arguments
+  /// Descriptors and pipe ends among the arguments, offered until the task
+  /// is done, so that a retry hands the same ones to the next worker.
+  std::shared_ptr<void> offers;
+  bool no_retry = false; ///< run at most once (pool::no_retry)
 };
 
 /// Encodes each element of `range` as the argument tuple of Fn, `chunksize`
@@ -103,7 +106,7 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
   if constexpr (std::ranges::sized_range<Range>)
     chunks.reserve(std::ranges::size(range) / chunksize + 1);
   std::vector<char> buf;
-  std::optional<offer_collector> offers;
+  std::optional<offer_collector> offers; // offered until each task is done
   auto seal = [&] {
     chunks.back().args.assign(buf.begin(), buf.end());
     chunks.back().offers = offers->take();
@@ -115,7 +118,7 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
       if (!chunks.empty())
         seal();
       chunks.push_back({entry, 0, {}, {}});
-      offers.emplace();
+      offers.emplace(offer_collector::until_done);
     }
     std::tuple<std::decay_t<Ps>...> args = [&] {
       if constexpr (Spread)
@@ -145,6 +148,15 @@ std::size_t size_of(Range& range) {
 
 } // namespace internal
 
+/// Passed first to apply or apply_async: the task runs at most once. If its
+/// worker dies while the task may have been running, the task fails with
+/// worker_died instead of being dispatched again: for work that must not be
+/// repeated (a payment, a reply half sent on a connection).
+struct no_retry_t {
+  explicit no_retry_t() = default;
+};
+inline constexpr no_retry_t no_retry{};
+
 /// Python's multiprocessing.Pool with a supervisor behind it: worker
 /// processes run PROCTOR_TASK functions; one that crashes is replaced, its
 /// tasks are dispatched again (up to max_retries), and no crash hangs the
@@ -170,7 +182,21 @@ public:
   template <class R, class... Ps, class... Ts>
   async_result<R> apply_async(R (*fn)(Ps...), Ts&&... args) {
     auto state = std::make_shared<internal::result_state>(std::vector<std::size_t>{1});
-    submit_one(state, fn, std::forward<Ts>(args)...);
+    submit_one(state, false, fn, std::forward<Ts>(args)...);
+    return {state, &internal::decode_single<R>};
+  }
+
+  /// apply, run at most once (see no_retry).
+  template <class R, class... Ps, class... Ts>
+  R apply(no_retry_t, R (*fn)(Ps...), Ts&&... args) {
+    return apply_async(no_retry, fn, std::forward<Ts>(args)...).get();
+  }
+
+  /// apply_async, run at most once (see no_retry).
+  template <class R, class... Ps, class... Ts>
+  async_result<R> apply_async(no_retry_t, R (*fn)(Ps...), Ts&&... args) {
+    auto state = std::make_shared<internal::result_state>(std::vector<std::size_t>{1});
+    submit_one(state, true, fn, std::forward<Ts>(args)...);
     return {state, &internal::decode_single<R>};
   }
 
@@ -181,7 +207,7 @@ public:
     state->on_done([cb = std::move(cb)](const internal::result_state& s) mutable {
       deliver(cb, [&] { return internal::decode_single<R>(s); });
     });
-    submit_one(state, fn, std::forward<Ts>(args)...);
+    submit_one(state, false, fn, std::forward<Ts>(args)...);
     return {state, &internal::decode_single<R>};
   }
 
@@ -271,11 +297,12 @@ public:
 
 private:
   template <class R, class... Ps, class... Ts>
-  void submit_one(const std::shared_ptr<internal::result_state>& state, R (*fn)(Ps...),
-                  Ts&&... args) {
-    auto bound = internal::bind_task(fn, std::forward<Ts>(args)...);
+  void submit_one(const std::shared_ptr<internal::result_state>& state, bool no_retry,
+                  R (*fn)(Ps...), Ts&&... args) {
+    auto bound = internal::bind_task<internal::offer_collector::until_done>(
+      fn, std::forward<Ts>(args)...);
     std::vector<internal::chunk> one;
-    one.push_back({bound.entry, 1, std::move(bound.args), std::move(bound.offers)});
+    one.push_back({bound.entry, 1, std::move(bound.args), std::move(bound.offers), no_retry});
     submit(state, std::move(one));
   }
 

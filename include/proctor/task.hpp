@@ -94,14 +94,24 @@ T decode_value(const std::vector<char>& bytes) {
 /// nobody claimed, which closes those ends.
 class offer_collector {
 public:
-  offer_collector();
+  /// How often an offer may be claimed: once (a process's arguments, a
+  /// message), or again and again until it is withdrawn (a pool task's
+  /// arguments: a retry hands the same descriptor to the next worker).
+  enum claims { once, until_done };
+
+  explicit offer_collector(claims mode = once);
   ~offer_collector();
   offer_collector(const offer_collector&) = delete;
   offer_collector& operator=(const offer_collector&) = delete;
 
   std::shared_ptr<void> take();
 
+  claims mode() const noexcept {
+    return mode_;
+  }
+
 private:
+  claims mode_;
   offer_collector* outer_;
   std::vector<std::uint64_t> ids_;
 
@@ -177,13 +187,14 @@ void encode_arguments(std::vector<char>& buf, Tuple& args) {
 
 /// The registered entry of `fn` and its arguments, converted to the types of
 /// its parameters and encoded. Throws errc::unregistered_task.
-template <class R, class... Ps, class... Ts>
+template <offer_collector::claims Claims = offer_collector::once, class R, class... Ps,
+          class... Ts>
 bound_task bind_task(R (*fn)(Ps...), Ts&&... xs) {
   static_assert(sizeof...(Ps) == sizeof...(Ts),
                 "proctor: wrong number of arguments for the task");
   auto& entry = registered_task(reinterpret_cast<const void*>(fn));
   std::tuple<std::decay_t<Ps>...> args{std::forward<Ts>(xs)...};
-  offer_collector offers;
+  offer_collector offers{Claims};
   std::vector<char> buf;
   encode_arguments(buf, args);
   return {&entry, std::string{buf.begin(), buf.end()}, offers.take()};
