@@ -128,6 +128,23 @@ pipe_ticket pipe_base::offer() const {
 }
 
 void pipe_base::claim(const pipe_ticket& ticket) {
+  // Decoded on the io thread (inside an actor message), which must not wait
+  // up to 5 s for the holder: fetched at once on the thread for blocking
+  // work instead, and a first use waits for that.
+  auto* rt = current_runtime();
+  if (rt != nullptr && ticket.failure == 0 && rt->io().get_executor().running_in_this_thread()) {
+    auto deferred = std::make_shared<pipe_socket>(
+      [ticket](errc& code, std::string& detail) {
+        return pipe_broker::claim_fd(ticket, code, detail);
+      },
+      max_message());
+    rt->run_blocking([weak = std::weak_ptr<pipe_socket>{deferred}] {
+      if (auto socket = weak.lock())
+        socket->open_if_deferred();
+    });
+    socket_ = std::move(deferred);
+    return;
+  }
   socket_ = pipe_broker::claim(ticket, max_message());
 }
 

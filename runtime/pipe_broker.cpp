@@ -223,27 +223,31 @@ void pipe_broker::serve_one(int connection) {
   }
 }
 
-std::shared_ptr<pipe_socket> pipe_broker::claim(const pipe_ticket& ticket,
-                                                std::uint32_t max_message) {
+int pipe_broker::claim_fd(const pipe_ticket& ticket, errc& code, std::string& detail) {
+  auto fail = [&](errc why, std::string text) {
+    code = why;
+    detail = std::move(text);
+    return -1;
+  };
   if (ticket.failure != 0)
-    return broken(static_cast<errc>(ticket.failure), ticket.detail);
+    return fail(static_cast<errc>(ticket.failure), ticket.detail);
   if (ticket.host != host_identity())
-    return broken(errc::invalid_state,
-                  "proctor: a pipe end was sent to another host; pipes join "
-                  "processes of one machine");
+    return fail(errc::invalid_state,
+                "proctor: a pipe end was sent to another host; pipes join "
+                "processes of one machine");
   scoped_fd s{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
   if (s.fd < 0)
-    return broken(errc::connect_failed, "proctor: cannot open a socket to take a pipe end");
+    return fail(errc::connect_failed, "proctor: cannot open a socket to take a pipe end");
   set_timeouts(s.fd, claim_timeout_s);
   socklen_t length = 0;
   auto addr = abstract_address(ticket.broker, length);
   if (::connect(s.fd, reinterpret_cast<sockaddr*>(&addr), length) != 0)
-    return broken(errc::owner_gone,
-                  "proctor: the process that sent this pipe end is gone");
+    return fail(errc::owner_gone,
+                "proctor: the process that sent this pipe end is gone");
   claim_request request{ticket.id, ticket.token_hi, ticket.token_lo};
   if (::send(s.fd, &request, sizeof request, MSG_NOSIGNAL) != sizeof request)
-    return broken(errc::owner_gone,
-                  "proctor: the process that sent this pipe end did not answer");
+    return fail(errc::owner_gone,
+                "proctor: the process that sent this pipe end did not answer");
   char status = 0;
   iovec part{&status, max_reply};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
@@ -253,8 +257,8 @@ std::shared_ptr<pipe_socket> pipe_broker::claim(const pipe_ticket& ticket,
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   if (::recvmsg(s.fd, &msg, MSG_CMSG_CLOEXEC) != 1)
-    return broken(errc::owner_gone,
-                  "proctor: the process that sent this pipe end did not hand it over");
+    return fail(errc::owner_gone,
+                "proctor: the process that sent this pipe end did not hand it over");
   int fd = -1;
   if (auto* header = CMSG_FIRSTHDR(&msg);
       header != nullptr && header->cmsg_type == SCM_RIGHTS)
@@ -262,16 +266,26 @@ std::shared_ptr<pipe_socket> pipe_broker::claim(const pipe_ticket& ticket,
   switch (static_cast<errc>(status)) {
     case errc::ok:
       if (fd >= 0)
-        return std::make_shared<pipe_socket>(fd, max_message);
-      return broken(errc::owner_gone, "proctor: a pipe end arrived without its socket");
+        return fd;
+      return fail(errc::owner_gone, "proctor: a pipe end arrived without its socket");
     case errc::closed:
-      return broken(errc::closed, "proctor: the pipe end was closed before it was delivered");
+      return fail(errc::closed, "proctor: the pipe end was closed before it was delivered");
     default:
       if (fd >= 0)
         ::close(fd);
-      return broken(errc::moved,
-                    "proctor: the pipe end was already delivered to another process");
+      return fail(errc::moved,
+                  "proctor: the pipe end was already delivered to another process");
   }
+}
+
+std::shared_ptr<pipe_socket> pipe_broker::claim(const pipe_ticket& ticket,
+                                                std::uint32_t max_message) {
+  auto code = errc::ok;
+  std::string detail;
+  int fd = claim_fd(ticket, code, detail);
+  if (fd < 0)
+    return broken(code, std::move(detail));
+  return std::make_shared<pipe_socket>(fd, max_message);
 }
 
 } // namespace proctor::internal

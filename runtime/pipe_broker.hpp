@@ -29,6 +29,11 @@ public:
   /// ones get a duplicate of its descriptor, kept here until the withdrawal.
   pipe_ticket offer(std::shared_ptr<pipe_socket> socket, bool reclaimable = false);
 
+  /// This broker's abstract socket name.
+  const std::string& name() const noexcept {
+    return name_;
+  }
+
   /// Drops an unclaimed offer (closing the end if nothing else holds it).
   void withdraw(std::uint64_t id);
 
@@ -36,6 +41,10 @@ public:
   /// returned broken, with the reason, so that decoding never fails.
   static std::shared_ptr<pipe_socket> claim(const pipe_ticket& ticket,
                                             std::uint32_t max_message);
+
+  /// The descriptor a ticket offers, or -1 with why not. Blocks up to 5 s
+  /// on the holder's answer.
+  static int claim_fd(const pipe_ticket& ticket, errc& code, std::string& detail);
 
 private:
   struct offered {

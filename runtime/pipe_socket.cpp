@@ -1,6 +1,7 @@
 #include "runtime/pipe_socket.hpp"
 
 #include "proctor/pipe.hpp"
+#include "runtime/runtime_impl.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -41,9 +42,58 @@ pipe_socket::pipe_socket(errc code, std::string detail)
   : fd_(-1), state_(state::broken), code_(code), detail_(std::move(detail)), max_message_(0) {
 }
 
+pipe_socket::pipe_socket(opener open, std::uint32_t max_message)
+  : open_later_(std::move(open)), fd_(-1), state_(state::deferred),
+    max_message_(max_message) {
+}
+
 pipe_socket::~pipe_socket() {
+  if (state_ == state::deferred && open_later_)
+    discard(std::move(open_later_));
   if (fd_ >= 0)
     ::close(fd_);
+}
+
+void pipe_socket::discard(opener open) {
+  auto fetch_and_close = [open = std::move(open)] {
+    errc code = errc::ok;
+    std::string detail;
+    if (int fd = open(code, detail); fd >= 0)
+      ::close(fd);
+  };
+  if (auto* rt = current_runtime())
+    rt->run_blocking(std::move(fetch_and_close));
+  else
+    fetch_and_close();
+}
+
+void pipe_socket::open_if_deferred() {
+  opener open;
+  {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (state_ != state::deferred)
+      return;
+    if (opening_) {
+      opened_.wait(guard, [this] { return state_ != state::deferred; });
+      return;
+    }
+    opening_ = true;
+    open = std::move(open_later_);
+  }
+  auto code = errc::ok;
+  std::string detail;
+  int fd = open(code, detail);
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (fd >= 0) {
+    fd_ = fd;
+    state_ = state::open;
+  } else {
+    state_ = state::broken;
+    code_ = code;
+    detail_ = std::move(detail);
+  }
+  opening_ = false;
+  opened_.notify_all();
 }
 
 void pipe_socket::throw_unusable() const {
@@ -58,6 +108,7 @@ void pipe_socket::throw_unusable() const {
 }
 
 int pipe_socket::acquire() {
+  open_if_deferred();
   std::lock_guard<std::mutex> guard{mtx_};
   if (state_ != state::open)
     throw_unusable();
@@ -66,6 +117,7 @@ int pipe_socket::acquire() {
 }
 
 int pipe_socket::native() {
+  open_if_deferred();
   std::lock_guard<std::mutex> guard{mtx_};
   if (state_ != state::open)
     throw_unusable();
@@ -73,6 +125,7 @@ int pipe_socket::native() {
 }
 
 int pipe_socket::release_native() {
+  open_if_deferred();
   std::lock_guard<std::mutex> guard{mtx_};
   if (state_ != state::open || users_ != 0)
     throw_unusable();
@@ -90,11 +143,22 @@ void pipe_socket::release() {
 
 bool pipe_socket::closed() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return state_ != state::open;
+  return state_ != state::open && state_ != state::deferred;
 }
 
 void pipe_socket::close() {
-  std::lock_guard<std::mutex> guard{mtx_};
+  std::unique_lock<std::mutex> guard{mtx_};
+  if (state_ == state::deferred && !opening_) {
+    // Never used here: let the holder go without waiting for it.
+    state_ = state::closed;
+    auto open = std::move(open_later_);
+    guard.unlock();
+    discard(std::move(open));
+    return;
+  }
+  guard.unlock();
+  open_if_deferred();
+  guard.lock();
   if (state_ != state::open)
     return;
   state_ = state::closed;
@@ -106,6 +170,7 @@ void pipe_socket::close() {
 }
 
 errc pipe_socket::hand_over(const std::function<bool(int fd)>& transfer) {
+  open_if_deferred();
   // The lock is held across the transfer (a local sendmsg with a timeout) so
   // that close() cannot shut down a socket that another process now holds.
   std::lock_guard<std::mutex> guard{mtx_};

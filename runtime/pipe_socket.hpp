@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -26,6 +27,20 @@ public:
 
   /// An end that arrived broken: every call throws error(code, detail).
   pipe_socket(errc code, std::string detail);
+
+  /// Opens a descriptor, or says why it cannot (code and detail).
+  using opener = std::function<int(errc& code, std::string& detail)>;
+
+  /// An end whose descriptor `open` fetches later (an end decoded on the io
+  /// thread, which must not wait for another process): by open_if_deferred,
+  /// or at the first use, which waits for a fetch under way. An end dropped
+  /// or closed unfetched is fetched and closed on the runtime's thread for
+  /// blocking work, so that its holder lets it go.
+  pipe_socket(opener open, std::uint32_t max_message);
+
+  /// Fetches a deferred end's descriptor (once, whichever thread comes
+  /// first; the others wait for it).
+  void open_if_deferred();
 
   ~pipe_socket();
 
@@ -59,7 +74,10 @@ public:
   int release_native();
 
 private:
-  enum class state { open, closed, moved, broken };
+  enum class state { deferred, open, closed, moved, broken };
+
+  /// Fetches and closes a deferred end's descriptor off the calling thread.
+  static void discard(opener open);
 
   /// The descriptor, pinned open until release(); throws unless open.
   int acquire();
@@ -82,6 +100,9 @@ private:
   bool has_message() const;
 
   mutable std::mutex mtx_;
+  std::condition_variable opened_; ///< a deferred end stopped being one
+  opener open_later_;
+  bool opening_ = false;
   int fd_;
   int users_ = 0;
   state state_;

@@ -175,12 +175,12 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
   router_ = std::make_unique<router>(*system_);
   work_.emplace(io_.get_executor());
   io_thread_ = std::thread{[this] { io_.run(); }};
-  spawner_.emplace();
+  blocking_.emplace();
   // The fork server's exec is the slow part of a first worker start: the
   // master starts it now, in the background, instead of when a pool or a
   // process first asks for a worker (which then queues behind it).
   if (forkserver_ && role == process_role::master)
-    boost::asio::post(spawner_->context(), [this] {
+    boost::asio::post(blocking_->context(), [this] {
       std::string detail;
       if (auto ec = forkserver_->start(detail))
         log(log_level::warning, "cannot start the fork server: ", detail,
@@ -222,7 +222,7 @@ runtime_impl::~runtime_impl() {
   work_.reset();
   io_.stop();
   io_thread_.join();
-  spawner_.reset();
+  blocking_.reset();
   forkserver_.reset();
   pipes_.reset();
   the_runtime = nullptr;
@@ -262,7 +262,7 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
   std::promise<std::error_code> started;
   auto result = started.get_future();
   std::string detail;
-  boost::asio::post(spawner_->context(), [&] {
+  boost::asio::post(blocking_->context(), [&] {
     spawned_worker w;
     auto ec = forkserver_ ? forkserver_->spawn(w, detail)
                           : spawn_process(spawn_role::worker, argv_, authkey_, w, detail);
@@ -316,6 +316,10 @@ void runtime_impl::watch_exit(const std::shared_ptr<child_process>& child) {
                                return;
                              finish_child(child);
                            });
+}
+
+void runtime_impl::run_blocking(std::function<void()> work) {
+  boost::asio::post(blocking_->context(), std::move(work));
 }
 
 std::shared_ptr<pipe_broker> runtime_impl::pipes() {

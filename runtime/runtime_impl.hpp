@@ -110,6 +110,9 @@ public:
   /// the runtime, since handles that crossed processes keep it registered.
   void own(const caf::actor& actor);
 
+  /// Runs `work` on the runtime's thread for blocking work, in order.
+  void run_blocking(std::function<void()> work);
+
   /// The hand-over service of this process's pipe ends, started on first use.
   std::shared_ptr<pipe_broker> pipes();
 
@@ -174,11 +177,12 @@ private:
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
     work_;
   std::thread io_thread_;
-  /// Where workers are started: a fork-server round trip or an exec may
-  /// block, which the io thread must never do. It lives as long as the
-  /// runtime, because a worker's PDEATHSIG fires when the thread that
-  /// started it (or the fork server) ends.
-  std::optional<service_thread> spawner_;
+  /// The thread for blocking work that must not run on the io thread:
+  /// starting workers (a fork-server round trip, an exec) and fetching pipe
+  /// ends that arrived there unused. It lives as long as the runtime,
+  /// because a worker's PDEATHSIG fires when the thread that started it (or
+  /// the fork server) ends.
+  std::optional<service_thread> blocking_;
   std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
   std::shared_ptr<pipe_broker> pipes_;
 

@@ -8,6 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstddef>
+#include <cstring>
+#include <future>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,11 +21,17 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "proctor/message_type.hpp"
+#include "proctor/pipe.hpp"
 #include "proctor/pool.hpp"
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
+#include "proctor/sync.hpp"
+#include "runtime/pipe_broker.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "tests/support/runtime.hpp"
 
@@ -54,6 +64,38 @@ void floods(proctor::queue<int> q, int n) {
 }
 PROCTOR_TASK(floods);
 
+using string_reader = proctor::pipe_reader<std::string>;
+
+/// A connection to this process's pipe broker that says nothing: the broker
+/// serves one claim at a time, so it answers nobody until this closes.
+int clog_own_pipe_broker() {
+  auto name = proctor::internal::current_runtime()->pipes()->name();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());
+  auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0)
+    throw std::runtime_error("cannot reach this process's pipe broker");
+  return fd;
+}
+
+/// Sends the read end of a new pipe to `to` inside a message while its
+/// broker answers nobody. Once the test says the message arrived, reports
+/// whether the end already left, lets the broker go, and writes.
+void sends_an_end(caf::actor to, proctor::event arrived, proctor::queue<bool> report) {
+  auto [reader, writer] = proctor::pipe<std::string>(proctor::runtime::current(),
+                                                     proctor::one_way);
+  int clog = clog_own_pipe_broker();
+  caf::anon_send(to, reader);
+  bool in_time = arrived.wait(limit);
+  report.put(reader.closed());
+  ::close(clog);
+  if (in_time)
+    writer.send("through the pipe");
+}
+PROCTOR_TASK(sends_an_end);
+
 bool wait_until(const std::function<bool()>& done) {
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
@@ -65,6 +107,33 @@ bool wait_until(const std::function<bool()>& done) {
 }
 
 } // namespace
+
+PROCTOR_MESSAGE_TYPE(string_reader);
+
+TEST(io_thread, a_pipe_end_in_a_message_does_not_wait_for_its_holder) {
+  auto& rt = test_runtime();
+  std::promise<string_reader> received;
+  auto receiver = rt.system().spawn(
+    [&received](caf::event_based_actor*, int) -> caf::behavior {
+      return {[&received](string_reader& end) { received.set_value(end); }};
+    },
+    0);
+  proctor::event arrived{rt};
+  proctor::queue<bool> report{rt};
+  proctor::process sender{rt, sends_an_end, receiver, arrived, report};
+  sender.start();
+  auto end_future = received.get_future();
+  ASSERT_EQ(end_future.wait_for(limit), std::future_status::ready);
+  auto end = end_future.get();
+  // The message was decoded on the io thread while the end's holder could
+  // not hand it over: the io thread did not wait for it.
+  arrived.set();
+  EXPECT_FALSE(report.get(limit));
+  // Once the holder answers, the end is here.
+  EXPECT_EQ(end.recv(limit), "through the pipe");
+  sender.join(limit);
+  caf::anon_send_exit(receiver, caf::exit_reason::kill);
+}
 
 TEST(io_thread, proxies_made_past_the_backlog_do_not_wait_for_it) {
   auto& rt = test_runtime();
