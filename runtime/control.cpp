@@ -29,16 +29,20 @@ runtime_impl::control_reply runtime_impl::call(link& l, const std::string& op,
   auto name_copy = name;
   auto payload = encode(id, op_copy, name_copy);
   if (auto ec = l.send(frame_kind::request, payload)) {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      calls_.erase(id);
-    }
     // The link went down before the request left: its reason is the answer.
+    // If its close hook has not run yet, it will, and fail this call with
+    // that reason (the call is registered already): wait for it below.
     auto [reason, detail] = l.closed_reason();
-    if (!reason)
-      reason = ec;
-    return {true, static_cast<std::uint8_t>(reason.value()),
-            detail.empty() ? "the link is closed" : detail, {}, 0};
+    if (reason || ec != errc::connection_closed) {
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        calls_.erase(id);
+      }
+      if (!reason)
+        reason = ec;
+      return {true, static_cast<std::uint8_t>(reason.value()),
+              detail.empty() ? reason.message() : detail, {}, 0};
+    }
   }
   std::unique_lock<std::mutex> guard{mtx_};
   auto done = [&] { return calls_[id].reply.done; };
