@@ -123,7 +123,11 @@ make_pipe_sockets(runtime& rt);
 /// straight between the two processes. Using the end afterwards in the
 /// sending process throws errc::moved. An end that was never delivered (its
 /// process ended before starting its task) is closed, so the other end reads
-/// end_of_pipe instead of waiting forever. Pipes join processes of one host.
+/// end_of_pipe instead of waiting forever. The sending process hands the
+/// socket over when the receiver takes it (as it decodes the value, or just
+/// after, for a message decoded on the io thread): a process that sends an
+/// end and exits at once may be gone before that, and the receiver's end
+/// then throws owner_gone. Pipes join processes of one host.
 ///
 /// One thread at a time sends and one receives on an end; concurrent calls
 /// of the same kind are serialized, never interleaved.

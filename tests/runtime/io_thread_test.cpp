@@ -82,8 +82,10 @@ int clog_own_pipe_broker() {
 
 /// Sends the read end of a new pipe to `to` inside a message while its
 /// broker answers nobody. Once the test says the message arrived, reports
-/// whether the end already left, lets the broker go, and writes.
-void sends_an_end(caf::actor to, proctor::event arrived, proctor::queue<bool> report) {
+/// whether the end already left, lets the broker go, writes, and lives on
+/// until the test has read (a holder must outlive the hand-over).
+void sends_an_end(caf::actor to, proctor::event arrived, proctor::queue<bool> report,
+                  proctor::event done) {
   auto [reader, writer] = proctor::pipe<std::string>(proctor::runtime::current(),
                                                      proctor::one_way);
   int clog = clog_own_pipe_broker();
@@ -93,6 +95,7 @@ void sends_an_end(caf::actor to, proctor::event arrived, proctor::queue<bool> re
   ::close(clog);
   if (in_time)
     writer.send("through the pipe");
+  done.wait(limit);
 }
 PROCTOR_TASK(sends_an_end);
 
@@ -120,7 +123,8 @@ TEST(io_thread, a_pipe_end_in_a_message_does_not_wait_for_its_holder) {
     0);
   proctor::event arrived{rt};
   proctor::queue<bool> report{rt};
-  proctor::process sender{rt, sends_an_end, receiver, arrived, report};
+  proctor::event done{rt};
+  proctor::process sender{rt, sends_an_end, receiver, arrived, report, done};
   sender.start();
   auto end_future = received.get_future();
   ASSERT_EQ(end_future.wait_for(limit), std::future_status::ready);
@@ -131,6 +135,7 @@ TEST(io_thread, a_pipe_end_in_a_message_does_not_wait_for_its_holder) {
   EXPECT_FALSE(report.get(limit));
   // Once the holder answers, the end is here.
   EXPECT_EQ(end.recv(limit), "through the pipe");
+  done.set();
   sender.join(limit);
   caf::anon_send_exit(receiver, caf::exit_reason::kill);
 }
