@@ -6,14 +6,19 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -44,9 +49,10 @@ caf::behavior echo_with(caf::event_based_actor* self, int) {
   return echo(self);
 }
 
-// Serves echo on TCP loopback and writes the endpoint to `path`.
-void serve_echo_tcp(std::string path) {
-  auto& rt = proctor::runtime::current();
+// Serves echo on TCP loopback and writes the endpoint to `path`. Runs as a
+// master of its own: a runtime reaches its own child through the link it
+// already has, never through a second one.
+void serve_echo_tcp(proctor::runtime& rt, const std::string& path) {
   rt.publish(rt.system().spawn(echo_with, 0), "echo");
   auto bound = rt.listen("tcp://127.0.0.1:0");
   std::ofstream{path + ".tmp"} << bound;
@@ -54,7 +60,17 @@ void serve_echo_tcp(std::string path) {
   for (;;)
     std::this_thread::sleep_for(std::chrono::seconds{1});
 }
-PROCTOR_TASK(serve_echo_tcp);
+
+/// This binary again, as the TCP echo server; its pid.
+pid_t start_tcp_server(const std::string& path) {
+  std::string self = std::filesystem::read_symlink("/proc/self/exe");
+  std::string flag = "--serve-tcp";
+  char* args[] = {self.data(), flag.data(), const_cast<char*>(path.c_str()), nullptr};
+  pid_t pid = -1;
+  if (::posix_spawn(&pid, self.c_str(), nullptr, nullptr, args, environ) != 0)
+    return -1;
+  return pid;
+}
 
 void produce(proctor::queue<int> q, int from, int n) {
   for (int i = from; i < from + n; ++i)
@@ -164,7 +180,13 @@ double rtt_us(caf::scoped_actor& self, const caf::actor& server) {
 }
 
 int main(int argc, char** argv) {
+  // The TCP server is another master: both need one key.
+  ::setenv("PROCTOR_AUTHKEY", ("proctor-bench-" + std::to_string(::getpid())).c_str(), 0);
   proctor::runtime rt{argc, argv};
+  if (argc >= 3 && std::string_view{argv[1]} == "--serve-tcp") {
+    serve_echo_tcp(rt, argv[2]);
+    return 0;
+  }
 
   constexpr int starts = 200;
   auto t = clock_type::now();
@@ -184,13 +206,12 @@ int main(int argc, char** argv) {
   {
     auto path = std::filesystem::temp_directory_path()
                 / ("proctor-bench-" + std::to_string(::getpid()));
-    proctor::process tcp_server{rt, serve_echo_tcp, path.string()};
-    tcp_server.start();
+    auto tcp_server = start_tcp_server(path.string());
     auto remote = rt.remote_actor(wait_for_file(path.string()), "echo");
     std::printf("proctor.tcp.rtt_us %.1f us\n", rtt_us(self, remote));
     std::fflush(stdout);
-    tcp_server.kill();
-    tcp_server.join();
+    ::kill(tcp_server, SIGKILL);
+    ::waitpid(tcp_server, nullptr, 0);
     std::filesystem::remove(path);
   }
 

@@ -5,6 +5,7 @@
 #include <proctor/proctor.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
       rss_first = rss_kib();
       fds_first = open_fds();
     }
+    if (std::getenv("PROCTOR_SOAK_TRACE"))
+      std::fprintf(stderr, "round %d: rss %ld KiB, fds %ld\n", round, rss_kib(), open_fds());
   }
   auto growth = 100.0 * double(rss_kib() - rss_first) / double(rss_first);
   std::printf("proctor.soak.rss_growth_pct %.1f %%\n", growth);

@@ -178,6 +178,10 @@ private:
   std::optional<std::string> broken_;
   pool_stats stats_;
   double task_us_ = -1; ///< moving average of a task's running time; -1: none yet
+  /// Result bytes since the heap was last trimmed: a pool out of work gives
+  /// back what its batches grew once this passes trim_after_bytes.
+  std::size_t bytes_since_trim_ = 0;
+  static constexpr std::size_t trim_after_bytes = 1u << 20;
 
   /// Messages for workers, sent in order by one thread at a time.
   std::deque<std::pair<caf::actor, caf::message>> outbox_;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <csignal>
 
+#include <malloc.h>
+
 #include <caf/message.hpp>
 
 #include "runtime/pool_protocol.hpp"
@@ -151,6 +153,13 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
     ++stats_.done;
     complete(t->second, std::move(r.bytes));
     tasks_.erase(t);
+  }
+  bytes_since_trim_ += batch.size();
+  if (tasks_.empty() && bytes_since_trim_ >= trim_after_bytes) {
+    // Out of work: give the heap its batches grew back to the system, as
+    // an idle worker does, off the io thread (a trim walks every arena).
+    bytes_since_trim_ = 0;
+    rt_.run_blocking([] { ::malloc_trim(0); });
   }
   if (reader.malformed()) {
     // Not our worker's doing; nothing it says can be trusted from here on.
