@@ -147,6 +147,10 @@ void connection::do_read() {
 }
 
 void connection::on_read(std::size_t bytes) {
+  // Closed since this read completed (a failed write, close()): do_close ran
+  // on this thread and let the handler go; the bytes are for nobody.
+  if (!handler_)
+    return;
   read_end_ += bytes;
   std::string detail;
   if (auto err = consume_frames(detail)) {
