@@ -175,12 +175,11 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
   router_ = std::make_unique<router>(*system_);
   work_.emplace(io_.get_executor());
   io_thread_ = std::thread{[this] { io_.run(); }};
-  blocking_.emplace();
   // The fork server's exec is the slow part of a first worker start: the
   // master starts it now, in the background, instead of when a pool or a
   // process first asks for a worker (which then queues behind it).
   if (forkserver_ && role == process_role::master)
-    boost::asio::post(blocking_->context(), [this] {
+    boost::asio::post(blocking().context(), [this] {
       std::string detail;
       if (auto ec = forkserver_->start(detail))
         log(log_level::warning, "cannot start the fork server: ", detail,
@@ -262,7 +261,7 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
   std::promise<std::error_code> started;
   auto result = started.get_future();
   std::string detail;
-  boost::asio::post(blocking_->context(), [&] {
+  boost::asio::post(blocking().context(), [&] {
     spawned_worker w;
     auto ec = forkserver_ ? forkserver_->spawn(w, detail)
                           : spawn_process(spawn_role::worker, argv_, authkey_, w, detail);
@@ -319,7 +318,14 @@ void runtime_impl::watch_exit(const std::shared_ptr<child_process>& child) {
 }
 
 void runtime_impl::run_blocking(std::function<void()> work) {
-  boost::asio::post(blocking_->context(), std::move(work));
+  boost::asio::post(blocking().context(), std::move(work));
+}
+
+service_thread& runtime_impl::blocking() {
+  std::lock_guard<std::mutex> guard{blocking_mtx_};
+  if (!blocking_)
+    blocking_.emplace();
+  return *blocking_;
 }
 
 std::shared_ptr<pipe_broker> runtime_impl::pipes() {

@@ -179,9 +179,12 @@ private:
   std::thread io_thread_;
   /// The thread for blocking work that must not run on the io thread:
   /// starting workers (a fork-server round trip, an exec) and fetching pipe
-  /// ends that arrived there unused. It lives as long as the runtime,
-  /// because a worker's PDEATHSIG fires when the thread that started it (or
-  /// the fork server) ends.
+  /// ends that arrived there. Started on first use (a worker that starts
+  /// nothing has none), it lives as long as the runtime, because a worker's
+  /// PDEATHSIG fires when the thread that started it (or the fork server)
+  /// ends. blocking_mtx_ guards its creation only.
+  service_thread& blocking();
+  std::mutex blocking_mtx_;
   std::optional<service_thread> blocking_;
   std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
   std::shared_ptr<pipe_broker> pipes_;
