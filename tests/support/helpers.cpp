@@ -11,6 +11,9 @@
 #include <string>
 #include <thread>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -27,15 +30,21 @@ void helper_sleeps(int seconds) {
 }
 PROCTOR_TASK(helper_sleeps);
 
-std::string daemon_dir;
+// Filled before the handler is installed: a signal handler may only make
+// async-signal-safe calls (open, write, close, _exit).
+char terminated_path[4096];
 
 void on_sigterm(int) {
-  std::ofstream{daemon_dir + "/terminated"} << "SIGTERM\n";
+  int fd = ::open(terminated_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    [[maybe_unused]] auto n = ::write(fd, "SIGTERM\n", 8);
+    ::close(fd);
+  }
   ::_exit(0);
 }
 
 void helper_daemon(std::string dir) {
-  daemon_dir = dir;
+  std::snprintf(terminated_path, sizeof terminated_path, "%s/terminated", dir.c_str());
   std::signal(SIGTERM, on_sigterm);
   std::ofstream{dir + "/daemon_ready"} << "ready\n";
   for (;;)
