@@ -51,8 +51,12 @@ void process::start() {
   auto task = task_->name;
   if (sink(task, name_, args_))
     throw error(errc::bad_argument, "proctor: cannot encode the process's target");
+  {
+    // The io thread drops them when the process ends, which may be at once.
+    std::lock_guard<std::mutex> guard{child->mtx};
+    child->offers = std::move(offers_);
+  }
   child->channel->send(internal::frame_kind::run_task, payload);
-  child->offers = std::move(offers_);
   child_ = std::move(child);
 }
 

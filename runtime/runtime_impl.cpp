@@ -357,11 +357,12 @@ void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
 
 void runtime_impl::report_end(const std::shared_ptr<child_process>& child) {
   router_->link_down(*child->channel, exit_error(child->pid, *child->reaped));
+  std::shared_ptr<void> offers; // withdrawn outside the lock
   {
     std::lock_guard<std::mutex> guard{child->mtx};
     child->status = child->reaped;
+    offers = std::move(child->offers);
   }
-  child->offers.reset();
   child->ended.notify_all();
 }
 

@@ -47,7 +47,8 @@ struct child_process {
   std::optional<exit_status> reaped; ///< io thread only
   bool link_closed = false;
   /// Pipe ends among the task's arguments, withdrawn if still unclaimed
-  /// when the process has ended.
+  /// when the process has ended. Guarded by mtx (set by the starting
+  /// thread, dropped by the io thread).
   std::shared_ptr<void> offers;
 
   /// Waits until reaped, at most until `deadline` if given.
