@@ -8,11 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <caf/binary_deserializer.hpp>
-#include <caf/binary_serializer.hpp>
 #include <caf/node_id.hpp>
 
-#include "actors/router.hpp"
+#include "runtime/codec.hpp"
 #include "runtime/runtime_impl.hpp"
 
 namespace proctor::testing {
@@ -21,19 +19,12 @@ using namespace internal;
 
 namespace {
 
-template <class... Ts>
-std::vector<char> encode_all(Ts&... xs) {
-  std::vector<char> buf;
-  caf::binary_serializer sink{nullptr, buf};
-  if (sink(xs...))
-    return {};
-  return buf;
-}
-
-template <class... Ts>
-bool decode_all(std::span<const char> payload, Ts&... xs) {
-  caf::binary_deserializer source{nullptr, payload.data(), payload.size()};
-  return !source(xs...) && source.remaining() == 0;
+/// The errc a refuse frame carries, if it decodes.
+std::optional<std::uint8_t> refusal_code(std::span<const char> payload) {
+  refuse_payload refusal;
+  if (!decode(payload, refusal))
+    return std::nullopt;
+  return refusal.code;
 }
 
 } // namespace
@@ -115,9 +106,7 @@ ending wire_peer::wait_end(std::chrono::milliseconds timeout) {
       return result;
     }
     if (frame->kind == frame_kind::refuse) {
-      refuse_payload refusal;
-      if (decode_all(frame->payload, refusal))
-        result.code = refusal.code;
+      result.code = refusal_code(frame->payload);
     } else {
       result.before.push_back(std::move(*frame));
     }
@@ -134,18 +123,18 @@ hello_payload hello_as(handshake_role role) {
   auto bytes = make_nonce();
   std::memcpy(host.data(), bytes.data(), host.size());
   auto node = caf::make_node_id(4242, host);
-  hello.node = encode_all(node);
+  hello.node = encode(node);
   return hello;
 }
 
 std::vector<char> encode_hello(const hello_payload& hello) {
   auto copy = hello;
-  return encode_all(copy);
+  return encode(copy);
 }
 
 std::optional<hello_payload> decode_hello(std::span<const char> payload) {
   hello_payload hello;
-  if (!decode_all(payload, hello))
+  if (!decode(payload, hello))
     return std::nullopt;
   return hello;
 }
@@ -153,13 +142,13 @@ std::optional<hello_payload> decode_hello(std::span<const char> payload) {
 std::vector<char> encode_proof(std::span<const std::uint8_t> mac) {
   proof_payload proof;
   proof.mac.assign(mac.begin(), mac.end());
-  return encode_all(proof);
+  return encode(proof);
 }
 
 std::vector<char> encode_lookup(std::uint64_t id, const std::string& name) {
   std::string op = "lookup";
   auto copy = name;
-  return encode_all(id, op, copy);
+  return encode(id, op, copy);
 }
 
 std::optional<std::uint8_t> reply_code(std::span<const char> payload) {
@@ -168,7 +157,7 @@ std::optional<std::uint8_t> reply_code(std::span<const char> payload) {
   std::string detail;
   caf::node_id node;
   caf::actor_id aid = 0;
-  if (!decode_all(payload, id, code, detail, node, aid))
+  if (!decode(payload, id, code, detail, node, aid))
     return std::nullopt;
   return code;
 }
@@ -199,11 +188,8 @@ legit_client::handshake_and_lookup(wire_peer& peer, const std::string& name) {
     return std::nullopt;
   for (;;) {
     auto frame = peer.read_frame(10s);
-    if (frame && frame->kind == frame_kind::refuse) {
-      refuse_payload refusal;
-      if (decode_all(frame->payload, refusal))
-        refused = refusal.code;
-    }
+    if (frame && frame->kind == frame_kind::refuse)
+      refused = refusal_code(frame->payload);
     if (!frame || frame->kind == frame_kind::refuse)
       return std::nullopt;
     if (frame->kind == frame_kind::reply)
