@@ -67,6 +67,7 @@ struct queue_state {
   std::map<caf::actor_addr, std::uint32_t> unreported;
 
   std::size_t delivered = 0; ///< items in `unacked`, still counted as in the queue
+  bool discarding = false;    ///< shut down immediately: items given back are dropped
 
   /// Items that have not left for good: queued, or delivered and not acked.
   std::size_t size() const {
@@ -207,6 +208,13 @@ void settle_joiners(queue_actor* self) {
   st.timed_joiners.clear();
 }
 
+/// `n` items are dropped by an immediate shutdown: nobody will finish them.
+void discard(queue_actor* self, std::size_t n) {
+  auto& st = self->state;
+  st.unfinished -= std::min<std::uint64_t>(st.unfinished, n);
+  settle_joiners(self);
+}
+
 caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
                              std::size_t max_batch_bytes) {
   self->state.maxsize = maxsize;
@@ -217,7 +225,10 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
     st.unreported.erase(msg.source);
     if (auto i = st.unacked.find(msg.source); i != st.unacked.end()) {
       st.delivered -= i->second.size();
-      give_back(self, i->second);
+      if (st.discarding)
+        discard(self, i->second.size());
+      else
+        give_back(self, i->second);
       st.unacked.erase(i);
     }
     std::erase_if(st.getters, [&](auto& g) { return g.consumer == msg.source; });
@@ -331,7 +342,10 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
           }
         st.delivered -= returned.size(); // they were counted as delivered
       }
-      give_back(self, returned);
+      if (st.discarding)
+        discard(self, returned.size());
+      else
+        give_back(self, returned);
       pump(self);
     },
     [=](expire_atom, std::uint64_t id) {
@@ -358,14 +372,22 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       return std::make_tuple(static_cast<std::uint64_t>(st.size()),
                              static_cast<std::uint64_t>(st.maxsize), st.closed);
     },
-    [=](close_atom) -> std::uint8_t {
+    [=](close_atom, bool immediate) -> std::uint8_t {
       auto& st = self->state;
       st.closed = true;
-      // Blocked put() calls have not returned: they fail. Pipelined ones stay.
+      // Blocked put() calls have not returned: they fail. Pipelined ones
+      // stay, unless the queue drops what it holds.
       for (auto& p : st.putters)
-        if (p.promise)
+        if (p.promise || immediate)
           answer_putter(self, p, closed);
-      std::erase_if(st.putters, [](auto& p) { return p.promise.has_value(); });
+      std::erase_if(st.putters, [&](auto& p) { return p.promise.has_value() || immediate; });
+      if (immediate) {
+        // Python's shutdown(immediate=True): what is queued is gone, and
+        // join() no longer waits for it.
+        st.discarding = true;
+        discard(self, st.items.size());
+        st.items.clear();
+      }
       pump(self);
       return ok;
     },

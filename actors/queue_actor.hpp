@@ -25,7 +25,8 @@ using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout
 using ack_atom = caf::atom_constant<caf::atom("q_ack")>;        // uint64 delivery id
 using return_atom = caf::atom_constant<caf::atom("q_return")>;  // batch of unreturned items
 using size_atom = caf::atom_constant<caf::atom("q_size")>;      // -> uint64 size, uint64 max, bool closed
-using close_atom = caf::atom_constant<caf::atom("q_close")>;    // -> code
+// Shuts the queue down for everyone: bool immediate (drop what it holds) -> code
+using close_atom = caf::atom_constant<caf::atom("q_close")>;
 using task_done_atom = caf::atom_constant<caf::atom("q_tdone")>; // -> code
 using join_atom = caf::atom_constant<caf::atom("q_join")>;      // int64 timeout_ms -> code
 using expire_atom = caf::atom_constant<caf::atom("q_expire")>;  // uint64 waiter id (internal)

@@ -1,8 +1,8 @@
 // Mirrors the seed's Queue program (write/read, here writer/reader): the parent creates a queue and hands it
 // to a writer process and a reader process. Python terminates its endless
 // reader once the writer is done (and may lose what it had not printed yet);
-// here the parent closes the queue instead, and the reader drains it and
-// ends by itself.
+// here the parent shuts the queue down instead, and the reader drains it
+// and ends by itself.
 #include <proctor/proctor.hpp>
 
 #include <chrono>
@@ -44,6 +44,6 @@ int main(int argc, char** argv) {
   pw.start();
   pr.start();
   pw.join();
-  q.close(); // no more puts: the reader ends once it has read everything
+  q.shutdown(); // no more puts: the reader ends once it has read everything
   pr.join();
 }

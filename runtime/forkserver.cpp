@@ -140,10 +140,17 @@ void close_all(const std::vector<int>& fds) {
     ::close(fd);
 }
 
+/// How SIGINT was handled when the server started: its workers get it back.
+struct sigaction inherited_sigint;
+/// The program's name, which the server's workers take back.
+char program_name[16];
+
 /// The forked worker's set-up before it becomes an ordinary worker.
 int become_worker(int control_fd, pid_t master, const request_header& header,
                   const std::string& cwd, const std::vector<int>& fds) {
   ::close(control_fd);
+  ::sigaction(SIGINT, &inherited_sigint, nullptr);
+  ::prctl(PR_SET_NAME, program_name);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != master)
     ::_exit(1);
@@ -271,6 +278,14 @@ int serve_forks(int control_fd, pid_t master) {
     if (::fcntl(fd, F_GETFD) == -1)
       ::open("/dev/null", O_RDWR); // takes the lowest free number: fd
   prepare_crypto();
+  // Ctrl-C reaches the whole process group; a master that handles SIGINT to
+  // shut down gracefully still needs its fork server (Python's ignores it too).
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &inherited_sigint);
+  // `ps` and the tests tell the server from its workers by its name.
+  ::prctl(PR_GET_NAME, program_name);
+  ::prctl(PR_SET_NAME, forkserver_process_name);
   for (;;) {
     request_header header;
     std::string cwd;

@@ -51,6 +51,9 @@ private:
   int control_ = -1;
 };
 
+/// The server's process name (/proc/PID/comm), which its workers do not keep.
+inline constexpr const char* forkserver_process_name = "proctor-fork";
+
 /// Server side: serves fork requests on `control_fd` until the master closes
 /// it, then exits the process. Returns only in a forked worker, with the fd
 /// of its link to the master.

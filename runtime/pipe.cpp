@@ -43,6 +43,10 @@ offer_collector::offer_collector(claims mode) : mode_(mode), outer_(innermost_co
 
 offer_collector::~offer_collector() {
   innermost_collector = outer_;
+  // Not taken: encoding failed, nothing was sent, so the ends stay here.
+  if (auto* rt = current_runtime(); rt != nullptr && !ids_.empty())
+    for (auto id : ids_)
+      rt->pipes()->withdraw(id, true);
 }
 
 std::shared_ptr<void> offer_collector::take() {
@@ -112,18 +116,32 @@ int pipe_base::release_fd() {
 pipe_ticket pipe_base::offer() const {
   pipe_ticket ticket;
   auto* rt = current_runtime();
-  if (!socket_ || rt == nullptr || socket_->closed()) {
-    ticket.failure = static_cast<std::uint8_t>(errc::closed);
-    ticket.detail = !socket_ ? "proctor: an invalid pipe handle was sent"
-                    : rt == nullptr
-                      ? "proctor: a pipe end was sent from a process without a runtime"
-                      : "proctor: the pipe end was closed or gone before it was sent";
-    return ticket;
+  auto why = errc::closed;
+  std::string detail;
+  if (!socket_) {
+    detail = "proctor: an invalid pipe handle was sent";
+  } else if (rt == nullptr) {
+    detail = "proctor: a pipe end was sent from a process without a runtime";
+  } else {
+    auto mode = innermost_collector != nullptr ? innermost_collector->mode()
+                                               : offer_collector::once;
+    why = rt->pipes()->offer(socket_, mode == offer_collector::until_done, ticket);
+    if (why == errc::ok) {
+      note_offer(ticket.id);
+      return ticket;
+    }
+    detail = why == errc::moved
+               ? "proctor: the pipe end was already handed to another process"
+               : why == errc::closed ? "proctor: the pipe end was closed before it was sent"
+                                     : std::string{"proctor: the pipe end is unusable: "} + to_string(why);
   }
-  auto mode = innermost_collector != nullptr ? innermost_collector->mode()
-                                             : offer_collector::once;
-  ticket = rt->pipes()->offer(socket_, mode == offer_collector::until_done);
-  note_offer(ticket.id);
+  // A task's or process's arguments fail at the call that binds them; a
+  // message (maybe encoded on the io thread) carries the failure instead,
+  // and the receiving end reports it at its first use.
+  if (innermost_collector != nullptr)
+    throw error(why, detail);
+  ticket.failure = static_cast<std::uint8_t>(why);
+  ticket.detail = std::move(detail);
   return ticket;
 }
 

@@ -131,16 +131,11 @@ pipe_broker::~pipe_broker() {
   ::close(listener_);
 }
 
-pipe_ticket pipe_broker::offer(std::shared_ptr<pipe_socket> socket, bool reclaimable) {
+errc pipe_broker::offer(std::shared_ptr<pipe_socket> socket, bool reclaimable,
+                        pipe_ticket& ticket) {
   int spare = -1;
-  if (reclaimable) {
-    try {
-      spare = ::fcntl(socket->native(), F_DUPFD_CLOEXEC, 0);
-    } catch (const error&) {
-      // Closed meanwhile: its claim reports that, once.
-    }
-  }
-  pipe_ticket ticket;
+  if (auto why = socket->begin_offer(reclaimable ? &spare : nullptr); why != errc::ok)
+    return why;
   ticket.host = host_identity();
   ticket.broker = name_;
   ticket.token_hi = random_u64();
@@ -149,18 +144,22 @@ pipe_ticket pipe_broker::offer(std::shared_ptr<pipe_socket> socket, bool reclaim
   ticket.id = next_id_++;
   offers_.emplace(ticket.id,
                   offered{ticket.token_hi, ticket.token_lo, std::move(socket), spare});
-  return ticket;
+  return errc::ok;
 }
 
-void pipe_broker::withdraw(std::uint64_t id) {
+void pipe_broker::withdraw(std::uint64_t id, bool restore) {
   std::shared_ptr<pipe_socket> dropped; // closed outside the lock
   scoped_fd spare{-1};
-  std::lock_guard<std::mutex> guard{mtx_};
-  if (auto i = offers_.find(id); i != offers_.end()) {
-    dropped = std::move(i->second.socket);
-    spare.fd = i->second.spare;
-    offers_.erase(i);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = offers_.find(id); i != offers_.end()) {
+      dropped = std::move(i->second.socket);
+      spare.fd = i->second.spare;
+      offers_.erase(i);
+    }
   }
+  if (dropped)
+    dropped->end_offer(restore);
 }
 
 void pipe_broker::serve() {

@@ -24,18 +24,20 @@ public:
   pipe_broker(const pipe_broker&) = delete;
   pipe_broker& operator=(const pipe_broker&) = delete;
 
-  /// Offers `socket` until claimed or withdrawn; with `reclaimable`, until
-  /// withdrawn: the first claim takes the end (it reads `moved` here), later
-  /// ones get a duplicate of its descriptor, kept here until the withdrawal.
-  pipe_ticket offer(std::shared_ptr<pipe_socket> socket, bool reclaimable = false);
+  /// Offers `socket` until claimed or withdrawn (it reads `moved` here from
+  /// now on); with `reclaimable`, until withdrawn: the first claim takes the
+  /// end, later ones get a duplicate of its descriptor, kept here until the
+  /// withdrawal. Returns why the end cannot be offered, or errc::ok.
+  errc offer(std::shared_ptr<pipe_socket> socket, bool reclaimable, pipe_ticket& ticket);
 
   /// This broker's abstract socket name.
   const std::string& name() const noexcept {
     return name_;
   }
 
-  /// Drops an unclaimed offer (closing the end if nothing else holds it).
-  void withdraw(std::uint64_t id);
+  /// Drops an unclaimed offer, closing the end (see pipe_socket::end_offer;
+  /// with `restore`, the end is open here again).
+  void withdraw(std::uint64_t id, bool restore = false);
 
   /// Takes the end a ticket offers; an end that could not be taken is
   /// returned broken, with the reason, so that decoding never fails.

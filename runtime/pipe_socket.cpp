@@ -5,6 +5,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,6 +102,7 @@ void pipe_socket::throw_unusable() const {
     case state::closed:
       throw error(errc::closed, "proctor: this pipe end is closed");
     case state::moved:
+    case state::offered:
       throw error(errc::moved, "proctor: this pipe end was handed to another process");
     default:
       throw error(code_, detail_);
@@ -160,9 +162,48 @@ void pipe_socket::close() {
   open_if_deferred();
   guard.lock();
   if (state_ != state::open)
-    return;
+    return; // an offered end is the hand-over's to finish or close
   state_ = state::closed;
   ::shutdown(fd_, SHUT_RDWR); // this process is the only holder: not moved
+  if (users_ == 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+errc pipe_socket::begin_offer(int* spare) {
+  open_if_deferred();
+  std::lock_guard<std::mutex> guard{mtx_};
+  switch (state_) {
+    case state::open:
+      break;
+    case state::closed:
+      return errc::closed;
+    case state::moved:
+    case state::offered:
+      return errc::moved;
+    default:
+      return code_;
+  }
+  if (spare != nullptr) {
+    *spare = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+    if (*spare < 0)
+      return errc::connection_closed;
+  }
+  state_ = state::offered;
+  return errc::ok;
+}
+
+void pipe_socket::end_offer(bool restore) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (state_ != state::offered)
+    return;
+  if (restore) {
+    state_ = state::open;
+    return;
+  }
+  state_ = state::closed;
+  ::shutdown(fd_, SHUT_RDWR);
   if (users_ == 0) {
     ::close(fd_);
     fd_ = -1;
@@ -176,7 +217,7 @@ errc pipe_socket::hand_over(const std::function<bool(int fd)>& transfer) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (state_ == state::closed)
     return errc::closed;
-  if (state_ != state::open)
+  if (state_ != state::open && state_ != state::offered)
     return errc::moved;
   if (!transfer(fd_))
     return errc::connection_closed;

@@ -60,6 +60,17 @@ public:
 
   bool closed() const;
 
+  /// The end is being passed to another process: from now on it reads
+  /// `moved` here, and close() leaves it to the hand-over, which it must not
+  /// break. With `spare`, a duplicate of the descriptor goes there. Returns
+  /// why the end cannot be offered (closed, moved, ...) or errc::ok.
+  errc begin_offer(int* spare);
+
+  /// Nobody claimed the offered end: it is closed, so the other end reads
+  /// end_of_pipe; with `restore` (the value carrying it was never sent) it
+  /// is open here again.
+  void end_offer(bool restore);
+
   /// Lends the descriptor to `transfer` (which passes it to another process)
   /// unless the end is closed or gone; on success this end is moved: its
   /// descriptor is closed here as soon as no call is using it. Returns why
@@ -74,7 +85,7 @@ public:
   int release_native();
 
 private:
-  enum class state { deferred, open, closed, moved, broken };
+  enum class state { deferred, open, offered, closed, moved, broken };
 
   /// Fetches and closes a deferred end's descriptor off the calling thread.
   static void discard(opener open);

@@ -20,7 +20,8 @@ pool::~pool() {
 
 std::shared_ptr<internal::result_state>
 pool::submit_chunks(std::vector<internal::chunk> chunks,
-                    std::function<void(std::size_t, std::size_t)> on_progress) {
+                    std::function<void(std::size_t, std::size_t)> on_progress,
+                    std::function<void(const internal::result_state&)> on_done) {
   std::vector<std::size_t> items;
   items.reserve(chunks.size());
   for (auto& c : chunks)
@@ -28,8 +29,14 @@ pool::submit_chunks(std::vector<internal::chunk> chunks,
   auto state = std::make_shared<internal::result_state>(std::move(items));
   if (on_progress)
     state->on_progress(std::move(on_progress));
-  if (!chunks.empty())
-    core_->submit(state, std::move(chunks));
+  if (chunks.empty()) {
+    if (on_done)
+      on_done(*state); // nothing will complete it
+    return state;
+  }
+  if (on_done)
+    state->on_done(std::move(on_done));
+  core_->submit(state, std::move(chunks));
   return state;
 }
 

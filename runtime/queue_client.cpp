@@ -3,6 +3,7 @@
 // the process's feeder that pipelines its puts.
 #include "proctor/queue.hpp"
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -63,7 +64,24 @@ struct fetched_items {
   std::mutex mtx;
   std::deque<entry> items;
   int fetching = 0; ///< sessions waiting for the queue right now
+  /// Set by close() in this process, for every handle of the queue here.
+  std::shared_ptr<std::atomic<bool>> closed_here;
 };
+
+/// The close() flag of `queue` in this process, shared by all its handles.
+std::shared_ptr<std::atomic<bool>> closed_here_flag(const caf::actor& queue) {
+  static std::mutex mtx;
+  static std::map<caf::actor_addr, std::weak_ptr<std::atomic<bool>>> flags;
+  std::lock_guard<std::mutex> guard{mtx};
+  std::erase_if(flags, [](auto& entry) { return entry.second.expired(); });
+  auto& entry = flags[caf::actor_cast<caf::actor_addr>(queue)];
+  auto flag = entry.lock();
+  if (!flag) {
+    flag = std::make_shared<std::atomic<bool>>(false);
+    entry = flag;
+  }
+  return flag;
+}
 
 class queue_session : public actor_client {
 public:
@@ -73,12 +91,19 @@ public:
                 std::shared_ptr<channel_failure> failure, std::shared_ptr<fetched_items> fetched)
     : actor_client(sys, std::move(queue), "queue", std::move(failure)),
       fetched_(std::move(fetched)) {
+    {
+      std::lock_guard<std::mutex> shared{fetched_->mtx};
+      if (!fetched_->closed_here)
+        fetched_->closed_here = closed_here_flag(target);
+      closed_here_ = fetched_->closed_here;
+    }
     maxsize_ = std::get<1>(size_unlocked());
     tracked_ = tracks_deliveries(maxsize_, target.node(), sys.node());
   }
 
   void put(item_bytes item, std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
+    check_open_here();
     check();
     if (closed_)
       throw_unless_ok(errc::closed);
@@ -108,6 +133,7 @@ public:
 
   item_bytes get(std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
+    check_open_here();
     if (auto next = take_fetched())
       return returned(std::move(next->item), next->fetcher);
     check();
@@ -142,12 +168,19 @@ public:
     keep_fetched(batch, me);
     return returned(std::move(batch.front()), me);
   }
+  /// The items in the queue, this process's puts so far included, and
+  /// those its handle fetched ahead (a bounded queue counts those itself).
   std::tuple<std::uint64_t, std::uint64_t, bool> size() {
     std::lock_guard<std::mutex> guard{mtx};
     // This process's puts so far arrive before the question does.
-    if (feeder_)
-      feeder_->send_now();
-    return size_unlocked();
+    if (auto feeder = queue_feeder::existing(target))
+      feeder->send_now();
+    auto result = size_unlocked();
+    if (!tracked_) {
+      std::lock_guard<std::mutex> shared{fetched_->mtx};
+      std::get<0>(result) += fetched_->items.size();
+    }
+    return result;
   }
 
   std::tuple<std::uint64_t, std::uint64_t, bool> size_unlocked() {
@@ -160,18 +193,41 @@ public:
     return result;
   }
 
-  void simple(caf::atom_value op) {
+  void task_done() {
     std::lock_guard<std::mutex> guard{mtx};
     check();
-    await_all_put_done();
-    std::uint8_t code = 0;
-    self->request(target, caf::infinite, op)
-      .receive([&](std::uint8_t c) { code = c; }, [&](caf::error& err) { fail(err); });
-    if (code == static_cast<std::uint8_t>(errc::invalid_state))
+    auto code = request_code(task_done_atom::value);
+    if (code == errc::invalid_state)
       throw error(errc::invalid_state, "proctor: task_done() called too many times");
-    if (op == close_atom::value)
-      closed_ = true;
-    throw_unless_ok(static_cast<errc>(code));
+    throw_unless_ok(code);
+  }
+
+  void shutdown(bool immediate) {
+    std::lock_guard<std::mutex> guard{mtx};
+    check();
+    // This process's puts so far go in first (unless they are discarded).
+    if (auto feeder = queue_feeder::existing(target))
+      feeder->send_now();
+    auto code = request_code(close_atom::value, immediate);
+    closed_ = true;
+    throw_unless_ok(code);
+  }
+
+  /// close(): this process puts and gets no more; what it put still goes.
+  void close_here() {
+    closed_here_->store(true);
+    if (auto feeder = queue_feeder::existing(target))
+      feeder->send_now();
+  }
+
+  /// join_thread(): waits until every put of this process is in the queue,
+  /// and throws if the queue refused one.
+  void await_puts() {
+    if (!closed_here_->load())
+      throw error(errc::invalid_state, "proctor: join_thread() before close()");
+    std::lock_guard<std::mutex> guard{mtx};
+    if (auto feeder = queue_feeder::existing(target))
+      noting_closed([&] { feeder->await_admitted(); });
   }
 
   bool join(std::int64_t timeout) {
@@ -237,6 +293,13 @@ private:
     }
   }
 
+  void check_open_here() {
+    if (closed_here_->load())
+      throw error(errc::invalid_state,
+                  "proctor: the queue was closed in this process (close()): it puts and "
+                  "gets no more here");
+  }
+
   /// Waits until every pipelined put of this process is admitted.
   void await_all_put_done() {
     if (feeder_)
@@ -257,20 +320,34 @@ private:
   bool tracked_ = true; ///< each item returned is acked (see tracks_deliveries)
   std::shared_ptr<queue_feeder> feeder_; ///< made by the first pipelined put
   std::shared_ptr<fetched_items> fetched_;
-  bool closed_ = false; ///< known closed: puts fail at once
+  std::shared_ptr<std::atomic<bool>> closed_here_;
+  bool closed_ = false; ///< known shut down: puts fail at once
 };
 
 class queue_client : public per_thread<queue_session> {
 public:
   using per_thread::per_thread;
 
+  ~queue_client() {
+    give_back_fetched();
+  }
+
+  void close_here() {
+    mine().close_here();
+    give_back_fetched();
+  }
+
+private:
   /// Gives back what this handle fetched and get() never returned, each item
   /// from the session that fetched it (sessions are still alive here).
-  ~queue_client() {
+  void give_back_fetched() {
     std::map<caf::actor, std::vector<delivery>> by_fetcher;
-    for (auto& e : shared_->items)
-      by_fetcher[e.fetcher].push_back(std::move(e.item));
-    shared_->items.clear();
+    {
+      std::lock_guard<std::mutex> shared{shared_->mtx};
+      for (auto& e : shared_->items)
+        by_fetcher[e.fetcher].push_back(std::move(e.item));
+      shared_->items.clear();
+    }
     for (auto& [fetcher, unreturned] : by_fetcher)
       caf::send_as(fetcher, target(), return_atom::value, encode_batch(unreturned));
   }
@@ -317,11 +394,19 @@ bool queue_base::full() const {
 }
 
 void queue_base::close() {
-  client().mine().simple(close_atom::value);
+  client().close_here();
+}
+
+void queue_base::join_thread() {
+  client().mine().await_puts();
+}
+
+void queue_base::shutdown(bool immediate) {
+  client().mine().shutdown(immediate);
 }
 
 void queue_base::task_done_impl() {
-  client().mine().simple(task_done_atom::value);
+  client().mine().task_done();
 }
 
 bool queue_base::join_impl(std::optional<std::chrono::milliseconds> timeout) {

@@ -76,6 +76,13 @@ std::shared_ptr<queue_feeder> queue_feeder::of(caf::actor_system& sys, const caf
   return feeder;
 }
 
+std::shared_ptr<queue_feeder> queue_feeder::existing(const caf::actor& queue) {
+  std::lock_guard<std::mutex> guard{registry_mutex()};
+  auto& all = registry();
+  auto i = all.find(caf::actor_cast<caf::actor_addr>(queue));
+  return i != all.end() ? i->second.lock() : nullptr;
+}
+
 void queue_feeder::throw_if_failed() {
   if (failure_)
     throw error(*failure_, failure_text_);

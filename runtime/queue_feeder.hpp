@@ -31,6 +31,9 @@ public:
                                           std::size_t window, std::size_t max_batch_bytes);
   ~queue_feeder();
 
+  /// This process's feeder for `queue` if it has one.
+  static std::shared_ptr<queue_feeder> existing(const caf::actor& queue);
+
   /// Blocks while the window is full. Throws the error that ended the
   /// pipeline (errc::closed, errc::owner_gone...), sticky for later puts.
   void put(item_bytes item);

@@ -53,7 +53,8 @@ void throw_failure(const task_failure& f) {
   }
 }
 
-result_state::result_state(std::vector<std::size_t> items) : parts_(items.size()) {
+result_state::result_state(std::vector<std::size_t> items)
+  : parts_(items.size()), ready_(items.empty()) {
   for (std::size_t i = 0; i < items.size(); ++i)
     parts_[i].items = items[i];
   items_total_ = std::accumulate(items.begin(), items.end(), std::size_t{0});
@@ -79,9 +80,13 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
     items_done_ += p.items;
     done = items_done_;
     bool all = finished_.size() == parts_.size();
-    if (all)
+    if (all) {
       callback = std::move(on_done_);
-    wake = all || partial_waiters_ > 0;
+      // With a callback, the result becomes ready once it has run, as
+      // Python's: a caller whose get() returned can rely on its callback.
+      ready_ = !callback;
+    }
+    wake = ready_ || partial_waiters_ > 0;
   }
   // After the unlock: a waiter woken under the lock would block on it at once.
   if (wake)
@@ -89,8 +94,14 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
   // Set before submission and never changed: read without the lock.
   if (on_progress_)
     guarded([&] { on_progress_(done, items_total_); });
-  if (callback)
+  if (callback) {
     guarded([&] { callback(*this); });
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ready_ = true;
+    }
+    changed_.notify_all();
+  }
 }
 
 void result_state::on_progress(std::function<void(std::size_t, std::size_t)> hook) {
@@ -112,8 +123,7 @@ void result_state::record_failure(std::size_t i, task_failure why) {
 
 bool result_state::wait(std::optional<clock::time_point> deadline) const {
   std::unique_lock<std::mutex> guard{mtx_};
-  return wait_until(changed_, guard, deadline,
-                    [&] { return finished_.size() == parts_.size(); });
+  return wait_until(changed_, guard, deadline, [&] { return ready_; });
 }
 
 bool result_state::wait_part(std::size_t i, std::optional<clock::time_point> deadline) const {
@@ -137,7 +147,7 @@ result_state::wait_finished(std::size_t n, std::optional<clock::time_point> dead
 
 bool result_state::ready() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return finished_.size() == parts_.size();
+  return ready_;
 }
 
 bool result_state::failed() const {

@@ -109,7 +109,14 @@ runtime::runtime(int argc, char** argv) {
   impl_ = std::make_unique<internal::runtime_impl>(argc, argv, std::move(key),
                                                      internal::process_role::worker);
   current_instance = this;
-  impl_->run_worker(link_fd, parent);
+  int code = impl_->run_worker(link_fd, parent);
+  // The target returned (or threw): end as a master's main does, with the
+  // runtime torn down and then exit handlers and static destructors run, as
+  // Python runs atexit in a child whose target returned. Nothing of the
+  // application's main after this constructor runs in a worker.
+  impl_.reset();
+  current_instance = nullptr;
+  std::exit(code);
 }
 
 runtime::~runtime() {

@@ -105,7 +105,10 @@ public:
 
   /// Runs a worker's life on the calling thread (the worker's main thread)
   /// and ends the process. `link_fd` is connected to the parent.
-  [[noreturn]] void run_worker(int link_fd, pid_t parent);
+  /// Serves the parent until it orders a task, runs it, and returns its
+  /// exit code with every link flushed. Ends the process itself (with
+  /// _exit) if the parent goes, or once the actors it hosts are done.
+  int run_worker(int link_fd, pid_t parent);
 
   /// Adopts an actor that proctor made (a queue, a lock...): it ends with
   /// the runtime, since handles that crossed processes keep it registered.

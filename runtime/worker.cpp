@@ -121,7 +121,7 @@ void runtime_impl::flush_links() {
     l->flush(deadline);
 }
 
-void runtime_impl::run_worker(int link_fd, pid_t parent) {
+int runtime_impl::run_worker(int link_fd, pid_t parent) {
   auto channel = std::make_shared<link>(
     *router_,
     [this](link& from, frame_kind kind, std::span<const char> payload) {
@@ -167,7 +167,8 @@ void runtime_impl::run_worker(int link_fd, pid_t parent) {
     std::fprintf(stderr, "proctor: %s (pid %d): uncaught exception of unknown type\n",
                  process_name.c_str(), static_cast<int>(::getpid()));
   }
-  flush_and_exit(code);
+  flush_links();
+  return code;
 }
 
 } // namespace proctor::internal

@@ -147,6 +147,8 @@ private:
   /// Whether a caller's frames should wait for the io thread (a burst).
   bool defer_to_io_thread();
   void do_async_write();
+  /// A write failed: stop writing, keep reading (io thread).
+  void stop_writing(std::string detail);
   void do_close(std::error_code reason, std::string detail);
 
   socket_type socket_;
@@ -180,6 +182,10 @@ private:
   std::chrono::steady_clock::time_point last_send_{}; ///< by a non-io thread
   bool established_ = false;
   bool closed_ = false;
+  /// A write failed (the peer is gone): nothing more is written, and the
+  /// reader goes on until the end of the stream, so that no frame the peer
+  /// sent before it closed is lost.
+  bool write_failed_ = false;
   std::uint32_t peer_pid_ = 0;
 };
 

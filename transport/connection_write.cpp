@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "proctor/errc.hpp"
+#include "transport/log.hpp"
 
 namespace proctor::internal {
 
@@ -35,7 +36,7 @@ std::error_code connection::send(frame_kind kind, std::span<const char> payload)
              || pending_.size() + inflight_.size() - inflight_offset_
                   < settings_.max_pending_bytes;
     });
-  if (closed_)
+  if (closed_ || write_failed_)
     return errc::connection_closed;
   append_frame(pending_, kind, payload);
   kick_writer(guard);
@@ -43,7 +44,7 @@ std::error_code connection::send(frame_kind kind, std::span<const char> payload)
 }
 
 void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
-  while (!writing_ && !closed_) {
+  while (!writing_ && !closed_ && !write_failed_) {
     // Handshake frames go first; other frames wait for the handshake to end.
     if (!handshake_out_.empty()) {
       std::swap(handshake_out_, inflight_);
@@ -85,7 +86,8 @@ std::size_t connection::queued_bytes() const {
 bool connection::flush(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> guard{mtx_};
   return writable_.wait_until(guard, deadline, [this] {
-    return closed_ || (pending_.empty() && handshake_out_.empty() && !writing_);
+    return closed_ || write_failed_
+           || (pending_.empty() && handshake_out_.empty() && !writing_);
   });
 }
 
@@ -111,6 +113,28 @@ bool connection::defer_to_io_thread() {
   return true;
 }
 
+void connection::stop_writing(std::string detail) {
+  std::uint32_t pid;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (closed_ || write_failed_)
+      return;
+    pid = peer_pid_;
+    write_failed_ = true;
+    pending_.clear();
+    inflight_.clear();
+    inflight_offset_ = 0;
+    writing_ = false;
+    writable_.notify_all();
+  }
+  log(log_level::debug, "connection to pid ", pid, ": ", detail,
+      "; reading what the peer sent before it closed");
+  // The peer closed its end, maybe right after its last messages: the
+  // reader delivers those, then sees the end of the stream and closes.
+  boost::system::error_code ignored;
+  socket_.shutdown(socket_type::shutdown_send, ignored);
+}
+
 void connection::do_async_write() {
   std::size_t offset;
   {
@@ -122,7 +146,7 @@ void connection::do_async_write() {
   auto rest = boost::asio::buffer(inflight_.data() + offset, inflight_.size() - offset);
   boost::asio::async_write(socket_, rest, [self = shared_from_this()](auto ec, auto) {
     if (ec) {
-      self->do_close(errc::connection_closed, "write failed: " + ec.message());
+      self->stop_writing("write failed: " + ec.message());
       return;
     }
     std::unique_lock<std::mutex> guard{self->mtx_};

@@ -3,7 +3,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,7 +92,8 @@ public:
   /// `items[i]` results in part i.
   explicit result_state(std::vector<std::size_t> items);
 
-  /// Run once, on the pool's callback thread, when the last part is done.
+  /// Run once, on the pool's callback thread, when the last part is done;
+  /// wait() and ready() see the result only after it returned.
   void on_done(std::function<void(const result_state&)> callback);
 
   /// Run on the pool's callback thread after each part, with the results so
@@ -132,6 +135,7 @@ private:
   mutable std::condition_variable changed_;
   std::vector<part> parts_;
   std::vector<std::size_t> finished_; ///< part indexes in the order they finished
+  bool ready_;                        ///< every part done and on_done run
   std::size_t items_done_ = 0;
   std::size_t items_total_ = 0;
   /// Threads in wait_part or wait_finished: only they need a wake-up for
@@ -240,17 +244,19 @@ private:
 
 /// The lazy results of imap (in order) and imap_unordered (as they come):
 /// each is decoded when the caller reaches it. A failed item throws its
-/// failure when reached; iteration may go on after it.
+/// failure when reached; iteration may go on after it. An exception thrown
+/// by the input range comes after every result before it.
 template <class R>
 class imap_result {
 public:
-  imap_result(std::shared_ptr<internal::result_state> state, bool ordered)
-    : state_(std::move(state)), ordered_(ordered) {
+  imap_result(std::shared_ptr<internal::result_state> state, bool ordered,
+              std::exception_ptr range_failure = {})
+    : state_(std::move(state)), ordered_(ordered), range_failure_(std::move(range_failure)) {
   }
 
   /// false once every result has been taken.
   bool has_next() const {
-    return !buffer_.empty() || next_part_ < state_->parts();
+    return !buffer_.empty() || next_part_ < state_->parts() || range_failure_;
   }
 
   /// The next result; waits for it. errc::invalid_state past the end.
@@ -265,8 +271,11 @@ public:
 
   class iterator {
   public:
+    using iterator_category = std::input_iterator_tag;
     using value_type = R;
     using difference_type = std::ptrdiff_t;
+    using pointer = const R*;
+    using reference = const R&;
 
     iterator() = default;
     explicit iterator(imap_result* owner) : owner_(owner) {
@@ -280,8 +289,17 @@ public:
       advance();
       return *this;
     }
-    void operator++(int) {
+    /// What `*it++` reads: the value before the step.
+    struct previous {
+      R value;
+      const R& operator*() const {
+        return value;
+      }
+    };
+    previous operator++(int) {
+      previous old{std::move(*value_)};
       advance();
+      return old;
     }
     bool operator==(const iterator& other) const {
       return owner_ == other.owner_;
@@ -309,8 +327,11 @@ public:
 private:
   R take(std::optional<internal::result_state::clock::time_point> deadline) {
     if (buffer_.empty()) {
-      if (next_part_ >= state_->parts())
+      if (next_part_ >= state_->parts()) {
+        if (range_failure_)
+          std::rethrow_exception(std::exchange(range_failure_, nullptr));
         throw error(errc::invalid_state, "proctor: no more results");
+      }
       std::size_t part = next_part_;
       if (ordered_) {
         if (!state_->wait_part(part, deadline))
@@ -336,6 +357,7 @@ private:
 
   std::shared_ptr<internal::result_state> state_;
   bool ordered_;
+  std::exception_ptr range_failure_; ///< thrown once the results before it are taken
   std::size_t next_part_ = 0;
   std::vector<R> buffer_;
   std::size_t taken_ = 0;

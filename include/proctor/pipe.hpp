@@ -56,10 +56,12 @@ typename Inspector::result_type inspect(Inspector& f, pipe_ticket& x) {
 class pipe_base {
 public:
   /// Closes this end for every copy of the handle in this process; the other
-  /// end then reads end_of_pipe after the messages already sent.
+  /// end then reads end_of_pipe after the messages already sent. On an end
+  /// already passed to another process it only drops this process's copy:
+  /// the hand-over still completes (Python's `p.start(); child_conn.close()`).
   void close();
 
-  /// True after close(), or once the end was handed to another process.
+  /// True after close(), or once the end was passed to another process.
   bool closed() const;
 
   friend bool operator==(const pipe_base& x, const pipe_base& y) noexcept {
@@ -121,9 +123,13 @@ make_pipe_sockets(runtime& rt);
 /// another process (as a task argument, inside a message or a queue item),
 /// the end moves there: the socket itself is handed over, so messages then go
 /// straight between the two processes. Using the end afterwards in the
-/// sending process throws errc::moved. An end that was never delivered (its
-/// process ended before starting its task) is closed, so the other end reads
-/// end_of_pipe instead of waiting forever. The sending process hands the
+/// sending process throws errc::moved; passing it to a second process or
+/// task fails at that call with errc::moved (errc::closed for a closed
+/// end), and the call's other ends stay here. Inside a message or a queue
+/// item the failure travels instead, and the receiving end throws it at
+/// its first use. An end that was never delivered (its process ended
+/// before starting its task) is closed, so the other end reads end_of_pipe
+/// instead of waiting forever. The sending process hands the
 /// socket over when the receiver takes it (as it decodes the value, or just
 /// after, for a message decoded on the io thread): a process that sends an
 /// end and exits at once may be gone before that, and the receiver's end

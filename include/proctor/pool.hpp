@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <algorithm>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <iterator>
 #include <memory>
@@ -61,11 +63,14 @@ struct pool_stats {
   std::size_t workers_alive = 0;
 };
 
-/// Callbacks for apply_async and map_async. `on_result` gets the value
-/// (nothing for a void task); `on_error` gets the proctor::error the
-/// result's get() would throw. Both run on the pool's callback thread, one at a
-/// time, as Python's result handler thread does: keep them short, and never
-/// wait on this pool's results inside them.
+/// Callbacks for apply_async, map_async and starmap_async (Python's
+/// `callback=` and `error_callback=`). `on_result` gets the value (nothing
+/// for a void task; a map's whole vector); `on_error` gets the
+/// proctor::error the result's get() would throw. Exactly one of them runs,
+/// before the result becomes ready: once get() or wait() returned, it has
+/// run. Both run on the pool's callback thread, one at a time, as Python's
+/// result handler thread does: keep them short, and never wait on this
+/// pool's results inside them.
 template <class OnResult, class OnError>
 struct callbacks {
   OnResult on_result;
@@ -99,8 +104,13 @@ struct chunk {
 /// Encodes each element of `range` as the argument tuple of Fn, `chunksize`
 /// elements per chunk. `spread` says whether an element is a tuple of
 /// arguments (starmap) or the one argument (map).
+///
+/// With `range_failure`, an exception thrown while reading an element ends
+/// the chunks there and is stored in it instead of propagating: the elements
+/// before it still make their chunks (imap's lazy semantics).
 template <bool Spread, class R, class... Ps, class Range>
-std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunksize) {
+std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunksize,
+                               std::exception_ptr* range_failure = nullptr) {
   auto* entry = &registered_task(reinterpret_cast<const void*>(fn));
   std::vector<chunk> chunks;
   if constexpr (std::ranges::sized_range<Range>)
@@ -113,13 +123,15 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
     offers.reset();
     buf.clear();
   };
-  for (auto&& element : range) {
+  std::optional<std::size_t> element_start; // in buf, of the element being added
+  auto add = [&](auto&& element) {
     if (chunks.empty() || chunks.back().count == chunksize) {
       if (!chunks.empty())
         seal();
       chunks.push_back({entry, 0, {}, {}});
       offers.emplace(offer_collector::until_done);
     }
+    element_start = buf.size();
     std::tuple<std::decay_t<Ps>...> args = [&] {
       if constexpr (Spread)
         return std::apply(
@@ -129,6 +141,26 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
     }();
     encode_arguments(buf, args);
     ++chunks.back().count;
+    element_start.reset();
+  };
+  if (range_failure == nullptr) {
+    for (auto&& element : range)
+      add(element);
+  } else {
+    try {
+      for (auto it = std::ranges::begin(range); it != std::ranges::end(range); ++it) {
+        decltype(auto) element = *it; // may throw: the range's own failure
+        add(element);
+      }
+    } catch (...) {
+      *range_failure = std::current_exception();
+      if (element_start)
+        buf.resize(*element_start);
+      if (!chunks.empty() && chunks.back().count == 0) {
+        chunks.pop_back(); // opened for the element that failed
+        return chunks;     // the one before it is sealed
+      }
+    }
   }
   if (!chunks.empty())
     seal();
@@ -204,9 +236,7 @@ public:
   template <class OnResult, class OnError, class R, class... Ps, class... Ts>
   async_result<R> apply_async(callbacks<OnResult, OnError> cb, R (*fn)(Ps...), Ts&&... args) {
     auto state = std::make_shared<internal::result_state>(std::vector<std::size_t>{1});
-    state->on_done([cb = std::move(cb)](const internal::result_state& s) mutable {
-      deliver(cb, [&] { return internal::decode_single<R>(s); });
-    });
+    state->on_done(notifier(std::move(cb), &internal::decode_single<R>));
     submit_one(state, false, fn, std::forward<Ts>(args)...);
     return {state, &internal::decode_single<R>};
   }
@@ -236,6 +266,21 @@ public:
               &internal::decode_all<R>};
   }
 
+  /// map_async whose outcome also goes to `cb` (see callbacks): on_result
+  /// gets the whole vector, on_error the first failure. Over an empty range,
+  /// on_result({}) runs before map_async returns.
+  template <class OnResult, class OnError, class R, class P, class Range>
+  async_result<std::vector<R>> map_async(callbacks<OnResult, OnError> cb, R (*fn)(P),
+                                         Range&& range, std::size_t chunksize = 0) {
+    static_assert(!std::is_void_v<R>, "proctor: map needs a function that returns a value");
+    if constexpr (single_pass<Range>)
+      return map_async(std::move(cb), fn, materialized(range), chunksize);
+    else
+      return {submit_chunks(internal::make_chunks<false>(fn, range, chunking(range, chunksize)),
+                            {}, notifier(std::move(cb), &internal::decode_all<R>)),
+              &internal::decode_all<R>};
+  }
+
   /// As map, each element a tuple of fn's arguments.
   template <class R, class... Ps, class Range>
   std::vector<R> starmap(R (*fn)(Ps...), Range&& range, std::size_t chunksize = 0) {
@@ -261,19 +306,33 @@ public:
               &internal::decode_all<R>};
   }
 
-  /// Lazy map: results in order, each available as soon as it (and those
-  /// before it) arrived. chunksize 1 as in Python.
-  template <class R, class P, class Range>
-  imap_result<R> imap(R (*fn)(P), Range&& range, std::size_t chunksize = 1) {
-    return {submit_chunks(internal::make_chunks<false>(fn, range, std::max<std::size_t>(chunksize, 1))),
-            true};
+  /// starmap_async whose outcome also goes to `cb` (see map_async).
+  template <class OnResult, class OnError, class R, class... Ps, class Range>
+  async_result<std::vector<R>> starmap_async(callbacks<OnResult, OnError> cb, R (*fn)(Ps...),
+                                             Range&& range, std::size_t chunksize = 0) {
+    static_assert(!std::is_void_v<R>, "proctor: starmap needs a function that returns a value");
+    if constexpr (single_pass<Range>)
+      return starmap_async(std::move(cb), fn, materialized(range), chunksize);
+    else
+      return {submit_chunks(internal::make_chunks<true>(fn, range, chunking(range, chunksize)),
+                            {}, notifier(std::move(cb), &internal::decode_all<R>)),
+              &internal::decode_all<R>};
   }
 
-  /// Lazy map: results in the order they arrive.
+  /// Lazy map: results in order, each available as soon as it (and those
+  /// before it) arrived. chunksize 1 as in Python. If reading `range`
+  /// throws, the elements before it still run, and the exception is thrown
+  /// by the next() after their results, as Python's imap raises it.
+  template <class R, class P, class Range>
+  imap_result<R> imap(R (*fn)(P), Range&& range, std::size_t chunksize = 1) {
+    return lazy_map<true>(fn, range, chunksize);
+  }
+
+  /// Lazy map: results in the order they arrive (a failure of `range`
+  /// comes last, as in imap).
   template <class R, class P, class Range>
   imap_result<R> imap_unordered(R (*fn)(P), Range&& range, std::size_t chunksize = 1) {
-    return {submit_chunks(internal::make_chunks<false>(fn, range, std::max<std::size_t>(chunksize, 1))),
-            false};
+    return lazy_map<false>(fn, range, chunksize);
   }
 
   /// No more submissions (errc::invalid_state); what is submitted finishes.
@@ -306,6 +365,14 @@ private:
     submit(state, std::move(one));
   }
 
+  template <bool Ordered, class R, class P, class Range>
+  imap_result<R> lazy_map(R (*fn)(P), Range& range, std::size_t chunksize) {
+    std::exception_ptr range_failure;
+    auto chunks = internal::make_chunks<false>(fn, range, std::max<std::size_t>(chunksize, 1),
+                                               &range_failure);
+    return {submit_chunks(std::move(chunks)), Ordered, std::move(range_failure)};
+  }
+
   /// A single-pass range without a size, read once into a vector (counting
   /// it for the default chunksize would consume it).
   template <class Range>
@@ -328,9 +395,19 @@ private:
 
   std::shared_ptr<internal::result_state>
   submit_chunks(std::vector<internal::chunk> chunks,
-                std::function<void(std::size_t, std::size_t)> on_progress = {});
+                std::function<void(std::size_t, std::size_t)> on_progress = {},
+                std::function<void(const internal::result_state&)> on_done = {});
   void submit(const std::shared_ptr<internal::result_state>& state,
               std::vector<internal::chunk> chunks);
+
+  /// The on_done hook that hands the result, as `decode` gives it, to `cb`.
+  template <class T, class Callbacks>
+  static std::function<void(const internal::result_state&)>
+  notifier(Callbacks cb, T (*decode)(const internal::result_state&)) {
+    return [cb = std::move(cb), decode](const internal::result_state& s) mutable {
+      deliver(cb, [&] { return decode(s); });
+    };
+  }
 
   /// Decodes the outcome for `cb`; only decoding's errors go to on_error.
   template <class Callbacks, class Decode>

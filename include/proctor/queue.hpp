@@ -41,10 +41,31 @@ enum class wait_mode { forever, timed, none };
 /// crosses processes) and this process's client for it (not serialized).
 class queue_base {
 public:
+  /// The items in the queue: with this process's puts so far, and those
+  /// its handle fetched ahead and get() has not returned yet. Approximate
+  /// when other processes use the queue meanwhile, as in Python.
   std::size_t qsize() const;
   bool empty() const;
   bool full() const;
+
+  /// Python's close(): this process puts and gets no more through this
+  /// queue (any of its handles here: errc::invalid_state, Python's
+  /// ValueError); what it put is still delivered, and items it fetched
+  /// ahead go back to the queue. Other processes are not affected.
   void close();
+
+  /// Python's join_thread(): after close(), waits until every put of this
+  /// process is in the queue. Throws the error of a put the queue refused
+  /// (errc::closed after shutdown(), errc::owner_gone), which pipelined
+  /// put() calls could not report. errc::invalid_state before close().
+  void join_thread();
+
+  /// Python 3.13's shutdown(): the queue refuses puts from every process
+  /// from now on (errc::closed, Python's ShutDown); gets drain what it
+  /// holds, then throw errc::closed. With `immediate`, what it holds is
+  /// dropped at once (items another process fetched ahead may still be
+  /// returned to it there), and join() stops waiting for the dropped items.
+  void shutdown(bool immediate = false);
 
   friend bool operator==(const queue_base& x, const queue_base& y) noexcept {
     return x.handle_ == y.handle_;
@@ -79,16 +100,18 @@ private:
 /// backpressure across processes). A process's puts travel in batches, in
 /// order; those still buffered when the process ends normally or drops its
 /// last handle are sent then (a killed process loses them, as in Python).
-/// Errors of a pipelined put (the queue was closed, its owner died) surface
-/// at a later call. An item leaves the queue for good only when get() has
-/// returned it; items a consumer in another process fetched ahead and never
-/// returned go back to the head, in order, if its process dies. If the owner
-/// dies, every call fails with errc::owner_gone. qsize(), empty() and full()
-/// are approximate, as in Python. Of a bounded queue they count items fetched
-/// ahead but not returned yet, and so does maxsize: a bounded queue never
-/// holds more, wherever its items are. Of an unbounded queue they do not
-/// count the items its own process fetched ahead. A handle must not outlive
-/// its process's runtime.
+/// A pipelined put the queue refuses (it was shut down, its owner died) is
+/// reported by the next put() or join() of this process on the queue, and
+/// by join_thread(); a timed or non-blocking put reports at that call.
+/// An item leaves the queue for good only when get() has returned it;
+/// items a consumer in another process fetched ahead and never returned go
+/// back to the head, in order, if its process dies. If the owner dies,
+/// every call fails with errc::owner_gone. qsize(), empty() and full()
+/// count this process's own puts and what its handle fetched ahead, so
+/// `while (!q.empty()) q.get();` drains what this process can see; of a
+/// bounded queue they also count what others fetched ahead, and so does
+/// maxsize: a bounded queue never holds more, wherever its items are. A
+/// handle must not outlive its process's runtime.
 template <class T>
 class queue : public internal::queue_base {
 public:
@@ -112,7 +135,8 @@ public:
     put_bytes(internal::encode_value(x), internal::wait_mode::none, {});
   }
 
-  /// Throws proctor::error(errc::closed) once the queue is closed and drained.
+  /// Throws proctor::error(errc::closed) once the queue is shut down and
+  /// drained.
   T get() {
     return internal::decode_value<T>(get_bytes(internal::wait_mode::forever, {}));
   }

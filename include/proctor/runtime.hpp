@@ -100,9 +100,13 @@ private:
   std::unique_ptr<internal::runtime_impl> impl_;
 };
 
-/// Ends the calling process with `code` after flushing stdout and stderr, as
-/// Python's sys.exit does in a child. In a process's target, exitcode() then
-/// reports `code`.
+/// Ends the calling process with `code` after flushing stdout and stderr
+/// and the messages it sent, as Python's sys.exit does in a child. In a
+/// process's target, exitcode() then reports `code`. Unlike a target's
+/// return, it runs no std::atexit handlers and no static destructors: it
+/// may be called on any thread while others still run, where destroying
+/// globals under them would be undefined behaviour (Python's os._exit).
+/// Return from the target to have them run.
 [[noreturn]] void exit(int code);
 
 /// This process's name (`MainProcess` in the master, `Process-N` or the name

@@ -142,10 +142,10 @@ TEST(queue, strings_and_structures_pass_intact) {
   EXPECT_EQ(q.get(limit), item);
 }
 
-TEST(queue, close_lets_consumers_drain_then_fails_clearly) {
+TEST(queue, shutdown_lets_consumers_drain_then_fails_clearly) {
   int_queue q{test_runtime()};
   q.put(1);
-  q.close();
+  q.shutdown();
   EXPECT_EQ(error_of([&] { q.put(2); }), proctor::errc::closed);
   EXPECT_EQ(q.get(limit), 1);
   EXPECT_EQ(error_of([&] { q.get(); }), proctor::errc::closed);
@@ -169,7 +169,7 @@ TEST(queue, many_producers_and_consumers_see_every_item_exactly_once) {
     ASSERT_TRUE(procs[i]->join(limit));
     ASSERT_EQ(procs[i]->exitcode(), 0);
   }
-  work.close();
+  work.shutdown();
   std::multiset<int> seen;
   for (int i = 0; i < producers * per_producer; ++i)
     seen.insert(results.get(limit));
