@@ -7,7 +7,7 @@
 
 #include "actors/sync_actor.hpp"
 #include "proctor/runtime.hpp"
-#include "runtime/actor_client.hpp"
+#include "runtime/sync_client.hpp"
 #include "runtime/runtime_impl.hpp"
 
 namespace proctor::internal {
@@ -28,19 +28,6 @@ std::int64_t wire_timeout(bool blocking, std::optional<std::chrono::milliseconds
 
 } // namespace
 
-class sync_session : public actor_client {
-public:
-  sync_session(caf::actor_system& sys, caf::actor target,
-               std::shared_ptr<channel_failure> failure)
-    : actor_client(sys, std::move(target), "lock", std::move(failure)) {
-  }
-};
-
-class sync_client : public per_thread<sync_session> {
-public:
-  using per_thread::per_thread;
-};
-
 sync_base::sync_base(runtime& rt, kind k, std::int64_t permits) {
   auto& sys = rt.system();
   if (k == kind::event) {
@@ -50,6 +37,10 @@ sync_base::sync_base(runtime& rt, kind k, std::int64_t permits) {
       throw error(errc::bad_argument, "proctor: a semaphore's value must be >= 0");
     handle_ = spawn_sync(sys, static_cast<sync_kind>(k), permits);
   }
+  rt.impl().own(handle_);
+}
+
+sync_base::sync_base(runtime& rt, caf::actor actor) : handle_(std::move(actor)) {
   rt.impl().own(handle_);
 }
 

@@ -41,6 +41,7 @@ const char* to_string(errc x) noexcept {
     case errc::task_timed_out: return "task_timed_out";
     case errc::pool_broken: return "pool_broken";
     case errc::pool_terminated: return "pool_terminated";
+    case errc::broken_barrier: return "broken_barrier";
   }
   return "unknown";
 }

@@ -51,6 +51,8 @@ enum class errc : std::uint8_t {
   task_timed_out = 50,       ///< a task ran past the pool's task_timeout
   pool_broken = 51,          ///< workers crashed too often; the pool gave up
   pool_terminated = 52,      ///< terminate() ended the pool first
+  // -- synchronization -------------------------------------------------------------
+  broken_barrier = 53,       ///< a barrier was aborted, reset, timed out or lost a party
 };
 
 /// The name of an error code, e.g. "frame_too_large".

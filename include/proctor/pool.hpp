@@ -21,17 +21,6 @@
 
 namespace proctor {
 
-/// A registered function with its arguments, bound now and run later
-/// elsewhere: `proctor::call(setup, "config.json")`.
-struct task_call {
-  internal::bound_task bound;
-};
-
-template <class R, class... Ps, class... Ts>
-task_call call(R (*fn)(Ps...), Ts&&... args) {
-  return {internal::bind_task(fn, std::forward<Ts>(args)...)};
-}
-
 struct pool_options {
   /// Worker processes; 0 means cpu_count().
   std::size_t processes = 0;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "proctor/actor.hpp"
+#include "proctor/barrier.hpp"
+#include "proctor/condition.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/fd.hpp"
 #include "proctor/message_type.hpp"

@@ -156,6 +156,39 @@ public:
   }
 };
 
+/// Python's SimpleQueue: put, get, empty and close only. put() pipelines
+/// as queue<T>'s does; get() waits as long as it takes.
+template <class T>
+class simple_queue : private internal::queue_base {
+public:
+  explicit simple_queue(runtime& rt) : queue_base(rt, 0) {
+  }
+
+  /// An invalid handle, to be assigned or deserialized into.
+  simple_queue() = default;
+
+  void put(const T& x) {
+    put_bytes(internal::encode_value(x), internal::wait_mode::forever, {});
+  }
+
+  /// Throws proctor::error(errc::invalid_state) after close() here.
+  T get() {
+    return internal::decode_value<T>(get_bytes(internal::wait_mode::forever, {}));
+  }
+
+  using queue_base::close;
+  using queue_base::empty;
+
+  friend bool operator==(const simple_queue& x, const simple_queue& y) noexcept {
+    return x.handle_ == y.handle_;
+  }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f, simple_queue& x) {
+    return f(caf::meta::type_name("proctor::simple_queue"), x.handle_);
+  }
+};
+
 /// queue<T> plus Python's JoinableQueue: task_done() and join().
 template <class T>
 class joinable_queue : public queue<T> {

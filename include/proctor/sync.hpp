@@ -54,6 +54,8 @@ protected:
 
   sync_base() = default;
   sync_base(runtime& rt, kind k, std::int64_t permits);
+  /// Owns `actor`, spawned by a derived class (a condition, a barrier).
+  sync_base(runtime& rt, caf::actor actor);
 
   bool acquire_impl(bool blocking, std::optional<std::chrono::milliseconds> timeout);
   void release_impl();
@@ -63,11 +65,13 @@ protected:
   bool is_set_impl() const;
   bool wait_impl(std::optional<std::chrono::milliseconds> timeout);
 
+  /// This process's sessions with the actor.
+  sync_client& client() const;
+
   caf::actor handle_;
   relaxed_flag previous_holder_died_;
 
 private:
-  sync_client& client() const;
 
   mutable std::shared_ptr<sync_client> client_;
 };
@@ -99,6 +103,11 @@ public:
   /// Whether the holder before the last successful acquire died holding it.
   bool previous_holder_died() const noexcept {
     return previous_holder_died_.load();
+  }
+
+  /// Whether some thread of some process holds it now (a snapshot).
+  bool locked() const {
+    return value_impl() == 0;
   }
 
   void lock() {
@@ -138,6 +147,10 @@ public:
   }
   bool previous_holder_died() const noexcept {
     return previous_holder_died_.load();
+  }
+  /// Whether some thread of some process holds it now (a snapshot).
+  bool locked() const {
+    return value_impl() == 0;
   }
   void lock() {
     acquire();

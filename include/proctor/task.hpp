@@ -201,3 +201,18 @@ bound_task bind_task(R (*fn)(Ps...), Ts&&... xs) {
 }
 
 } // namespace proctor::internal
+
+namespace proctor {
+
+/// A registered function with its arguments, bound now and run later
+/// elsewhere: `proctor::call(setup, "config.json")`.
+struct task_call {
+  internal::bound_task bound;
+};
+
+template <class R, class... Ps, class... Ts>
+task_call call(R (*fn)(Ps...), Ts&&... args) {
+  return {internal::bind_task(fn, std::forward<Ts>(args)...)};
+}
+
+} // namespace proctor
