@@ -32,6 +32,13 @@ bool has(const std::string& text, const std::string& pattern) {
   return std::regex_search(text, std::regex{pattern});
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 } // namespace
 
 TEST(examples, demo) {
@@ -227,4 +234,28 @@ TEST(examples, pool_queue_writer_reader) {
                          "reader got from the queue: o\\n"))
     << t.out;
   EXPECT_TRUE(has(t.out, "\\) End\\n$")) << t.out;
+}
+
+TEST(examples, condition_producer_consumer) {
+  auto t = run_example("condition_producer_consumer");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  for (int i = 1; i <= 6; ++i)
+    EXPECT_TRUE(has(t.out, "produced item " + std::to_string(i) + "\n")) << t.out;
+  EXPECT_EQ(occurrences(t.out, "consumer-1 took an item\n"), 3u) << t.out;
+  EXPECT_EQ(occurrences(t.out, "consumer-2 took an item\n"), 3u) << t.out;
+  EXPECT_TRUE(has(t.out, "stock left 0\n$")) << t.out;
+}
+
+TEST(examples, barrier_rounds) {
+  auto t = run_example("barrier_rounds");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  // Every worker finishes round 1 before anyone reports round 2.
+  auto first_round_2 = t.out.find("round 2");
+  for (int id = 1; id <= 3; ++id) {
+    auto line = "worker " + std::to_string(id) + " computed round 1";
+    ASSERT_NE(t.out.find(line), std::string::npos) << t.out;
+    EXPECT_LT(t.out.find(line), first_round_2) << t.out;
+  }
+  EXPECT_EQ(occurrences(t.out, "all 3 workers finished a round"), 2u) << t.out;
+  EXPECT_TRUE(has(t.out, "exit codes 0 0 0\n$")) << t.out;
 }
