@@ -273,6 +273,13 @@ void pipe_socket::send(std::span<const char> message) {
   }
 }
 
+bool pipe_socket::ready_or_descriptor(int& fd) {
+  fd = native();
+  // A thread inside recv owns the inbox; what it reads is its own.
+  std::unique_lock<std::mutex> receiving{recv_mtx_, std::try_to_lock};
+  return receiving.owns_lock() && (has_message() || eof_);
+}
+
 bool pipe_socket::has_message() const {
   auto have = end_ - begin_;
   return have >= header_size && have - header_size >= read_length(inbox_.data() + begin_);

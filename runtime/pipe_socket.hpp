@@ -55,6 +55,10 @@ public:
   /// True once a whole message or the end of the pipe is there.
   bool poll(clock::time_point deadline);
 
+  /// For wait(): true if a message or the end of the pipe is already here;
+  /// else, in `fd`, the descriptor to poll for more. Throws unless open.
+  bool ready_or_descriptor(int& fd);
+
   /// Shuts the socket down, which also wakes a recv blocked on another thread.
   void close();
 

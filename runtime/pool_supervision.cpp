@@ -23,7 +23,7 @@ void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor inbox,
   std::shared_ptr<child_process> child;
   try {
     // Daemons: the runtime's end terminates them instead of waiting.
-    child = rt->start_child(true);
+    child = rt->start_child(true, "PoolWorker");
     auto handle = caf::actor_cast<caf::actor>(rt->spawn_in(*child, pool_worker_actor));
     self->send(inbox, worker_up_atom::value, slot, std::move(handle), std::move(child));
   } catch (const std::exception& e) {

@@ -149,7 +149,7 @@ caf::strong_actor_ptr runtime::remote_handle(const std::string& endpoint,
 }
 
 caf::strong_actor_ptr runtime::spawn_registered(const std::string& name) {
-  auto child = impl_->start_child(false);
+  auto child = impl_->start_child(false, "ActorHost-" + name);
   return impl_->spawn_in(*child, name);
 }
 

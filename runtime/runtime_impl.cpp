@@ -121,7 +121,7 @@ runtime_config::runtime_config() {
 }
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
-  : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)) {
+  : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)), role_(role) {
   register_pool_worker();
   for (int i = 0; i < argc; ++i)
     argv_.emplace_back(argv[i]);
@@ -255,9 +255,15 @@ connection_settings runtime_impl::link_settings(handshake_role role) const {
   return s;
 }
 
-std::shared_ptr<child_process> runtime_impl::start_child(bool daemon) {
+std::vector<std::shared_ptr<child_process>> runtime_impl::live_children() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return children_;
+}
+
+std::shared_ptr<child_process> runtime_impl::start_child(bool daemon, std::string name) {
   auto child = std::make_shared<child_process>();
   child->daemon = daemon;
+  child->name = std::move(name);
   std::promise<std::error_code> started;
   auto result = started.get_future();
   std::string detail;

@@ -36,6 +36,7 @@ class pipe_broker;
 struct child_process {
   pid_t pid = -1;
   bool daemon = false;
+  std::string name; ///< what active_children() reports
   std::shared_ptr<link> channel;
   std::unique_ptr<boost::asio::posix::stream_descriptor> pidfd;
 
@@ -86,7 +87,9 @@ public:
   }
 
   /// Starts a worker; returns once it runs (its link may still handshake).
-  std::shared_ptr<child_process> start_child(bool daemon);
+  std::shared_ptr<child_process> start_child(bool daemon, std::string name = {});
+  /// The children started here that have not ended yet.
+  std::vector<std::shared_ptr<child_process>> live_children();
 
   /// Asks a worker to spawn the registered actor `name`; waits for its handle.
   caf::strong_actor_ptr spawn_in(child_process& child, const std::string& name);
@@ -130,8 +133,14 @@ public:
   /// Connection settings for a new link on which this process plays `role`.
   connection_settings link_settings(handshake_role role) const;
 
+  process_role role() const noexcept {
+    return role_;
+  }
+
   /// The process name given by the parent (workers) or MainProcess.
   std::string process_name = "MainProcess";
+  /// The parent's process name, as it sent it with the task (workers).
+  std::string parent_name;
 
 private:
   /// The answer to a control request, or the error standing for it.
@@ -172,6 +181,7 @@ private:
   std::vector<std::string> argv_;
   std::string authkey_;
   handshake_keys keys_; ///< derived from authkey_ once
+  process_role role_;
   std::uint32_t max_frame_size_;
   std::chrono::milliseconds handshake_timeout_;
   runtime_config cfg_;

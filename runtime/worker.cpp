@@ -55,7 +55,7 @@ std::error_code runtime_impl::on_worker_control(link& from, frame_kind kind,
   switch (kind) {
     case frame_kind::run_task: {
       task_order order;
-      if (!decode(payload, order.task, process_name, order.args))
+      if (!decode(payload, order.task, process_name, order.args, parent_name))
         return errc::malformed_payload;
       std::lock_guard<std::mutex> guard{mtx_};
       order_ = std::move(order);

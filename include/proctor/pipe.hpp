@@ -19,6 +19,7 @@
 namespace proctor {
 
 class runtime;
+class waitable;
 
 /// recv() on a pipe whose other end is closed or gone, once every message
 /// it sent was received; or send() to such a pipe (Python's EOFError and
@@ -104,6 +105,8 @@ protected:
   }
 
 private:
+  friend class proctor::waitable;
+
   pipe_socket& socket() const;
 
   std::shared_ptr<pipe_socket> socket_;

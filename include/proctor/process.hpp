@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "proctor/runtime.hpp"
 #include "proctor/task.hpp"
@@ -70,10 +71,21 @@ public:
   /// 0 before start().
   int pid() const;
 
+  /// Python's sentinel: a descriptor that becomes readable once the process
+  /// has ended (a pidfd), for poll() or proctor::wait(). Owned by this
+  /// object. errc::invalid_state before start() or after close().
+  int sentinel() const;
+
+  /// Python's close(): lets go of the process's resources. Afterwards every
+  /// call but name() and pid() throws errc::invalid_state; so does close()
+  /// of a process still running.
+  void close();
+
 private:
   process(runtime& rt, internal::bound_task bound);
 
   void require_started(const char* what) const;
+  void require_open() const;
 
   runtime* rt_;
   const internal::task_entry* task_;
@@ -82,6 +94,19 @@ private:
   std::string name_;
   bool daemon_ = false;
   std::shared_ptr<internal::child_process> child_;
+  bool closed_ = false;
+  int pid_after_close_ = 0;
+  mutable int sentinel_ = -1;
 };
+
+/// Python's active_children(): the processes this process started (with
+/// proctor::process, or as pool workers and actor hosts) that have not
+/// ended yet.
+std::vector<process_info> active_children();
+
+/// Python's parent_process(): empty in the master; in a worker, the parent's
+/// name (empty in pool workers and actor hosts, which are not told it) and
+/// pid.
+std::optional<process_info> parent_process();
 
 } // namespace proctor

@@ -13,3 +13,4 @@
 #include "proctor/runtime.hpp"
 #include "proctor/sync.hpp"
 #include "proctor/task.hpp"
+#include "proctor/wait.hpp"

@@ -12,10 +12,12 @@
 #include <string>
 #include <thread>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include "proctor/queue.hpp"
 #include "runtime/forkserver.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -38,6 +40,12 @@ void parity_reports(proctor::queue<std::string> q, int x, std::string s) {
   q.put(me.name + " " + std::to_string(x) + " " + s);
 }
 PROCTOR_TASK(parity_reports);
+
+void parity_reports_parent(proctor::queue<std::string> q) {
+  auto parent = proctor::parent_process();
+  q.put(parent ? parent->name + " " + std::to_string(parent->pid) : std::string{"none"});
+}
+PROCTOR_TASK(parity_reports_parent);
 
 void parity_sleeps(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds{ms});
@@ -235,4 +243,68 @@ TEST(python_parity, Process_exit_handlers_run_on_return) {
     }
     std::filesystem::remove(path);
   }
+}
+
+// test_active_children: a started process is listed until it has ended.
+TEST(python_parity, Process_active_children) {
+  process p{test_runtime(), parity_sleeps, 100000};
+  p.name("listed-child");
+  auto listed = [&] {
+    for (auto& child : proctor::active_children())
+      if (child.pid == p.pid() && child.name == "listed-child")
+        return true;
+    return false;
+  };
+  EXPECT_FALSE(listed());
+  p.start();
+  EXPECT_TRUE(listed());
+  p.terminate();
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_FALSE(listed());
+}
+
+// test_sentinel: readable exactly once the process has ended.
+TEST(python_parity, Process_sentinel) {
+  process p{test_runtime(), parity_sleeps, 100000};
+  EXPECT_EQ(proctor::testing::error_of([&] { p.sentinel(); }), proctor::errc::invalid_state);
+  p.start();
+  int fd = p.sentinel();
+  pollfd watch{fd, POLLIN, 0};
+  EXPECT_EQ(::poll(&watch, 1, 0), 0);
+  p.kill();
+  ASSERT_EQ(::poll(&watch, 1, 30000), 1);
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_EQ(p.sentinel(), fd);
+}
+
+// test_close: a running process cannot be closed; a closed one refuses
+// every call but pid().
+TEST(python_parity, Process_close) {
+  process p{test_runtime(), parity_sleeps, 100000};
+  p.start();
+  EXPECT_EQ(proctor::testing::error_of([&] { p.close(); }), proctor::errc::invalid_state);
+  p.terminate();
+  ASSERT_TRUE(p.join(limit));
+  int pid = p.pid();
+  p.close();
+  p.close(); // again: no effect
+  using proctor::errc;
+  using proctor::testing::error_of;
+  EXPECT_EQ(error_of([&] { p.is_alive(); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { p.join(); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { p.exitcode(); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { p.sentinel(); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { p.start(); }), errc::invalid_state);
+  EXPECT_EQ(p.pid(), pid);
+}
+
+// test_parent_process_attributes: none in the master; the parent's name and
+// pid in a child.
+TEST(python_parity, Process_parent_process) {
+  EXPECT_FALSE(proctor::parent_process().has_value());
+  proctor::queue<std::string> q{test_runtime()};
+  process p{test_runtime(), parity_reports_parent, q};
+  p.start();
+  EXPECT_EQ(q.get(limit), "MainProcess " + std::to_string(::getpid()));
+  ASSERT_TRUE(p.join(limit));
 }
