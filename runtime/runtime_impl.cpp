@@ -353,12 +353,15 @@ void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
     std::lock_guard<std::mutex> guard{child->mtx};
     child->pidfd.reset(); // no signal may reach a recycled pid
   }
+  {
+    // Before join() can return: a joined process is no active child.
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::erase(children_, child);
+  }
   if (child->link_closed)
     report_end(child);
   else
     child->channel->close(errc::connection_closed, "the worker exited"); // then report_end
-  std::lock_guard<std::mutex> guard{mtx_};
-  std::erase(children_, child);
 }
 
 void runtime_impl::report_end(const std::shared_ptr<child_process>& child) {

@@ -137,6 +137,11 @@ public:
     return role_;
   }
 
+  /// The handshake keys derived from this runtime's authkey.
+  const handshake_keys& keys() const noexcept {
+    return keys_;
+  }
+
   /// The process name given by the parent (workers) or MainProcess.
   std::string process_name = "MainProcess";
   /// The parent's process name, as it sent it with the task (workers).

@@ -5,6 +5,7 @@
 #include "proctor/condition.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/fd.hpp"
+#include "proctor/listener.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/pipe.hpp"
 #include "proctor/pool.hpp"
