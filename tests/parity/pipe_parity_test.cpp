@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <csignal>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proctor/process.hpp"
@@ -55,6 +57,28 @@ void parity_writes_both(pipe_writer<int> a, pipe_writer<int> b) {
   b.send(2);
 }
 PROCTOR_TASK(parity_writes_both);
+
+// _TestIgnoreEINTR._test_ignore: a signal with a handler (no SA_RESTART)
+// arrives while the child waits in recv(); the call goes on.
+void on_sigusr1(int) {
+}
+
+void parity_recv_through_a_signal(pipe_end<std::string> conn) {
+  struct sigaction handler {};
+  handler.sa_handler = on_sigusr1;
+  ::sigaction(SIGUSR1, &handler, nullptr);
+  conn.send("ready");
+  conn.send(conn.recv() + " after the signal");
+}
+PROCTOR_TASK(parity_recv_through_a_signal);
+
+// _TestPicklingConnections: an end that arrives inside a message on another
+// pipe, used by the child that got it.
+void parity_uses_a_received_end(pipe_reader<pipe_writer<int>> ends) {
+  auto w = ends.recv();
+  w.send(42);
+}
+PROCTOR_TASK(parity_uses_a_received_end);
 
 template <class End>
 concept can_send = requires(End e) { e.send(1); };
@@ -145,4 +169,44 @@ TEST(python_parity, Connection_closed_end_fails_at_the_call) {
   writer.send(5);
   EXPECT_EQ(reader.recv(limit), 5);
   EXPECT_THROW(reader2.recv(limit), proctor::end_of_pipe);
+}
+
+// _TestPoll.test_strings and test_dont_merge: poll() says whether a
+// message is there, and messages never merge nor split.
+TEST(python_parity, Poll_strings_dont_merge) {
+  auto [a, b] = proctor::pipe<std::string>(test_runtime());
+  std::vector<std::string> strings{"hello", "", "a", "b", "", "bye", "", "lop"};
+  for (auto& x : strings)
+    a.send(x);
+  for (auto& x : strings) {
+    EXPECT_TRUE(b.poll(limit));
+    EXPECT_EQ(b.recv(limit), x);
+  }
+  EXPECT_FALSE(b.poll());
+}
+
+TEST(python_parity, IgnoreEINTR_ignore) {
+  auto [conn, child_conn] = proctor::pipe<std::string>(test_runtime());
+  process p{test_runtime(), parity_recv_through_a_signal, child_conn};
+  p.start();
+  EXPECT_EQ(conn.recv(limit), "ready");
+  std::this_thread::sleep_for(50ms); // let it block in recv
+  ASSERT_EQ(::kill(p.pid(), SIGUSR1), 0);
+  std::this_thread::sleep_for(50ms);
+  conn.send("hello");
+  EXPECT_EQ(conn.recv(limit), "hello after the signal");
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST(python_parity, PicklingConnections_pickling) {
+  auto [ends_r, ends_w] = proctor::pipe<pipe_writer<int>>(test_runtime(), proctor::one_way);
+  auto [r, w] = proctor::pipe<int>(test_runtime(), proctor::one_way);
+  process p{test_runtime(), parity_uses_a_received_end, ends_r};
+  p.start();
+  ends_w.send(w);
+  EXPECT_EQ(r.recv(limit), 42);
+  ASSERT_TRUE(p.join(limit));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(error_of([&, &w = w] { w.send(1); }), errc::moved);
 }
