@@ -99,10 +99,16 @@ void listener::start(accept_hook on_accept) {
 }
 
 void listener::accept_next() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!acceptor_.is_open())
+    return;
   acceptor_.async_accept([self = shared_from_this()](const boost::system::error_code& ec,
                                                      connection::socket_type socket) {
-    if (ec == boost::asio::error::operation_aborted || !self->acceptor_.is_open())
-      return;
+    {
+      std::lock_guard<std::mutex> guard{self->mtx_};
+      if (ec == boost::asio::error::operation_aborted || !self->acceptor_.is_open())
+        return;
+    }
     if (ec) {
       // Out of fds, most likely: back off instead of spinning.
       log(log_level::warning, "accept on ", self->local_.to_string(), ": ", ec.message());
@@ -118,6 +124,8 @@ void listener::accept_next() {
 }
 
 void listener::close() {
+  // Any thread: the io thread may be starting the next accept on it.
+  std::lock_guard<std::mutex> guard{mtx_};
   boost::system::error_code ignored;
   if (!acceptor_.is_open())
     return;

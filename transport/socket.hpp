@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <system_error>
 
@@ -46,6 +47,7 @@ private:
 
   void accept_next();
 
+  std::mutex mtx_; ///< guards acceptor_: close() comes from any thread
   acceptor_type acceptor_;
   endpoint local_;
   accept_hook on_accept_;

@@ -108,10 +108,12 @@ private:
 /// back to the head, in order, if its process dies. If the owner dies,
 /// every call fails with errc::owner_gone. qsize(), empty() and full()
 /// count this process's own puts and what its handle fetched ahead, so
-/// `while (!q.empty()) q.get();` drains what this process can see; of a
-/// bounded queue they also count what others fetched ahead, and so does
-/// maxsize: a bounded queue never holds more, wherever its items are. A
-/// handle must not outlive its process's runtime.
+/// `while (!q.empty()) q.get();` drains what this process can see. They also
+/// count what consumers in other processes fetched ahead and have not
+/// returned yet, which only those consumers' get() returns (so with several
+/// consumer processes, empty() being false does not promise this process an
+/// item); so does a bounded queue's maxsize: it never holds more, wherever
+/// its items are. A handle must not outlive its process's runtime.
 template <class T>
 class queue : public internal::queue_base {
 public:
