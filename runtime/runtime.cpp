@@ -3,8 +3,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
+#include <functional>
 #include <iostream>
+#include <iterator>
+#include <mutex>
+#include <vector>
 
 #include <openssl/rand.h>
 #include <fcntl.h>
@@ -109,17 +112,14 @@ runtime::runtime(int argc, char** argv) {
   impl_ = std::make_unique<internal::runtime_impl>(argc, argv, std::move(key),
                                                      internal::process_role::worker);
   current_instance = this;
-  int code = impl_->run_worker(link_fd, parent);
-  // The target returned (or threw): end as a master's main does, with the
-  // runtime torn down and then exit handlers and static destructors run, as
-  // Python runs atexit in a child whose target returned. Nothing of the
+  // The target returned (or threw): the handlers it registered with
+  // proctor::at_exit run, then the process ends. Nothing of the
   // application's main after this constructor runs in a worker.
-  impl_.reset();
-  current_instance = nullptr;
-  std::exit(code);
+  proctor::exit(impl_->run_worker(link_fd, parent));
 }
 
 runtime::~runtime() {
+  run_exit_handlers();
   impl_.reset();
   current_instance = nullptr;
 }
@@ -153,7 +153,50 @@ caf::strong_actor_ptr runtime::spawn_registered(const std::string& name) {
   return impl_->spawn_in(*child, name);
 }
 
+namespace {
+
+std::mutex& exit_handlers_mutex() {
+  static std::mutex instance;
+  return instance;
+}
+
+/// This process's proctor::at_exit handlers, in registration order. A
+/// worker starts with none: the fork server registers none (Python's
+/// forkserver clears what its children would inherit, too).
+std::vector<std::function<void()>>& exit_handlers() {
+  static std::vector<std::function<void()>> instance;
+  return instance;
+}
+
+} // namespace
+
+void at_exit(std::function<void()> handler) {
+  std::lock_guard<std::mutex> guard{exit_handlers_mutex()};
+  exit_handlers().push_back(std::move(handler));
+}
+
+void run_exit_handlers() {
+  for (;;) {
+    std::function<void()> next;
+    {
+      std::lock_guard<std::mutex> guard{exit_handlers_mutex()};
+      if (exit_handlers().empty())
+        return;
+      next = std::move(exit_handlers().back()); // the last registered first
+      exit_handlers().pop_back();
+    }
+    try {
+      next();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "proctor: an exit handler threw: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "proctor: an exit handler threw\n");
+    }
+  }
+}
+
 void exit(int code) {
+  run_exit_handlers();
   if (auto* rt = internal::current_runtime())
     rt->flush_links();
   std::cout.flush();

@@ -109,8 +109,8 @@ public:
   /// Runs a worker's life on the calling thread (the worker's main thread)
   /// and ends the process. `link_fd` is connected to the parent.
   /// Serves the parent until it orders a task, runs it, and returns its
-  /// exit code with every link flushed. Ends the process itself (with
-  /// _exit) if the parent goes, or once the actors it hosts are done.
+  /// exit code. Ends the process itself (with _exit) if the parent goes,
+  /// or once the actors it hosts are done.
   int run_worker(int link_fd, pid_t parent);
 
   /// Adopts an actor that proctor made (a queue, a lock...): it ends with

@@ -167,7 +167,6 @@ int runtime_impl::run_worker(int link_fd, pid_t parent) {
     std::fprintf(stderr, "proctor: %s (pid %d): uncaught exception of unknown type\n",
                  process_name.c_str(), static_cast<int>(::getpid()));
   }
-  flush_links();
   return code;
 }
 

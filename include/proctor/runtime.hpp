@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,14 +101,29 @@ private:
   std::unique_ptr<internal::runtime_impl> impl_;
 };
 
-/// Ends the calling process with `code` after flushing stdout and stderr
-/// and the messages it sent, as Python's sys.exit does in a child. In a
-/// process's target, exitcode() then reports `code`. Unlike a target's
-/// return, it runs no std::atexit handlers and no static destructors: it
-/// may be called on any thread while others still run, where destroying
-/// globals under them would be undefined behaviour (Python's os._exit).
-/// Return from the target to have them run.
+/// Ends the calling process with `code` after running its at_exit handlers
+/// and flushing stdout, stderr and the messages it sent, as Python's
+/// sys.exit does in a child. In a process's target, exitcode() then
+/// reports `code`.
 [[noreturn]] void exit(int code);
+
+/// Python's atexit.register for proctor's processes: `handler` runs when
+/// this process ends normally, the last registered first: in a worker when
+/// its target returns or throws, or at proctor::exit; in the master when
+/// its runtime is destroyed. Not on a kill. A handler that throws is
+/// reported on stderr; the others still run.
+///
+/// A worker ends with _exit, as a child of Python's fork server does, so
+/// std::atexit handlers and static destructors do not run there: a C++
+/// process keeps one list for both, which in a worker also holds the
+/// destructors of everything the fork server's image built (Python's fork
+/// server clears what its children would inherit), and running them safely
+/// means stopping the runtime's threads first, which would add about half a
+/// millisecond, a third, to every process's start-to-join.
+void at_exit(std::function<void()> handler);
+
+/// Runs the at_exit handlers now (the runtime does this as said above).
+void run_exit_handlers();
 
 /// This process's name (`MainProcess` in the master, `Process-N` or the name
 /// given to proctor::process in a worker) and pid.

@@ -66,17 +66,14 @@ int parity_recurses(int depth) {
 }
 PROCTOR_TASK(parity_recurses);
 
-char atexit_path[4096];
-void write_atexit_mark() {
-  std::ofstream{atexit_path} << "ran\n";
-}
-
-// Registers an exit handler, then ends as `how` says.
+// Registers an exit handler that writes `path`, then ends as `how` says.
 int parity_registers_atexit(std::string path, std::string how) {
-  std::snprintf(atexit_path, sizeof atexit_path, "%s", path.c_str());
-  std::atexit(write_atexit_mark);
+  proctor::at_exit([path] { std::ofstream{path} << "ran\n"; });
+  proctor::at_exit([] { throw std::runtime_error("a failing handler"); }); // runs first
   if (how == "throw")
     throw std::runtime_error("the target failed");
+  if (how == "exit")
+    proctor::exit(4);
   if (how == "kill")
     ::raise(SIGKILL);
   return 3;
@@ -222,25 +219,19 @@ TEST(python_parity, Process_forkserver_sigkill) {
   EXPECT_NE(replacement, server);
 }
 
-// Python runs a child's exit handlers when its target returns or raises; a
-// killed child runs none.
+// Python runs a child's exit handlers when its target returns or raises,
+// or at sys.exit; a killed child runs none. A handler that throws does not
+// keep the others from running.
 TEST(python_parity, Process_exit_handlers_run_on_return) {
-  for (std::string how : {"return", "throw", "kill"}) {
+  for (std::string how : {"return", "throw", "exit", "kill"}) {
     auto path = scratch("atexit-" + how);
     std::filesystem::remove(path);
     process p{test_runtime(), parity_registers_atexit, path, how};
     p.start();
     ASSERT_TRUE(p.join(limit)) << how;
-    if (how == "return") {
-      EXPECT_EQ(p.exitcode(), 3);
-      EXPECT_TRUE(std::filesystem::exists(path)) << how;
-    } else if (how == "throw") {
-      EXPECT_EQ(p.exitcode(), 1);
-      EXPECT_TRUE(std::filesystem::exists(path)) << how;
-    } else {
-      EXPECT_EQ(p.exitcode(), -SIGKILL);
-      EXPECT_FALSE(std::filesystem::exists(path)) << how;
-    }
+    auto expected = how == "return" ? 3 : how == "throw" ? 1 : how == "exit" ? 4 : -SIGKILL;
+    EXPECT_EQ(p.exitcode(), expected) << how;
+    EXPECT_EQ(std::filesystem::exists(path), how != "kill") << how;
     std::filesystem::remove(path);
   }
 }
