@@ -134,16 +134,12 @@ public:
   item_bytes get(std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
     check_open_here();
-    if (auto next = take_fetched())
+    // One step: take an item another thread fetched, or count as fetching.
+    // Apart, a batch kept in between would sit here while this thread waits
+    // at the queue for good (keep_fetched gives it back only to a counted
+    // fetcher).
+    if (auto next = take_fetched_or_count())
       return returned(std::move(next->item), next->fetcher);
-    check();
-    std::uint8_t code = 0;
-    item_bytes blob;
-    auto max = tracked_ ? tracked_fetch : untracked_fetch;
-    {
-      std::lock_guard<std::mutex> shared{fetched_->mtx};
-      ++fetched_->fetching;
-    }
     struct done_fetching {
       fetched_items& f;
       ~done_fetching() {
@@ -151,6 +147,10 @@ public:
         --f.fetching;
       }
     } fetching{*fetched_};
+    check();
+    std::uint8_t code = 0;
+    item_bytes blob;
+    auto max = tracked_ ? tracked_fetch : untracked_fetch;
     self->request(target, caf::infinite, get_atom::value, timeout, max)
       .receive(
         [&](std::uint8_t c, item_bytes& b) {
@@ -247,10 +247,12 @@ private:
     return static_cast<errc>(ask<std::uint8_t>(std::forward<Ts>(xs)...));
   }
 
-  std::optional<fetched_items::entry> take_fetched() {
+  std::optional<fetched_items::entry> take_fetched_or_count() {
     std::lock_guard<std::mutex> shared{fetched_->mtx};
-    if (fetched_->items.empty())
+    if (fetched_->items.empty()) {
+      ++fetched_->fetching;
       return std::nullopt;
+    }
     auto next = std::move(fetched_->items.front());
     fetched_->items.pop_front();
     return next;

@@ -6,10 +6,12 @@
 
 #include <atomic>
 #include <barrier>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "proctor/queue.hpp"
 #include "proctor/sync.hpp"
 #include "runtime/thread_exit.hpp"
 #include "tests/support/errors.hpp"
@@ -78,4 +80,28 @@ TEST(thread_sessions, a_new_thread_does_not_inherit_an_ended_threads_rlock) {
                 proctor::errc::invalid_state);
     }}.join();
   }
+}
+
+// Threads that share one queue handle, each putting and getting one item:
+// a batch one thread fetched ahead is never left beside another thread that
+// waits at the queue for it.
+TEST(thread_sessions, threads_sharing_a_queue_handle_strand_no_items) {
+  proctor::queue<int> q{proctor::testing::test_runtime()};
+  std::atomic<int> failures{0};
+  for (int round = 0; round < 100; ++round) {
+    std::vector<std::thread> batch;
+    for (int i = 0; i < 8; ++i)
+      batch.emplace_back([&, i] {
+        q.put(i);
+        try {
+          (void) q.get(std::chrono::seconds{30});
+        } catch (const proctor::error&) {
+          ++failures;
+        }
+      });
+    for (auto& t : batch)
+      t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_TRUE(q.empty());
 }
