@@ -81,6 +81,17 @@ std::multiset<int> take(proctor::queue<int>& q, int n) {
   return got;
 }
 
+/// Waits (at most `limit`) until some party waits at `b`.
+bool a_party_waits_at(proctor::barrier& b) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (b.n_waiting() == 0) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 } // namespace
 
 // -- barrier ------------------------------------------------------------------------
@@ -120,8 +131,7 @@ TEST(python_parity, Barrier_action) {
 TEST(python_parity, Barrier_failing_action) {
   proctor::barrier b{test_runtime(), 2, proctor::call(parity_failing_action)};
   std::thread other{[=]() mutable { EXPECT_THROW(b.wait(limit), proctor::broken_barrier); }};
-  while (b.n_waiting() == 0)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(a_party_waits_at(b));
   EXPECT_THROW(b.wait(limit), std::runtime_error);
   other.join();
   EXPECT_TRUE(b.broken());
@@ -133,8 +143,7 @@ TEST(python_parity, Barrier_abort) {
   proctor::queue<int> out{test_runtime()};
   process p{test_runtime(), parity_barrier_party, b, out, 1};
   p.start();
-  while (b.n_waiting() == 0)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(a_party_waits_at(b));
   b.abort();
   EXPECT_EQ(out.get(limit), -1);
   EXPECT_TRUE(b.broken());
@@ -148,8 +157,7 @@ TEST(python_parity, Barrier_reset) {
   proctor::queue<int> out{test_runtime()};
   process p{test_runtime(), parity_barrier_party, b, out, 1};
   p.start();
-  while (b.n_waiting() == 0)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(a_party_waits_at(b));
   b.reset();
   EXPECT_EQ(out.get(limit), -1);
   EXPECT_FALSE(b.broken());
@@ -202,8 +210,7 @@ TEST(python_parity, Barrier_dead_party_breaks_it) {
   proctor::queue<int> out{test_runtime()};
   process p{test_runtime(), parity_barrier_party, b, out, 1};
   p.start();
-  while (b.n_waiting() == 0)
-    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(a_party_waits_at(b));
   p.kill();
   ASSERT_TRUE(p.join(limit));
   EXPECT_THROW(b.wait(limit), proctor::broken_barrier);
