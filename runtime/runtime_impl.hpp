@@ -123,7 +123,8 @@ public:
   /// The hand-over service of this process's pipe ends, started on first use.
   std::shared_ptr<pipe_broker> pipes();
 
-  /// Lets the frames sent so far out before the process ends (bounded wait).
+  /// Lets the frames sent so far out before the process ends: waits while
+  /// they move, gives up on a peer that takes nothing for 30 s.
   void flush_links();
 
   std::uint32_t max_frame_size() const noexcept {

@@ -116,9 +116,26 @@ void runtime_impl::flush_links() {
   // Messages a target sent just before returning (a queue's ack, a reply)
   // must not die with the process, nor puts still in a feeder's buffer.
   drain_feeders();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{2};
-  for (auto& l : router_->links())
-    l->flush(deadline);
+  // No deadline while bytes move: a loaded machine may take seconds to take
+  // a large backlog, and cutting it short would lose puts in silence. A peer
+  // that takes nothing for `stall` (stopped, wedged) is given up, loudly.
+  constexpr auto stall = std::chrono::seconds{30};
+  for (auto& l : router_->links()) {
+    auto left = l->queued_bytes();
+    auto last_progress = std::chrono::steady_clock::now();
+    while (!l->flush(std::chrono::steady_clock::now() + std::chrono::milliseconds{500})) {
+      auto now_left = l->queued_bytes();
+      auto now = std::chrono::steady_clock::now();
+      if (now_left < left) {
+        left = now_left;
+        last_progress = now;
+      } else if (now - last_progress >= stall) {
+        log(log_level::error, "a peer took nothing for ", stall.count(),
+            " s; exiting with ", now_left, " bytes of messages to it unsent");
+        break;
+      }
+    }
+  }
 }
 
 int runtime_impl::run_worker(int link_fd, pid_t parent) {
