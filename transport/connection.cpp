@@ -13,7 +13,7 @@
 
 #include "proctor/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
-#include "transport/log.hpp"
+#include "transport/base/log.hpp"
 
 namespace proctor::internal {
 

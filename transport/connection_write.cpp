@@ -9,7 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include "proctor/errc.hpp"
-#include "transport/log.hpp"
+#include "transport/base/log.hpp"
 
 namespace proctor::internal {
 

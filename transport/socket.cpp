@@ -12,7 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "transport/log.hpp"
+#include "transport/base/log.hpp"
 
 namespace proctor::internal {
 

@@ -12,12 +12,12 @@
 #include <caf/node_id.hpp>
 
 #include "actors/errors.hpp"
-#include "actors/link.hpp"
-#include "actors/queue_actor.hpp"
-#include "actors/router.hpp"
+#include "actors/remote/link.hpp"
+#include "actors/queue/queue_actor.hpp"
+#include "actors/remote/router.hpp"
 #include "proctor/errc.hpp"
-#include "runtime/codec.hpp"
-#include "runtime/pool_protocol.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/pool/pool_protocol.hpp"
 
 namespace proctor::fuzz {
 

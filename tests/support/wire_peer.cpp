@@ -10,8 +10,8 @@
 
 #include <caf/node_id.hpp>
 
-#include "runtime/codec.hpp"
-#include "runtime/runtime_impl.hpp"
+#include "runtime/core/codec.hpp"
+#include "runtime/core/runtime_impl.hpp"
 
 namespace proctor::testing {
 

@@ -1,0 +1,247 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <typeinfo>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/remote/link.hpp"
+#include "actors/remote/router.hpp"
+#include "runtime/process/forkserver.hpp"
+#include "runtime/process/spawn.hpp"
+#include "transport/connection.hpp"
+#include "transport/service_thread.hpp"
+#include "transport/socket.hpp"
+
+namespace proctor::internal {
+
+class pipe_broker;
+
+/// A worker process this process started, and how it ended.
+struct child_process {
+  pid_t pid = -1;
+  bool daemon = false;
+  std::string name; ///< what active_children() reports
+  std::shared_ptr<link> channel;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> pidfd;
+
+  std::mutex mtx;
+  std::condition_variable ended;
+  /// Set once reaped and every actor over there is reported down, so that a
+  /// join() that returns implies the down messages are out.
+  std::optional<exit_status> status;
+  std::optional<exit_status> reaped; ///< io thread only
+  bool link_closed = false;
+  /// Pipe ends among the task's arguments, withdrawn if still unclaimed
+  /// when the process has ended. Guarded by mtx (set by the starting
+  /// thread, dropped by the io thread).
+  std::shared_ptr<void> offers;
+
+  /// Waits until reaped, at most until `deadline` if given.
+  bool wait(std::optional<std::chrono::steady_clock::time_point> deadline);
+
+  /// Sends `sig` through the pidfd, which cannot hit a recycled pid.
+  void signal(int sig);
+};
+
+/// CAF's configuration plus proctor's flags (`--proctor.*`).
+class runtime_config : public caf::actor_system_config {
+public:
+  runtime_config();
+};
+
+/// What this process is to its runtime.
+enum class process_role { master, worker };
+
+class runtime_impl {
+public:
+  runtime_impl(int argc, char** argv, std::string authkey, process_role role);
+
+  ~runtime_impl();
+
+  caf::actor_system& system() noexcept {
+    return *system_;
+  }
+
+  router& routes() noexcept {
+    return *router_;
+  }
+
+  boost::asio::io_context& io() noexcept {
+    return io_;
+  }
+
+  /// Starts a worker; returns once it runs (its link may still handshake).
+  std::shared_ptr<child_process> start_child(bool daemon, std::string name = {});
+  /// The children started here that have not ended yet.
+  std::vector<std::shared_ptr<child_process>> live_children();
+
+  /// Asks a worker to spawn the registered actor `name`; waits for its handle.
+  caf::strong_actor_ptr spawn_in(child_process& child, const std::string& name);
+
+  /// Accepts links from runtimes of this binary on `endpoint`; returns the
+  /// endpoint bound (the real port for tcp port 0).
+  std::string listen(const std::string& endpoint);
+
+  /// Makes `actor` reachable as `name` through every link of this process.
+  void publish(caf::strong_actor_ptr actor, const std::string& name);
+
+  /// The actor published as `name` by the runtime at `endpoint`, through one
+  /// link per endpoint, made on first use.
+  caf::strong_actor_ptr remote_actor(const std::string& endpoint, const std::string& name,
+                                     std::chrono::milliseconds timeout);
+
+  /// Runs a worker's life on the calling thread (the worker's main thread)
+  /// and ends the process. `link_fd` is connected to the parent.
+  /// Serves the parent until it orders a task, runs it, and returns its
+  /// exit code. Ends the process itself (with _exit) if the parent goes,
+  /// or once the actors it hosts are done.
+  int run_worker(int link_fd, pid_t parent);
+
+  /// Adopts an actor that proctor made (a queue, a lock...): it ends with
+  /// the runtime, since handles that crossed processes keep it registered.
+  void own(const caf::actor& actor);
+
+  /// Runs `work` on the runtime's thread for blocking work, in order.
+  void run_blocking(std::function<void()> work);
+
+  /// The hand-over service of this process's pipe ends, started on first use.
+  std::shared_ptr<pipe_broker> pipes();
+
+  /// Lets the frames sent so far out before the process ends: waits while
+  /// they move, gives up on a peer that takes nothing for 30 s.
+  void flush_links();
+
+  std::uint32_t max_frame_size() const noexcept {
+    return max_frame_size_;
+  }
+
+  /// Connection settings for a new link on which this process plays `role`.
+  connection_settings link_settings(handshake_role role) const;
+
+  process_role role() const noexcept {
+    return role_;
+  }
+
+  /// The handshake keys derived from this runtime's authkey.
+  const handshake_keys& keys() const noexcept {
+    return keys_;
+  }
+
+  /// The process name given by the parent (workers) or MainProcess.
+  std::string process_name = "MainProcess";
+  /// The parent's process name, as it sent it with the task (workers).
+  std::string parent_name;
+
+private:
+  /// The answer to a control request, or the error standing for it.
+  struct control_reply {
+    bool done = false;
+    std::uint8_t code = 0;
+    std::string detail;
+    caf::node_id node;
+    caf::actor_id aid = 0;
+  };
+
+  /// Sends request `op name` through `l`; waits for the reply, the link's
+  /// end or the timeout, whichever comes first.
+  control_reply call(link& l, const std::string& op, const std::string& name,
+                     std::optional<std::chrono::milliseconds> timeout);
+
+  /// Ends every call waiting on `l` with `code`.
+  void fail_calls(link& l, errc code, const std::string& detail);
+
+  /// Control frames on links to children and peers.
+  std::error_code on_control(link& from, frame_kind kind, std::span<const char> payload);
+  /// Control frames on a worker's link to its parent.
+  std::error_code on_worker_control(link& from, frame_kind kind,
+                                    std::span<const char> payload);
+  std::error_code on_reply(std::span<const char> payload);
+  std::error_code serve_request(link& from, std::span<const char> payload, bool may_spawn);
+  /// Spawns the registered actor `name` here, for the parent.
+  control_reply spawn_hosted(const std::string& name);
+
+  /// A link to a peer runtime: accepted (`endpoint_key` empty) or
+  /// connected to the endpoint of that key.
+  std::shared_ptr<link> make_peer_link(connection::socket_type socket,
+                                       const std::string& endpoint_key);
+  void watch_exit(const std::shared_ptr<child_process>& child);
+  void finish_child(const std::shared_ptr<child_process>& child);
+  void report_end(const std::shared_ptr<child_process>& child);
+
+  std::vector<std::string> argv_;
+  std::string authkey_;
+  handshake_keys keys_; ///< derived from authkey_ once
+  process_role role_;
+  std::uint32_t max_frame_size_;
+  std::chrono::milliseconds handshake_timeout_;
+  runtime_config cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<router> router_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>
+    work_;
+  std::thread io_thread_;
+  /// The thread for blocking work that must not run on the io thread:
+  /// starting workers (a fork-server round trip, an exec) and fetching pipe
+  /// ends that arrived there. Started on first use (a worker that starts
+  /// nothing has none), it lives as long as the runtime, because a worker's
+  /// PDEATHSIG fires when the thread that started it (or the fork server)
+  /// ends. blocking_mtx_ guards its creation only.
+  service_thread& blocking();
+  std::mutex blocking_mtx_;
+  std::optional<service_thread> blocking_;
+  std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
+  std::shared_ptr<pipe_broker> pipes_;
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<child_process>> children_;
+  std::uint64_t next_request_ = 1;
+  struct pending_call {
+    link* via = nullptr;
+    control_reply reply;
+  };
+  std::map<std::uint64_t, pending_call> calls_;
+  std::map<std::string, caf::strong_actor_ptr> published_;
+  std::vector<caf::actor_addr> owned_;
+  std::vector<std::shared_ptr<listener>> listeners_;
+  std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint
+
+  // Worker side: what the parent asked the main thread to do.
+  struct task_order {
+    std::string task;
+    std::string args;
+  };
+  std::optional<task_order> order_;
+  bool parent_gone_ = false;
+  int hosted_ = 0;           ///< live actors spawned here for the parent
+  bool hosting_done_ = false;
+  int hosted_exit_code_ = 0;
+};
+
+/// The runtime of this process (set while one exists).
+runtime_impl* current_runtime() noexcept;
+
+/// The readable name of a type, e.g. of an exception.
+std::string demangled(const std::type_info& type);
+
+/// A 64-bit hash of every name registered in this binary; peers compare it.
+std::uint64_t binary_fingerprint();
+
+} // namespace proctor::internal

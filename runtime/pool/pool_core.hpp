@@ -1,0 +1,191 @@
+#pragma once
+
+// The pool's supervisor. It is one actor, the pool's *inbox*, and the state
+// behind it: workers' results, their down messages and started workers all
+// arrive at the inbox (task timeouts at the io thread's timers), and callers
+// submit, close, join and terminate directly. The inbox handles each message
+// at once, on the thread that delivers it (the io thread, for a worker's
+// results), under the pool's mutex: a result then completes its task and
+// refills its worker's window without waking any other thread. Messages to
+// workers are queued under the mutex and sent after it is released
+// (`flush`), in order.
+//
+// Threads and locks: mtx_ guards all the state below; it is held only for
+// bookkeeping, never across a send, a wait or user code. On the io thread
+// the inbox takes mtx_, then flush sends (a send from the io thread never
+// waits). Callers' threads take mtx_ to submit and wait on `ended_` or a
+// result_state. Worker processes are started by a detached actor
+// (start_worker) through the runtime's spawner thread, never on the io
+// thread. Callbacks and progress hooks run on the callback actor's thread.
+//
+// The files: pool_core.cpp (the blocking API, the inbox's messages, sending),
+// pool_dispatch.cpp (tasks: windows, results), pool_supervision.cpp (worker
+// processes: start, retire, death, restart intensity).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+
+#include "actors/supervision/restart_intensity.hpp"
+#include "proctor/pool.hpp"
+#include "runtime/pool/task_timer.hpp"
+
+namespace proctor::internal {
+
+class runtime_impl;
+struct child_process;
+
+} // namespace proctor::internal
+
+// A started worker's process only ever travels inside this process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proctor::internal::child_process>)
+
+namespace proctor::internal {
+
+using worker_up_atom = caf::atom_constant<caf::atom("pl_up")>;
+using start_failed_atom = caf::atom_constant<caf::atom("pl_nostart")>;
+
+/// Tasks a worker holds at once. At least two: one running, one ready to
+/// go, so that a worker never idles for a round trip. Tiny tasks get more,
+/// about `window_span_us` worth of running time, so that the pool is not
+/// bound by round trips; a slow task then strands none but tiny ones behind it.
+constexpr std::size_t min_window = 2;
+constexpr std::size_t max_window = 512;
+constexpr double window_span_us = 1000;
+
+struct pool_task {
+  chunk work;
+  std::shared_ptr<result_state> result;
+  std::size_t part = 0;
+  std::size_t attempts = 0;   ///< deaths of its worker that were surely its doing
+  std::uint64_t runs = 0;     ///< times it reached the front of a worker (timer token)
+  /// Was among several unanswered tasks of a worker that died: it runs alone
+  /// from now on, so that a death can be pinned on it or cleared.
+  bool suspect = false;
+  std::uint64_t worker = 0;   ///< the slot holding it, 0 while pending
+  bool timed_out = false;     ///< its worker was killed for running too long
+  task_timer timer;           ///< armed while it runs, with a task_timeout
+
+  /// Runs alone on its worker: a suspect, or a task that must not run twice
+  /// (so that its worker's death is surely its own).
+  bool alone() const noexcept {
+    return suspect || work.no_retry;
+  }
+};
+
+enum class phase { starting, initializing, ready, stopping };
+
+struct worker_slot {
+  phase state = phase::starting;
+  caf::actor handle;
+  std::shared_ptr<child_process> child;
+  std::deque<std::uint64_t> in_flight; ///< in dispatch order: the front runs
+  std::size_t assigned = 0;
+  std::optional<std::string> init_failure;
+  std::vector<char> batch; ///< tasks dispatched, not yet queued for sending
+};
+
+class pool_core : public std::enable_shared_from_this<pool_core> {
+public:
+  static std::shared_ptr<pool_core> make(runtime_impl& rt, pool_options options);
+
+  pool_core(runtime_impl& rt, pool_options options);
+  ~pool_core();
+
+  // -- the blocking API (pool_core.cpp) -----------------------------------------
+
+  void submit(std::shared_ptr<result_state> result, std::vector<chunk> chunks);
+  void close();
+  void terminate();
+  bool join(std::optional<std::chrono::steady_clock::time_point> deadline);
+  pool_stats stats();
+  /// terminate, join and retire the inbox: the pool's end.
+  void shutdown();
+
+  /// A message to the inbox, on the thread that sent it.
+  void receive(caf::message& msg, const caf::strong_actor_ptr& sender);
+
+private:
+  using guard_type = std::unique_lock<std::mutex>;
+
+  // -- pool_core.cpp --------------------------------------------------------------
+
+  void start();
+  void post(const caf::actor& to, caf::message msg);
+  void flush();
+  void on_worker_up(std::uint64_t slot, caf::actor handle,
+                    std::shared_ptr<child_process> child);
+  void on_init_answer(const caf::strong_actor_ptr& sender, std::optional<std::string> failure);
+  void complete(pool_task& task, std::vector<char> bytes);
+  void fail_task(std::uint64_t id, task_failure why);
+  void fail_all(errc code, const std::string& text);
+
+  // -- tasks (pool_dispatch.cpp) --------------------------------------------------
+
+  void enqueue(std::shared_ptr<result_state>& result, std::vector<chunk>& chunks);
+  void dispatch();
+  void send_batch(worker_slot& w);
+  void starts_running(std::uint64_t id);
+  void on_results(const caf::strong_actor_ptr& sender, const std::vector<char>& batch);
+  void on_task_timeout(std::uint64_t id, std::uint64_t run);
+  void settle();
+
+  // -- workers (pool_supervision.cpp) ---------------------------------------------
+
+  void start_slot();
+  void kill_workers();
+  void retire_if_spent(std::uint64_t slot);
+  void break_pool(std::string why);
+  void on_start_failed(std::uint64_t slot, const std::string& why);
+  void on_worker_down(const caf::actor_addr& source, const caf::error& reason);
+  bool over() const;
+
+  runtime_impl& rt_;
+  pool_options options_;
+  std::size_t batch_bytes_; ///< batch_limit() of the runtime's frame limit
+  caf::actor inbox_;
+  caf::actor callbacks_; ///< runs results' callbacks, spawned when first needed
+  std::size_t callbacks_pending_ = 0; ///< sent to callbacks_, not yet run
+
+  std::mutex mtx_;
+  /// For join(): over, no worker left and every callback run.
+  std::condition_variable ended_;
+  restart_intensity intensity_;
+  std::unordered_map<std::uint64_t, pool_task> tasks_; ///< every unfinished task
+  std::deque<std::uint64_t> pending_;
+  std::map<std::uint64_t, worker_slot> workers_;
+  std::map<caf::actor_addr, std::uint64_t> slot_of_;
+  std::uint64_t next_task_ = 1;
+  std::uint64_t next_slot_ = 1;
+  bool closed_ = false;
+  bool terminated_ = false;
+  std::optional<std::string> broken_;
+  pool_stats stats_;
+  double task_us_ = -1; ///< moving average of a task's running time; -1: none yet
+  /// Result bytes since the heap was last trimmed: a pool out of work gives
+  /// back what its batches grew once this passes trim_after_bytes.
+  std::size_t bytes_since_trim_ = 0;
+  static constexpr std::size_t trim_after_bytes = 1u << 20;
+
+  /// Messages for workers, sent in order by one thread at a time.
+  std::deque<std::pair<caf::actor, caf::message>> outbox_;
+  bool flushing_ = false;
+};
+
+} // namespace proctor::internal
