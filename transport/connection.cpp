@@ -319,7 +319,7 @@ std::error_code connection::on_proof(std::span<const char> payload,
     established_ = true;
     kick_writer(guard);
   }
-  log(log_level::debug, "connection to pid ", peer.pid, " established");
+  log("transport", log_level::debug, "connection to pid ", peer.pid, " established");
   return {};
 }
 
@@ -363,7 +363,7 @@ void connection::do_close(std::error_code reason, std::string detail) {
   }
   auto level = reason == errc::connection_closed ? log_level::info
                                                  : log_level::warning;
-  log(level, "closing connection to pid ", pid, ": ", reason.message(),
+  log("transport", level, "closing connection to pid ", pid, ": ", reason.message(),
       detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")");
   handshake_timer_.cancel();
   // Shut down but keep the fd: another thread may be inside ::send on it, and

@@ -127,7 +127,7 @@ void connection::stop_writing(std::string detail) {
     writing_ = false;
     writable_.notify_all();
   }
-  log(log_level::debug, "connection to pid ", pid, ": ", detail,
+  log("transport", log_level::debug, "connection to pid ", pid, ": ", detail,
       "; reading what the peer sent before it closed");
   // The peer closed its end, maybe right after its last messages: the
   // reader delivers those, then sees the end of the stream and closes.

@@ -111,7 +111,7 @@ void listener::accept_next() {
     }
     if (ec) {
       // Out of fds, most likely: back off instead of spinning.
-      log(log_level::warning, "accept on ", self->local_.to_string(), ": ", ec.message());
+      log("transport", log_level::warning, "accept on ", self->local_.to_string(), ": ", ec.message());
       auto timer = std::make_shared<boost::asio::steady_timer>(self->acceptor_.get_executor());
       timer->expires_after(std::chrono::milliseconds{100});
       timer->async_wait([self, timer](auto) { self->accept_next(); });

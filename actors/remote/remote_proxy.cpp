@@ -34,7 +34,7 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   caf::binary_serializer sink{&owner_.context(), buf};
   if (auto err = sink(receiver_node, receiver_id, element.sender, element.mid,
                       element.stages, content)) {
-    log(log_level::error, "cannot serialize a message to actor ", receiver_id,
+    log("actors", log_level::error, "cannot serialize a message to actor ", receiver_id,
         " (register its types with PROCTOR_MESSAGE_TYPE): ",
         owner_.system().render(err));
     bounce(what, err);
@@ -47,7 +47,7 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
     if (request)
       route_->untrack_request(element.sender ? element.sender->id() : 0, element.mid);
     if (ec != errc::frame_too_large) {
-      log(log_level::info, "message to actor ", receiver_id, " dropped: ", ec.message());
+      log("actors", log_level::info, "message to actor ", receiver_id, " dropped: ", ec.message());
       bounce(what, caf::sec::request_receiver_down);
       return;
     }
@@ -56,7 +56,7 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
     // for unreachable: its monitors get a down with frame_too_large.
     auto why = "a message of " + std::to_string(buf.size())
                + " bytes exceeds the frame limit (--proctor.max-frame-size)";
-    log(log_level::warning, "message to actor ", receiver_id, " refused: ", why);
+    log("actors", log_level::warning, "message to actor ", receiver_id, " refused: ", why);
     auto reason = make_caf_error(errc::frame_too_large, why);
     if (request && element.sender)
       // CAF's bounce() answers request_receiver_down whatever the reason.

@@ -39,7 +39,7 @@ std::vector<char> encode(serialization_context& ctx, Ts&... xs) {
   std::vector<char> buf;
   caf::binary_serializer sink{&ctx, buf};
   if (auto err = sink(xs...))
-    log(log_level::error, "cannot encode a control frame: ", ctx.system().render(err));
+    log("actors", log_level::error, "cannot encode a control frame: ", ctx.system().render(err));
   return buf;
 }
 
@@ -58,7 +58,7 @@ std::vector<char> router::node_blob() const {
   caf::binary_serializer sink{nullptr, buf};
   auto node = sys_.node();
   if (auto err = inspect(sink, node))
-    log(log_level::error, "cannot encode this node's id");
+    log("actors", log_level::error, "cannot encode this node's id");
   return buf;
 }
 
@@ -191,7 +191,7 @@ std::error_code router::forward(const caf::node_id& dest, frame_kind kind,
       hop = default_route_;
   }
   if (!hop || hop->send(kind, payload))
-    log(log_level::info, "dropped a frame for unreachable node ", to_string(dest));
+    log("actors", log_level::info, "dropped a frame for unreachable node ", to_string(dest));
   return {};
 }
 
@@ -225,7 +225,7 @@ std::error_code router::handle_message(link& from, std::span<const char> payload
   std::vector<caf::strong_actor_ptr> stages;
   caf::message content;
   if (auto err = source(aid, sender, mid, stages, content); err || source.remaining() != 0) {
-    log(log_level::warning, "malformed message frame from pid ", from.peer_pid(),
+    log("actors", log_level::warning, "malformed message frame from pid ", from.peer_pid(),
         err ? ": " + sys_.render(err) : std::string{": trailing bytes"});
     return errc::malformed_payload;
   }

@@ -6,6 +6,7 @@
 #include "proctor/errc.hpp"
 #include "proctor/fd.hpp"
 #include "proctor/listener.hpp"
+#include "proctor/log.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/pipe.hpp"
 #include "proctor/pool.hpp"

@@ -22,7 +22,7 @@ std::string runtime_impl::listen(const std::string& text) {
     make_peer_link(std::move(socket), {});
   });
   auto bound = server->local().to_string();
-  log(log_level::info, "listening on ", bound);
+  log("runtime", log_level::info, "listening on ", bound);
   std::lock_guard<std::mutex> guard{mtx_};
   listeners_.push_back(std::move(server));
   return bound;
@@ -36,7 +36,7 @@ std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socke
       return on_control(from, kind, payload);
     },
     [this, endpoint_key](link& l, std::error_code reason, std::string detail) {
-      log(log_level::info, "link to pid ", l.peer_pid(), " closed: ", reason.message(),
+      log("runtime", log_level::info, "link to pid ", l.peer_pid(), " closed: ", reason.message(),
           detail.empty() ? "" : ": ", detail);
       fail_calls(l, static_cast<errc>(reason.value()), detail);
       router_->link_down(l, make_caf_error(static_cast<errc>(reason.value()), detail));

@@ -19,6 +19,7 @@
 #include "actors/errors.hpp"
 #include "runtime/process/forkserver.hpp"
 #include "runtime/core/runtime_impl.hpp"
+#include "transport/base/log.hpp"
 
 namespace proctor {
 
@@ -188,9 +189,9 @@ void run_exit_handlers() {
     try {
       next();
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "proctor: an exit handler threw: %s\n", e.what());
+      internal::log("runtime", log_level::error, "an exit handler threw: ", e.what());
     } catch (...) {
-      std::fprintf(stderr, "proctor: an exit handler threw\n");
+      internal::log("runtime", log_level::error, "an exit handler threw");
     }
   }
 }

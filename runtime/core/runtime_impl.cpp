@@ -182,7 +182,7 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
     boost::asio::post(blocking().context(), [this] {
       std::string detail;
       if (auto ec = forkserver_->start(detail))
-        log(log_level::warning, "cannot start the fork server: ", detail,
+        log("runtime", log_level::warning, "cannot start the fork server: ", detail,
             "; trying again at the first worker start");
     });
   the_runtime = this;
@@ -347,7 +347,7 @@ void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
     watch_exit(child);
     return;
   }
-  log(log_level::info, "worker ", child->pid, " ", status.to_string());
+  log("runtime", log_level::info, "worker ", child->pid, " ", status.to_string());
   child->reaped = status;
   {
     std::lock_guard<std::mutex> guard{child->mtx};

@@ -193,7 +193,7 @@ void pipe_broker::serve_one(int connection) {
     return;
   }
   if (!socket) {
-    log(log_level::warning, "pipe end claimed with an unknown or spent ticket");
+    log("pipe", log_level::warning, "pipe end claimed with an unknown or spent ticket");
     send_reply(connection, errc::moved, -1);
     return;
   }

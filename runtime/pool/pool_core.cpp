@@ -104,9 +104,9 @@ void pool_core::shutdown() {
   // Killed workers are reaped at once; the bound only guards against a bug.
   try {
     if (!join(std::chrono::steady_clock::now() + std::chrono::seconds{30}))
-      log(log_level::error, "a terminated pool's workers did not end within 30 s");
+      log("pool", log_level::error, "a terminated pool's workers did not end within 30 s");
   } catch (const std::exception& e) {
-    log(log_level::error, "ending a pool: ", e.what());
+    log("pool", log_level::error, "ending a pool: ", e.what());
   }
   static_cast<pool_inbox*>(caf::actor_cast<caf::abstract_actor*>(inbox_))->retire();
   guard_type guard{mtx_};
@@ -209,7 +209,7 @@ void pool_core::receive(caf::message& msg, const caf::strong_actor_ptr& sender) 
     guard_type guard{mtx_};
     on_start_failed(msg.get_as<std::uint64_t>(1), msg.get_as<std::string>(2));
   } else {
-    log(log_level::warning, "the pool ignored an unexpected message: ", to_string(msg));
+    log("pool", log_level::warning, "the pool ignored an unexpected message: ", to_string(msg));
     return;
   }
   flush();

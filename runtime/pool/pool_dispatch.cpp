@@ -163,7 +163,7 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
   }
   if (reader.malformed()) {
     // Not our worker's doing; nothing it says can be trusted from here on.
-    log(log_level::error, "a pool worker sent results that do not decode; killing it");
+    log("pool", log_level::error, "a pool worker sent results that do not decode; killing it");
     if (w.child)
       w.child->signal(SIGKILL);
   }

@@ -28,9 +28,9 @@ void guarded(F f) {
   try {
     f();
   } catch (const std::exception& e) {
-    log(log_level::error, "a pool callback threw: ", e.what());
+    log("pool", log_level::error, "a pool callback threw: ", e.what());
   } catch (...) {
-    log(log_level::error, "a pool callback threw");
+    log("pool", log_level::error, "a pool callback threw");
   }
 }
 

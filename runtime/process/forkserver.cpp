@@ -133,7 +133,7 @@ int become_worker(int control_fd, pid_t master, const request_header& header,
     ++next;
   }
   if (!cwd.empty() && ::chdir(cwd.c_str()) != 0)
-    log(log_level::warning, "worker cannot enter ", cwd, ": ", std::strerror(errno));
+    log("process", log_level::warning, "worker cannot enter ", cwd, ": ", std::strerror(errno));
   return fds[0];
 }
 
@@ -187,7 +187,7 @@ std::error_code forkserver::spawn(spawned_worker& out, std::string& detail) {
     auto ec = request(out, detail);
     if (!ec || ec != errc::connection_closed)
       return ec;
-    log(log_level::warning, "the fork server (pid ", pid_, ") failed: ", detail,
+    log("process", log_level::warning, "the fork server (pid ", pid_, ") failed: ", detail,
         "; starting a new one");
     stop();
   }

@@ -130,7 +130,7 @@ void runtime_impl::flush_links() {
         left = now_left;
         last_progress = now;
       } else if (now - last_progress >= stall) {
-        log(log_level::error, "a peer took nothing for ", stall.count(),
+        log("process", log_level::error, "a peer took nothing for ", stall.count(),
             " s; exiting with ", now_left, " bytes of messages to it unsent");
         break;
       }
@@ -161,7 +161,7 @@ int runtime_impl::run_worker(int link_fd, pid_t parent) {
   std::unique_lock<std::mutex> guard{mtx_};
   cv_.wait(guard, [this] { return order_ || parent_gone_ || hosting_done_; });
   if (parent_gone_) {
-    log(log_level::info, "the parent (pid ", parent, ") is gone; exiting");
+    log("process", log_level::info, "the parent (pid ", parent, ") is gone; exiting");
     flush_and_exit(1);
   }
   if (hosting_done_)
@@ -170,19 +170,17 @@ int runtime_impl::run_worker(int link_fd, pid_t parent) {
   guard.unlock();
   auto* entry = find_task(order.task);
   if (entry == nullptr) {
-    std::fprintf(stderr, "proctor: no PROCTOR_TASK named %s in this binary\n",
-                 order.task.c_str());
+    log("process", log_level::error, "no PROCTOR_TASK named ", order.task, " in this binary");
     flush_and_exit(1);
   }
   int code = 1;
   try {
     code = entry->run(order.args);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "proctor: %s (pid %d): uncaught %s: %s\n", process_name.c_str(),
-                 static_cast<int>(::getpid()), demangled(typeid(e)).c_str(), e.what());
+    log("process", log_level::error, process_name, ": uncaught ", demangled(typeid(e)), ": ",
+        e.what());
   } catch (...) {
-    std::fprintf(stderr, "proctor: %s (pid %d): uncaught exception of unknown type\n",
-                 process_name.c_str(), static_cast<int>(::getpid()));
+    log("process", log_level::error, process_name, ": uncaught exception of unknown type");
   }
   return code;
 }
