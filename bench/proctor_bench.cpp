@@ -1,8 +1,6 @@
 // proctor's side of scripts/bench: prints `name value unit` lines only.
 #include <proctor/proctor.hpp>
 
-#include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include <algorithm>
 #include <chrono>

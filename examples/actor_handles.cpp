@@ -2,8 +2,6 @@
 // relay in one process a handle to the counter in another.
 #include <proctor/proctor.hpp>
 
-#include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include <chrono>
 #include <iostream>

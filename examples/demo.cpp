@@ -2,8 +2,6 @@
 // processes' actors talk through handles.
 #include <proctor/proctor.hpp>
 
-#include <caf/event_based_actor.hpp>
-#include <caf/scoped_actor.hpp>
 
 #include <chrono>
 #include <iostream>

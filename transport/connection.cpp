@@ -11,7 +11,7 @@
 
 #include <caf/binary_serializer.hpp>
 
-#include "proctor/bounded_deserializer.hpp"
+#include "proctor/detail/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 #include "transport/base/log.hpp"
 

@@ -1,7 +1,7 @@
 // How the queue's batches travel: counted sequences of items, and of
 // (delivery id, item) pairs, as CAF binary data.
 #include "actors/queue/queue_actor.hpp"
-#include "proctor/bounded_deserializer.hpp"
+#include "proctor/detail/bounded_deserializer.hpp"
 
 #include <caf/binary_serializer.hpp>
 #include <caf/node_id.hpp>

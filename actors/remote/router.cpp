@@ -12,7 +12,7 @@
 #include "actors/errors.hpp"
 #include "actors/remote/link.hpp"
 #include "actors/remote/remote_proxy.hpp"
-#include "proctor/bounded_deserializer.hpp"
+#include "proctor/detail/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 #include "transport/base/log.hpp"
 

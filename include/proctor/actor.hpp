@@ -1,11 +1,18 @@
 #pragma once
 
-#include <string>
-#include <vector>
-
+// What actor code written against proctor uses, so that including
+// <proctor/proctor.hpp> is enough for it: actors and their behaviors,
+// blocking actors for the main thread, send/request, monitors and their
+// down_msg.
+#include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
-#include <caf/actor_control_block.hpp>
-#include <caf/actor_system.hpp>
+#include <caf/behavior.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/system_messages.hpp>
+
+#include "proctor/detail/actor_registry.hpp"
 
 /// Registers an actor function so that a worker process of this binary can
 /// spawn it by name: `PROCTOR_ACTOR(echo);` at namespace scope, where
@@ -15,47 +22,3 @@
     proctor_actor_registrar_##fn {                                             \
     #fn                                                                        \
   }
-
-namespace proctor::internal {
-
-using actor_factory = caf::strong_actor_ptr (*)(caf::actor_system&);
-
-struct actor_entry {
-  std::string name;
-  const void* address;
-  actor_factory make;
-};
-
-void register_actor(std::string name, const void* address, actor_factory make);
-
-const actor_entry* find_actor(const void* address) noexcept;
-
-const actor_entry* find_actor(const std::string& name) noexcept;
-
-std::vector<std::string> actor_names();
-
-// CAF 0.17 keeps the arguments of a spawn in a shared_ptr that is null for
-// none and dereferences it anyway; one unused argument keeps that defined.
-template <auto Fn, class R, class Self>
-R call_ignoring_tag(Self* self, int) {
-  return Fn(self);
-}
-
-template <auto Fn, class R, class Self>
-caf::strong_actor_ptr spawn_registered(caf::actor_system& sys, R (*)(Self*)) {
-  return caf::actor_cast<caf::strong_actor_ptr>(
-    sys.spawn(&call_ignoring_tag<Fn, R, Self>, 0));
-}
-
-template <auto Fn>
-struct actor_registrar {
-  static caf::strong_actor_ptr make(caf::actor_system& sys) {
-    return spawn_registered<Fn>(sys, Fn);
-  }
-
-  explicit actor_registrar(const char* name) {
-    register_actor(name, reinterpret_cast<const void*>(Fn), &make);
-  }
-};
-
-} // namespace proctor::internal

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "proctor/async_result.hpp"
-#include "proctor/pool_chunks.hpp"
+#include "proctor/detail/pool_chunks.hpp"
 #include "proctor/runtime.hpp"
 #include "proctor/task.hpp"
 

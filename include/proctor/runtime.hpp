@@ -16,8 +16,12 @@
 
 namespace proctor {
 
+class runtime;
+
 namespace internal {
 class runtime_impl;
+/// The implementation behind `rt` (the library's own use).
+runtime_impl& impl_of(runtime& rt) noexcept;
 } // namespace internal
 
 /// The process's proctor runtime: one CAF actor system and one I/O thread.
@@ -88,11 +92,9 @@ public:
     return caf::actor_cast<Handle>(remote_handle(endpoint, name, timeout));
   }
 
-  internal::runtime_impl& impl() noexcept {
-    return *impl_;
-  }
-
 private:
+  friend internal::runtime_impl& internal::impl_of(runtime& rt) noexcept;
+
   caf::strong_actor_ptr spawn_registered(const std::string& name);
   void publish_handle(caf::strong_actor_ptr actor, const std::string& name);
   caf::strong_actor_ptr remote_handle(const std::string& endpoint, const std::string& name,

@@ -125,6 +125,14 @@ runtime::~runtime() {
   current_instance = nullptr;
 }
 
+namespace internal {
+
+runtime_impl& impl_of(runtime& rt) noexcept {
+  return *rt.impl_;
+}
+
+} // namespace internal
+
 runtime& runtime::current() {
   if (current_instance == nullptr || !current_instance->impl_)
     throw error(errc::invalid_state, "proctor: no proctor::runtime in this process yet");

@@ -71,7 +71,7 @@ make_pipe_sockets(runtime& rt) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw error(errc::connect_failed,
                 std::string{"proctor: cannot create a pipe: "} + std::strerror(errno));
-  auto limit = rt.impl().max_frame_size();
+  auto limit = internal::impl_of(rt).max_frame_size();
   return {std::make_shared<pipe_socket>(fds[0], limit),
           std::make_shared<pipe_socket>(fds[1], limit)};
 }

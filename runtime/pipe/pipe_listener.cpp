@@ -43,7 +43,7 @@ int take_blocking_fd(connection::socket_type& socket) {
 }
 
 handshake_keys keys_for(runtime& rt, const std::optional<std::string>& authkey) {
-  return authkey ? derive_handshake_keys(*authkey) : rt.impl().keys();
+  return authkey ? derive_handshake_keys(*authkey) : internal::impl_of(rt).keys();
 }
 
 /// Runs the handshake on `fd` (closed on failure) and makes it a pipe end.
@@ -65,11 +65,12 @@ std::shared_ptr<pipe_socket> authenticated(int fd, const handshake_keys& keys,
 pipe_listener::pipe_listener(runtime& rt, const std::string& text,
                              std::optional<std::string> authkey)
   : keys_(keys_for(rt, authkey)),
-    handshake_timeout_(rt.impl().link_settings(handshake_role::acceptor).handshake_timeout),
-    max_message_(rt.impl().max_frame_size()) {
+    handshake_timeout_(
+      internal::impl_of(rt).link_settings(handshake_role::acceptor).handshake_timeout),
+    max_message_(internal::impl_of(rt).max_frame_size()) {
   std::error_code ec;
   std::string detail;
-  server_ = listener::open(rt.impl().io(), parsed(text), ec, detail);
+  server_ = listener::open(internal::impl_of(rt).io(), parsed(text), ec, detail);
   if (!server_)
     throw error(static_cast<errc>(ec.value()), "proctor: " + detail);
   address_ = server_->local().to_string();
@@ -127,7 +128,7 @@ std::shared_ptr<pipe_socket> client_pipe(runtime& rt, const std::string& text,
   auto ep = parsed(text);
   auto limit = timeout ? *timeout
                        : std::chrono::milliseconds{default_connect_timeout};
-  auto& impl = rt.impl();
+  auto& impl = internal::impl_of(rt);
   connection::socket_type socket{impl.io()};
   std::string detail;
   if (auto ec = connect_to(impl.io(), ep, limit, socket, detail))

@@ -11,7 +11,7 @@ pool::pool(runtime& rt, pool_options options) {
   if (options.processes == 0)
     options.processes = static_cast<std::size_t>(cpu_count());
   processes_ = options.processes;
-  core_ = internal::pool_core::make(rt.impl(), std::move(options));
+  core_ = internal::pool_core::make(internal::impl_of(rt), std::move(options));
 }
 
 pool::~pool() {

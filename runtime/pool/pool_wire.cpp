@@ -3,7 +3,7 @@
 
 #include <caf/binary_serializer.hpp>
 
-#include "proctor/bounded_deserializer.hpp"
+#include "proctor/detail/bounded_deserializer.hpp"
 
 namespace proctor::internal {
 

@@ -97,7 +97,7 @@ void process::start() {
   require_open();
   if (child_)
     throw error(errc::invalid_state, "proctor: a process can be started only once");
-  auto& impl = rt_->impl();
+  auto& impl = internal::impl_of(*rt_);
   auto child = impl.start_child(daemon_, name_);
   std::vector<char> payload;
   caf::binary_serializer sink{nullptr, payload};

@@ -35,7 +35,7 @@ constexpr std::size_t envelope = 4096;
 
 /// What one delivery batch may hold under the runtime's frame limit.
 std::size_t delivery_batch_bytes(runtime& rt) {
-  auto limit = rt.impl().max_frame_size();
+  auto limit = internal::impl_of(rt).max_frame_size();
   return limit > 2 * envelope ? std::min(put_batch_bytes, limit - envelope) : envelope;
 }
 
@@ -364,7 +364,7 @@ std::mutex& client_creation_mutex() {
 
 queue_base::queue_base(runtime& rt, std::size_t maxsize)
   : handle_(spawn_queue(rt.system(), maxsize, delivery_batch_bytes(rt))) {
-  rt.impl().own(handle_);
+  internal::impl_of(rt).own(handle_);
 }
 
 queue_client& queue_base::client() const {

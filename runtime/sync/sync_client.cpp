@@ -37,11 +37,11 @@ sync_base::sync_base(runtime& rt, kind k, std::int64_t permits) {
       throw error(errc::bad_argument, "proctor: a semaphore's value must be >= 0");
     handle_ = spawn_sync(sys, static_cast<sync_kind>(k), permits);
   }
-  rt.impl().own(handle_);
+  internal::impl_of(rt).own(handle_);
 }
 
 sync_base::sync_base(runtime& rt, caf::actor actor) : handle_(std::move(actor)) {
-  rt.impl().own(handle_);
+  internal::impl_of(rt).own(handle_);
 }
 
 sync_client& sync_base::client() const {
