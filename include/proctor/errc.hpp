@@ -89,5 +89,7 @@ public:
 
 } // namespace proctor
 
+#ifndef PROCTOR_DOXYGEN // Doxygen cannot place this specialization
 template <>
 struct std::is_error_code_enum<proctor::errc> : std::true_type {};
+#endif
