@@ -1,60 +1,53 @@
-// How the queue's batches travel: counted sequences of items, and of
-// (delivery id, item) pairs, as CAF binary data.
+// How the queue's batches travel: a count, then items, or (delivery id,
+// item) pairs, as records (actors/wire/records.hpp).
 #include "actors/queue/queue_actor.hpp"
-#include "proctor/detail/bounded_deserializer.hpp"
 
-#include <caf/binary_serializer.hpp>
 #include <caf/node_id.hpp>
+
+#include "actors/wire/records.hpp"
 
 namespace proctor::internal {
 
-namespace {
-
-/// A count, then `fields(sink, entry)` of each entry.
-template <class T, class Fields>
-item_bytes encode_counted(std::vector<T>& entries, Fields fields) {
+item_bytes encode_batch(std::vector<delivery>& batch) {
   item_bytes out;
-  caf::binary_serializer sink{nullptr, out};
-  auto err = sink(static_cast<std::uint32_t>(entries.size()));
-  for (auto& e : entries)
-    if (!err)
-      err = fields(sink, e);
+  record_writer w{out};
+  w.fields(static_cast<std::uint32_t>(batch.size()));
+  for (auto& d : batch)
+    w.fields(d.id).blob(d.item);
   return out;
 }
 
-template <class T, class Fields>
-bool decode_counted(const item_bytes& bytes, std::vector<T>& out, Fields fields) {
-  bounded_deserializer source{nullptr, bytes.data(), bytes.size()};
+bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out) {
+  record_reader in{bytes};
   std::uint32_t count = 0;
-  // Each entry takes bytes: a count beyond them is a lie, not an allocation.
-  if (source(count) || count > bytes.size())
+  if (!in.count(count))
     return false;
   out.resize(count);
-  for (auto& e : out)
-    if (fields(source, e))
+  for (auto& d : out)
+    if (!in.fields(d.id) || !in.blob(d.item))
       return false;
-  return source.remaining() == 0;
-}
-
-auto delivery_fields = [](auto& f, delivery& d) { return f(d.id, d.item); };
-auto item_fields = [](auto& f, item_bytes& item) { return f(item); };
-
-} // namespace
-
-item_bytes encode_batch(std::vector<delivery>& batch) {
-  return encode_counted(batch, delivery_fields);
-}
-
-bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out) {
-  return decode_counted(bytes, out, delivery_fields);
+  return in.finished();
 }
 
 item_bytes encode_items(std::vector<item_bytes>& items) {
-  return encode_counted(items, item_fields);
+  item_bytes out;
+  record_writer w{out};
+  w.fields(static_cast<std::uint32_t>(items.size()));
+  for (auto& item : items)
+    w.blob(item);
+  return out;
 }
 
 bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out) {
-  return decode_counted(bytes, out, item_fields);
+  record_reader in{bytes};
+  std::uint32_t count = 0;
+  if (!in.count(count))
+    return false;
+  out.resize(count);
+  for (auto& item : out)
+    if (!in.blob(item))
+      return false;
+  return in.finished();
 }
 
 bool tracks_deliveries(std::size_t maxsize, const caf::node_id& queue_node,

@@ -59,7 +59,10 @@ std::optional<failure> catching(F f) {
     f();
     return std::nullopt;
   } catch (const error& e) {
-    return failure{errc::remote_error, demangled(typeid(e)), e.what()};
+    // proctor's own errors keep their code: the caller catches a
+    // queue_empty thrown in a task as queue_empty, as in the master.
+    return failure{e.code() == errc::ok ? errc::remote_error : e.code(), demangled(typeid(e)),
+                   e.what()};
   } catch (const std::exception& e) {
     return failure{errc::remote_error, demangled(typeid(e)), e.what()};
   } catch (...) {

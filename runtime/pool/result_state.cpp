@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "runtime/core/errors.hpp"
 #include "transport/base/log.hpp"
 
 namespace proctor::internal {
@@ -37,20 +38,9 @@ void guarded(F f) {
 } // namespace
 
 void throw_failure(const task_failure& f) {
-  switch (f.code) {
-    case errc::remote_error:
-      throw remote_error(f.type, f.what);
-    case errc::worker_died:
-      throw worker_died(f.what);
-    case errc::task_timed_out:
-      throw task_timed_out(f.what);
-    case errc::pool_broken:
-      throw pool_broken(f.what);
-    case errc::pool_terminated:
-      throw pool_terminated(f.what);
-    default:
-      throw error(f.code, f.what);
-  }
+  if (f.code == errc::remote_error)
+    throw remote_error(f.type, f.what);
+  throw_error(f.code, f.what);
 }
 
 result_state::result_state(std::vector<std::size_t> items)

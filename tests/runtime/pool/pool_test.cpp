@@ -1,4 +1,5 @@
 #include "proctor/pool.hpp"
+#include "proctor/queue.hpp"
 
 #include <gtest/gtest.h>
 
@@ -49,6 +50,14 @@ int fails(int x) {
   throw std::invalid_argument("bad input " + std::to_string(x));
 }
 PROCTOR_TASK(fails);
+
+int throws_proctor_error(int code) {
+  auto c = static_cast<proctor::errc>(code);
+  if (c == proctor::errc::queue_empty)
+    throw proctor::queue_empty("nothing in the task's queue");
+  throw proctor::error(c, "the task's own proctor error");
+}
+PROCTOR_TASK(throws_proctor_error);
 
 int my_pid() {
   return static_cast<int>(::getpid());
@@ -179,6 +188,26 @@ TEST(pool, a_task_that_throws_fails_alone_with_its_type_and_message) {
   }
   EXPECT_FALSE(r.successful());
   EXPECT_EQ(p.apply(square, 3), 9); // the worker lives on
+  EXPECT_EQ(p.stats().worker_restarts, 0u);
+}
+
+TEST(pool, a_proctor_error_in_a_task_keeps_its_code_and_class) {
+  pool p{test_runtime(), {.processes = 1}};
+  try {
+    p.apply(throws_proctor_error, static_cast<int>(proctor::errc::queue_empty));
+    FAIL() << "no exception";
+  } catch (const proctor::queue_empty& e) {
+    EXPECT_STREQ(e.what(), "nothing in the task's queue");
+  }
+  try {
+    p.apply(throws_proctor_error, static_cast<int>(proctor::errc::invalid_state));
+    FAIL() << "no exception";
+  } catch (const proctor::remote_error&) {
+    FAIL() << "a proctor::error became remote_error";
+  } catch (const proctor::error& e) {
+    EXPECT_EQ(e.code(), proctor::errc::invalid_state);
+    EXPECT_STREQ(e.what(), "the task's own proctor error");
+  }
   EXPECT_EQ(p.stats().worker_restarts, 0u);
 }
 
