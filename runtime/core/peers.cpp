@@ -2,6 +2,8 @@
 // endpoint, the other connects; both then look up published actors by name.
 #include "runtime/core/runtime_impl.hpp"
 
+#include "runtime/core/errors.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include "actors/errors.hpp"
@@ -38,8 +40,7 @@ std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socke
     [this, endpoint_key](link& l, std::error_code reason, std::string detail) {
       log("runtime", log_level::info, "link to pid ", l.peer_pid(), " closed: ", reason.message(),
           detail.empty() ? "" : ": ", detail);
-      fail_calls(l, static_cast<errc>(reason.value()), detail);
-      router_->link_down(l, make_caf_error(static_cast<errc>(reason.value()), detail));
+      link_closed(l, reason, detail);
       if (endpoint_key.empty())
         return;
       std::lock_guard<std::mutex> guard{mtx_};
@@ -75,26 +76,26 @@ caf::strong_actor_ptr runtime_impl::remote_actor(const std::string& text,
     std::lock_guard<std::mutex> guard{mtx_};
     peers_[key] = channel;
   }
-  auto reply = call(*channel, "lookup", name, timeout);
-  if (reply.code != 0 && reply.code < static_cast<std::uint8_t>(errc::unregistered_task)) {
+  auto reply = requests_.call(*channel, lookup_request{name}, timeout);
+  auto code = reply ? errc::ok : parts_of(reply.error(), *system_).code;
+  if (code != errc::ok && code < errc::unregistered_task) {
     // The link failed (a refused handshake, most likely): forget it.
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = peers_.find(key); i != peers_.end() && i->second == channel)
       peers_.erase(i);
   }
-  if (reply.code == static_cast<std::uint8_t>(errc::duplicate_node)) {
+  if (code == errc::duplicate_node) {
     // The endpoint belongs to a node this process is linked to already (a
     // child of ours that listens, say): both ends refused a second link, and
     // the lookup goes through the first.
     if (auto existing = router_->link_to(channel->peer()))
-      reply = call(*existing, "lookup", name, timeout);
+      reply = requests_.call(*existing, lookup_request{name}, timeout);
   }
-  if (reply.code != 0)
-    throw error(static_cast<errc>(reply.code),
-                "proctor: " + key + ": " + (reply.detail.empty()
-                                              ? to_string(static_cast<errc>(reply.code))
-                                              : reply.detail));
-  return router_->proxy_for(reply.node, reply.aid);
+  if (!reply) {
+    auto [failed, detail] = parts_of(reply.error(), *system_);
+    throw_error(failed, "proctor: " + key + ": " + (detail.empty() ? to_string(failed) : detail));
+  }
+  return router_->proxy_for(reply->node, reply->id);
 }
 
 } // namespace proctor::internal

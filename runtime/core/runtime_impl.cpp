@@ -123,6 +123,7 @@ runtime_config::runtime_config() {
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
   : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)), role_(role) {
   register_pool_worker();
+  serve_control();
   for (int i = 0; i < argc; ++i)
     argv_.emplace_back(argv[i]);
   // Latency over throughput: sharing wakes one worker thread per message
@@ -284,7 +285,7 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon, std::strin
         return on_control(from, kind, payload);
       },
       [this, weak](link& l, std::error_code reason, std::string detail) {
-        fail_calls(l, static_cast<errc>(reason.value()), detail);
+        requests_.fail_all(l, static_cast<errc>(reason.value()), detail);
         auto c = weak.lock();
         if (!c)
           return;

@@ -21,6 +21,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/remote/link.hpp"
+#include "actors/remote/link_requests.hpp"
 #include "actors/remote/router.hpp"
 #include "runtime/process/forkserver.hpp"
 #include "runtime/process/spawn.hpp"
@@ -149,32 +150,18 @@ public:
   std::string parent_name;
 
 private:
-  /// The answer to a control request, or the error standing for it.
-  struct control_reply {
-    bool done = false;
-    std::uint8_t code = 0;
-    std::string detail;
-    caf::node_id node;
-    caf::actor_id aid = 0;
-  };
-
-  /// Sends request `op name` through `l`; waits for the reply, the link's
-  /// end or the timeout, whichever comes first.
-  control_reply call(link& l, const std::string& op, const std::string& name,
-                     std::optional<std::chrono::milliseconds> timeout);
-
-  /// Ends every call waiting on `l` with `code`.
-  void fail_calls(link& l, errc code, const std::string& detail);
+  /// Registers the control requests this runtime serves.
+  void serve_control();
+  /// A link closed: its pending requests fail, its actors are down.
+  void link_closed(link& l, std::error_code reason, const std::string& detail);
 
   /// Control frames on links to children and peers.
   std::error_code on_control(link& from, frame_kind kind, std::span<const char> payload);
   /// Control frames on a worker's link to its parent.
   std::error_code on_worker_control(link& from, frame_kind kind,
                                     std::span<const char> payload);
-  std::error_code on_reply(std::span<const char> payload);
-  std::error_code serve_request(link& from, std::span<const char> payload, bool may_spawn);
   /// Spawns the registered actor `name` here, for the parent.
-  control_reply spawn_hosted(const std::string& name);
+  caf::expected<actor_address> spawn_hosted(const std::string& name);
 
   /// A link to a peer runtime: accepted (`endpoint_key` empty) or
   /// connected to the endpoint of that key.
@@ -212,12 +199,9 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::vector<std::shared_ptr<child_process>> children_;
-  std::uint64_t next_request_ = 1;
-  struct pending_call {
-    link* via = nullptr;
-    control_reply reply;
-  };
-  std::map<std::uint64_t, pending_call> calls_;
+  link_requests requests_;   ///< control requests this runtime sent
+  request_server served_;    ///< control requests it answers
+  const link* parent_link_ = nullptr; ///< a worker's link to its parent
   std::map<std::string, caf::strong_actor_ptr> published_;
   std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;

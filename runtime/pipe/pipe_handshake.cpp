@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "proctor/errc.hpp"
-#include "runtime/core/codec.hpp"
+#include "actors/wire/codec.hpp"
 #include "transport/frame.hpp"
 
 namespace proctor::internal {

@@ -19,7 +19,7 @@
 #include <caf/exit_reason.hpp>
 
 #include "actors/errors.hpp"
-#include "runtime/core/codec.hpp"
+#include "actors/wire/codec.hpp"
 #include "runtime/queue/queue_feeder.hpp"
 #include "proctor/actor.hpp"
 #include "proctor/task.hpp"
@@ -63,26 +63,22 @@ std::error_code runtime_impl::on_worker_control(link& from, frame_kind kind,
       return {};
     }
     case frame_kind::request:
-      return serve_request(from, payload, true);
+      return served_.on_request(from, payload);
     case frame_kind::reply:
-      return on_reply(payload);
+      return requests_.on_reply(payload);
     default:
       return errc::unknown_frame_kind;
   }
 }
 
-runtime_impl::control_reply runtime_impl::spawn_hosted(const std::string& name) {
-  control_reply reply;
+caf::expected<actor_address> runtime_impl::spawn_hosted(const std::string& name) {
   auto* entry = find_actor(name);
-  if (entry == nullptr) {
-    reply.code = static_cast<std::uint8_t>(errc::unregistered_actor);
-    reply.detail = "no PROCTOR_ACTOR named " + name + " in this binary";
-    return reply;
-  }
+  if (entry == nullptr)
+    return make_caf_error(errc::unregistered_actor,
+                          "no PROCTOR_ACTOR named " + name + " in this binary");
   auto actor = entry->make(*system_);
-  reply.node = system_->node();
-  reply.aid = actor->id();
-  system_->registry().put(reply.aid, actor);
+  actor_address reply{system_->node(), actor->id()};
+  system_->registry().put(reply.id, actor);
   {
     std::lock_guard<std::mutex> guard{mtx_};
     ++hosted_;
@@ -145,12 +141,12 @@ int runtime_impl::run_worker(int link_fd, pid_t parent) {
       return on_worker_control(from, kind, payload);
     },
     [this](link& l, std::error_code reason, std::string detail) {
-      fail_calls(l, static_cast<errc>(reason.value()), detail);
-      router_->link_down(l, make_caf_error(static_cast<errc>(reason.value()), detail));
+      link_closed(l, reason, detail);
       std::lock_guard<std::mutex> guard{mtx_};
       parent_gone_ = true;
       cv_.notify_all();
     });
+  parent_link_ = channel.get();
   router_->set_default_route(channel);
   connection::socket_type sock{io_};
   sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), link_fd);

@@ -13,10 +13,11 @@
 
 #include "actors/errors.hpp"
 #include "actors/remote/link.hpp"
+#include "actors/remote/link_requests.hpp"
 #include "actors/queue/queue_actor.hpp"
 #include "actors/remote/router.hpp"
 #include "proctor/errc.hpp"
-#include "runtime/core/codec.hpp"
+#include "actors/wire/codec.hpp"
 #include "runtime/pool/pool_protocol.hpp"
 
 namespace proctor::fuzz {
@@ -106,23 +107,26 @@ int queue_batch(const std::uint8_t* data, std::size_t size) {
 
 int control(const std::uint8_t* data, std::size_t size) {
   std::span<const char> bytes{reinterpret_cast<const char*>(data), size};
-  // A request, as serve_request reads it.
+  // A request, as request_server reads it: its head, then a lookup's fields.
   std::uint64_t id = 0;
-  std::string op;
-  std::string name;
-  if (decode(bytes, id, op, name)) {
-    auto again = encode(id, op, name);
+  std::string kind;
+  lookup_request lookup;
+  if (decode(bytes, id, kind, lookup)) {
+    auto again = encode_request(id, kind, encode(lookup));
     std::uint64_t id2 = 0;
-    std::string op2, name2;
-    if (!decode(again, id2, op2, name2) || id2 != id || op2 != op || name2 != name)
+    std::string kind2;
+    lookup_request lookup2;
+    if (!decode(again, id2, kind2, lookup2) || id2 != id || kind2 != kind
+        || lookup2.name != lookup.name)
       mismatch();
   }
-  // A reply, as on_reply reads it.
-  std::uint8_t code = 0;
-  std::string detail;
-  caf::node_id node;
-  caf::actor_id aid = 0;
-  (void) decode(bytes, id, code, detail, node, aid);
+  // A reply, as link_requests reads it: its head, then a spawn's or a
+  // lookup's answer.
+  reply_head head;
+  if (decode_reply_head(bytes, head)) {
+    actor_address address;
+    (void) decode(head.fields, address);
+  }
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "tests/support/wire_peer.hpp"
 
+#include "actors/remote/link_requests.hpp"
+
 #include <cstring>
 
 #include <arpa/inet.h>
@@ -10,7 +12,7 @@
 
 #include <caf/node_id.hpp>
 
-#include "runtime/core/codec.hpp"
+#include "actors/wire/codec.hpp"
 #include "runtime/core/runtime_impl.hpp"
 
 namespace proctor::testing {
@@ -146,20 +148,15 @@ std::vector<char> encode_proof(std::span<const std::uint8_t> mac) {
 }
 
 std::vector<char> encode_lookup(std::uint64_t id, const std::string& name) {
-  std::string op = "lookup";
-  auto copy = name;
-  return encode(id, op, copy);
+  proctor::internal::lookup_request request{name};
+  return proctor::internal::encode_request(id, request.kind, encode(request));
 }
 
 std::optional<std::uint8_t> reply_code(std::span<const char> payload) {
-  std::uint64_t id = 0;
-  std::uint8_t code = 0;
-  std::string detail;
-  caf::node_id node;
-  caf::actor_id aid = 0;
-  if (!decode(payload, id, code, detail, node, aid))
+  proctor::internal::reply_head head;
+  if (!proctor::internal::decode_reply_head(payload, head))
     return std::nullopt;
-  return code;
+  return head.code;
 }
 
 std::optional<std::uint8_t>

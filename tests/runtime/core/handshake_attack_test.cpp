@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "actors/remote/link_requests.hpp"
 #include "proctor/errc.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/wire_peer.hpp"
@@ -196,4 +197,67 @@ TEST_F(handshake_attack, silent_connections_do_not_keep_a_legitimate_client_out)
     EXPECT_EQ(hello->kind, frame_kind::hello);
   }
   EXPECT_TRUE(silent.back()->wait_end(limit).closed);
+}
+
+// -- requests from a peer that knows the key -----------------------------------
+
+namespace {
+
+/// Sends a request frame with `kind` and `fields` and returns the reply's
+/// code, or nothing if no reply came.
+std::optional<std::uint8_t> ask(wire_peer& peer, std::uint64_t id, std::string_view kind,
+                                std::span<const char> fields) {
+  if (!peer.write_frame(frame_kind::request, encode_request(id, kind, fields)))
+    return std::nullopt;
+  for (;;) {
+    auto frame = peer.read_frame(limit);
+    if (!frame)
+      return std::nullopt;
+    if (frame->kind == frame_kind::reply) {
+      reply_head head;
+      if (!decode_reply_head(frame->payload, head) || head.id != id)
+        return std::nullopt;
+      return head.code;
+    }
+  }
+}
+
+} // namespace
+
+TEST_F(handshake_attack, a_peer_cannot_spawn_in_a_runtime_it_did_not_start) {
+  wire_peer peer{port_};
+  legit_client client{authkey};
+  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  spawn_request spawn{"proctor.pool_worker"};
+  EXPECT_EQ(ask(peer, 2, spawn.kind, encode(spawn)), code_of(errc::bad_argument));
+  lookup_request lookup{"idle"};
+  EXPECT_EQ(ask(peer, 3, lookup.kind, encode(lookup)), 0); // the link lives on
+}
+
+TEST_F(handshake_attack, an_unknown_request_is_answered_with_an_error) {
+  wire_peer peer{port_};
+  legit_client client{authkey};
+  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  EXPECT_EQ(ask(peer, 2, "format_disk", {}), code_of(errc::bad_argument));
+  lookup_request missing{"nobody"};
+  EXPECT_EQ(ask(peer, 3, missing.kind, encode(missing)), code_of(errc::not_published));
+}
+
+TEST_F(handshake_attack, a_request_whose_fields_do_not_decode_is_answered_malformed) {
+  wire_peer peer{port_};
+  legit_client client{authkey};
+  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  const char garbage[] = {'\x7f', '\x7f', '\x7f'};
+  EXPECT_EQ(ask(peer, 2, "lookup", garbage), code_of(errc::malformed_payload));
+  lookup_request lookup{"idle"};
+  EXPECT_EQ(ask(peer, 3, lookup.kind, encode(lookup)), 0);
+}
+
+TEST_F(handshake_attack, a_request_head_that_does_not_decode_closes_the_link) {
+  wire_peer peer{port_};
+  legit_client client{authkey};
+  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  const char head[] = {'\x01'};
+  ASSERT_TRUE(peer.write_frame(frame_kind::request, head));
+  EXPECT_TRUE(peer.wait_end(limit).closed);
 }
