@@ -16,204 +16,13 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/errors.hpp"
+#include "actors/queue/queue_state.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
 
 namespace {
-
-constexpr auto ok = static_cast<std::uint8_t>(errc::ok);
-constexpr auto full = static_cast<std::uint8_t>(errc::queue_full);
-constexpr auto empty = static_cast<std::uint8_t>(errc::queue_empty);
-constexpr auto closed = static_cast<std::uint8_t>(errc::closed);
-constexpr auto too_many_task_done = static_cast<std::uint8_t>(errc::invalid_state);
-constexpr auto timed_out = static_cast<std::uint8_t>(errc::timeout);
-
-struct waiting_putter {
-  std::uint64_t id;
-  item_bytes item;
-  caf::actor_addr producer;
-  std::optional<caf::response_promise> promise; ///< a request; else pipelined
-  caf::strong_actor_ptr async_sender;
-  bool ack = false; ///< pipelined: report admissions once this one is in
-};
-
-struct waiting_getter {
-  std::uint64_t id;
-  std::uint32_t max;
-  caf::actor_addr consumer;
-  bool tracked;
-  caf::response_promise promise;
-};
-
-struct queue_state {
-  // Not an aggregate: CAF would otherwise construct it from the actor
-  // pointer (C++20 parenthesized aggregate init), e.g. a bool member = true.
-  queue_state() = default;
-
-  std::size_t maxsize = 0;
-  std::size_t max_batch_bytes = 0;
-  bool closed = false;
-  std::deque<item_bytes> items;
-  std::deque<waiting_putter> putters;
-  std::deque<waiting_getter> getters;
-  std::map<caf::actor_addr, std::map<std::uint64_t, item_bytes>> unacked;
-  std::set<caf::actor_addr> watched;
-  std::uint64_t next_id = 1;
-  std::uint64_t unfinished = 0; ///< joinable: puts minus task_done calls
-  std::vector<caf::response_promise> joiners;
-  std::map<std::uint64_t, caf::response_promise> timed_joiners;
-  /// Pipelined puts admitted but not yet reported, per producer.
-  std::map<caf::actor_addr, std::uint32_t> unreported;
-
-  std::size_t delivered = 0; ///< items in `unacked`, still counted as in the queue
-  bool discarding = false;    ///< shut down immediately: items given back are dropped
-
-  /// Items that have not left for good: queued, or delivered and not acked.
-  std::size_t size() const {
-    return items.size() + delivered;
-  }
-
-  bool has_room() const {
-    return maxsize == 0 || size() < maxsize;
-  }
-
-  static inline const char* name = "proctor.queue";
-};
-
-using queue_actor = caf::stateful_actor<queue_state>;
-
-void watch(queue_actor* self, const caf::strong_actor_ptr& who) {
-  if (!who)
-    return;
-  auto addr = caf::actor_cast<caf::actor_addr>(who);
-  if (self->state.watched.insert(addr).second)
-    self->monitor(who);
-}
-
-void report(queue_actor* self, const caf::strong_actor_ptr& producer, std::uint8_t code,
-            std::uint32_t count) {
-  self->send(caf::actor_cast<caf::actor>(producer), put_done_atom::value, code, count);
-}
-
-/// Reports to a producer how many of its pipelined puts got in so far.
-void report_admitted(queue_actor* self, const caf::strong_actor_ptr& producer) {
-  auto& n = self->state.unreported[caf::actor_cast<caf::actor_addr>(producer)];
-  report(self, producer, static_cast<std::uint8_t>(errc::ok), n);
-  n = 0;
-}
-
-void answer_putter(queue_actor* self, waiting_putter& p, std::uint8_t code) {
-  if (p.promise) {
-    p.promise->deliver(code);
-  } else if (p.async_sender) {
-    if (code != static_cast<std::uint8_t>(errc::ok)) {
-      report(self, p.async_sender, code, 1);
-      return;
-    }
-    ++self->state.unreported[p.producer];
-    if (p.ack)
-      report_admitted(self, p.async_sender);
-  }
-}
-
-/// Moves waiting producers' items in while there is room.
-void admit_putters(queue_actor* self) {
-  auto& st = self->state;
-  // Pipelined puts that arrived before close() are still admitted: their
-  // put() returned to the producer.
-  while (!st.putters.empty() && st.has_room()) {
-    auto p = std::move(st.putters.front());
-    st.putters.pop_front();
-    st.items.push_back(std::move(p.item));
-    ++st.unfinished;
-    answer_putter(self, p, ok);
-  }
-}
-
-/// Up to `max` items for `consumer`, and no more bytes than a batch may hold
-/// (but at least one item); if `tracked`, recorded as delivered but not acked.
-item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
-                      std::uint32_t max) {
-  auto& st = self->state;
-  std::vector<delivery> batch;
-  std::size_t bytes = 0;
-  auto* ledger = tracked ? &st.unacked[consumer] : nullptr;
-  while (!st.items.empty() && batch.size() < std::max<std::uint32_t>(max, 1)) {
-    // Each entry adds its id and a length to the item's bytes.
-    auto entry = st.items.front().size() + 16;
-    if (!batch.empty() && bytes + entry > st.max_batch_bytes)
-      break;
-    bytes += entry;
-    delivery d{st.next_id++, std::move(st.items.front())};
-    st.items.pop_front();
-    if (ledger != nullptr) {
-      ledger->emplace(d.id, d.item);
-      ++st.delivered;
-    }
-    batch.push_back(std::move(d));
-  }
-  return encode_batch(batch);
-}
-
-bool is_tracked(queue_actor* self, const caf::strong_actor_ptr& consumer) {
-  return !consumer
-         || tracks_deliveries(self->state.maxsize, self->node(), consumer->node());
-}
-
-/// Serves waiting consumers, then lets waiting producers in, until neither
-/// can move.
-void pump(queue_actor* self) {
-  auto& st = self->state;
-  for (;;) {
-    admit_putters(self);
-    if (st.getters.empty())
-      break;
-    if (st.items.empty()) {
-      if (!st.closed)
-        break;
-      // Closed and drained: nobody waits forever.
-      for (auto& g : st.getters)
-        g.promise.deliver(closed, item_bytes{});
-      st.getters.clear();
-      break;
-    }
-    auto g = std::move(st.getters.front());
-    st.getters.pop_front();
-    // One item per waiting consumer while others wait: fair, in order.
-    auto max = st.getters.empty() ? g.max : 1u;
-    g.promise.deliver(ok, take_batch(self, g.consumer, g.tracked, max));
-  }
-}
-
-/// Puts items back at the head of the queue, in id order (the caller
-/// settles `delivered` for those it had counted).
-void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger) {
-  auto& items = self->state.items;
-  // Highest id first, each to the front: the lowest ends up at the head.
-  for (auto i = ledger.rbegin(); i != ledger.rend(); ++i)
-    items.push_front(std::move(i->second));
-  ledger.clear();
-}
-
-void settle_joiners(queue_actor* self) {
-  auto& st = self->state;
-  if (st.unfinished != 0)
-    return;
-  for (auto& j : st.joiners)
-    j.deliver(ok);
-  st.joiners.clear();
-  for (auto& [id, j] : st.timed_joiners)
-    j.deliver(ok);
-  st.timed_joiners.clear();
-}
-
-/// `n` items are dropped by an immediate shutdown: nobody will finish them.
-void discard(queue_actor* self, std::size_t n) {
-  auto& st = self->state;
-  st.unfinished -= std::min<std::uint64_t>(st.unfinished, n);
-  settle_joiners(self);
-}
 
 caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
                              std::size_t max_batch_bytes) {
@@ -239,20 +48,20 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
     pump(self);
   });
   return {
-    [=](put_atom, std::int64_t timeout_ms, item_bytes& item) -> caf::result<std::uint8_t> {
+    [=](put_atom, std::int64_t timeout_ms, item_bytes& item) -> caf::result<void> {
       auto& st = self->state;
       if (st.closed)
-        return closed;
+        return queue_error(errc::closed);
       if (st.has_room() && st.putters.empty()) {
         st.items.push_back(std::move(item));
         ++st.unfinished;
         pump(self);
-        return ok;
+        return caf::unit;
       }
       if (timeout_ms == dont_wait)
-        return full;
+        return queue_error(errc::queue_full);
       auto id = st.next_id++;
-      auto rp = self->make_response_promise<std::uint8_t>();
+      auto rp = self->make_response_promise();
       st.putters.push_back({id, std::move(item),
                             caf::actor_cast<caf::actor_addr>(self->current_sender()), rp, {}});
       watch(self, self->current_sender());
@@ -265,14 +74,16 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       auto sender = self->current_sender();
       std::vector<item_bytes> batch;
       if (!decode_items(blob, batch)) {
-        report(self, sender, static_cast<std::uint8_t>(errc::malformed_payload), 0);
+        report(self, sender,
+               make_caf_error(errc::malformed_payload, "proctor: a put batch does not decode"),
+               0);
         return;
       }
       auto count = static_cast<std::uint32_t>(batch.size());
       if (count == 0)
         return;
       if (st.closed) {
-        report(self, sender, closed, count);
+        report(self, sender, queue_error(errc::closed), count);
         return;
       }
       // Room and nobody waiting ahead: straight in.
@@ -282,7 +93,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
         ++st.unfinished;
       }
       if (admitted == count) {
-        report(self, sender, ok, count);
+        report(self, sender, caf::error{}, count);
       } else {
         auto producer = caf::actor_cast<caf::actor_addr>(sender);
         st.unreported[producer] += admitted;
@@ -294,7 +105,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       pump(self);
     },
     [=](get_atom, std::int64_t timeout_ms,
-        std::uint32_t max) -> caf::result<std::uint8_t, item_bytes> {
+        std::uint32_t max) -> caf::result<item_bytes> {
       auto& st = self->state;
       auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
       auto tracked = is_tracked(self, self->current_sender());
@@ -302,14 +113,14 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       if (!st.items.empty() && st.getters.empty()) {
         auto batch = take_batch(self, consumer, tracked, max);
         pump(self);
-        return {ok, std::move(batch)};
+        return batch;
       }
       if (st.closed)
-        return {closed, item_bytes{}};
+        return queue_error(errc::closed);
       if (timeout_ms == dont_wait)
-        return {empty, item_bytes{}};
+        return queue_error(errc::queue_empty);
       auto id = st.next_id++;
-      auto rp = self->make_response_promise<std::uint8_t, item_bytes>();
+      auto rp = self->make_response_promise();
       st.getters.push_back({id, max, consumer, tracked, rp});
       if (timeout_ms > 0)
         self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
@@ -352,18 +163,18 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       auto& st = self->state;
       for (auto i = st.putters.begin(); i != st.putters.end(); ++i)
         if (i->id == id) {
-          answer_putter(self, *i, full);
+          answer_putter(self, *i, errc::queue_full);
           st.putters.erase(i);
           return;
         }
       for (auto i = st.getters.begin(); i != st.getters.end(); ++i)
         if (i->id == id) {
-          i->promise.deliver(empty, item_bytes{});
+          i->promise.deliver(queue_error(errc::queue_empty));
           st.getters.erase(i);
           return;
         }
       if (auto i = st.timed_joiners.find(id); i != st.timed_joiners.end()) {
-        i->second.deliver(timed_out);
+        i->second.deliver(queue_error(errc::timeout));
         st.timed_joiners.erase(i);
       }
     },
@@ -372,14 +183,14 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       return std::make_tuple(static_cast<std::uint64_t>(st.size()),
                              static_cast<std::uint64_t>(st.maxsize), st.closed);
     },
-    [=](close_atom, bool immediate) -> std::uint8_t {
+    [=](close_atom, bool immediate) {
       auto& st = self->state;
       st.closed = true;
       // Blocked put() calls have not returned: they fail. Pipelined ones
       // stay, unless the queue drops what it holds.
       for (auto& p : st.putters)
         if (p.promise || immediate)
-          answer_putter(self, p, closed);
+          answer_putter(self, p, errc::closed);
       std::erase_if(st.putters, [&](auto& p) { return p.promise.has_value() || immediate; });
       if (immediate) {
         // Python's shutdown(immediate=True): what is queued is gone, and
@@ -389,23 +200,22 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
         st.items.clear();
       }
       pump(self);
-      return ok;
     },
-    [=](task_done_atom) -> std::uint8_t {
+    [=](task_done_atom) -> caf::result<void> {
       auto& st = self->state;
       if (st.unfinished == 0)
-        return too_many_task_done;
+        return make_caf_error(errc::invalid_state, "proctor: task_done() called too many times");
       --st.unfinished;
       settle_joiners(self);
-      return ok;
+      return caf::unit;
     },
-    [=](join_atom, std::int64_t timeout_ms) -> caf::result<std::uint8_t> {
+    [=](join_atom, std::int64_t timeout_ms) -> caf::result<void> {
       auto& st = self->state;
       if (st.unfinished == 0)
-        return ok;
+        return caf::unit;
       if (timeout_ms == dont_wait)
-        return timed_out;
-      auto rp = self->make_response_promise<std::uint8_t>();
+        return queue_error(errc::timeout);
+      auto rp = self->make_response_promise();
       if (timeout_ms > 0) {
         auto id = st.next_id++;
         st.timed_joiners.emplace(id, rp);

@@ -13,22 +13,25 @@ namespace proctor::internal {
 /// queue never decodes them, so it needs no knowledge of the item type.
 using item_bytes = std::vector<char>;
 
-// The queue actor's messages. Requests get a uint8 errc (0 = ok) first.
-using put_atom = caf::atom_constant<caf::atom("q_put")>;        // int64 timeout_ms, item -> code
+// The queue actor's messages. A request that fails is answered with a
+// caf::error in proctor's category (make_caf_error): queue_full, queue_empty,
+// closed, timeout, invalid_state; a success with the value shown, or nothing.
+using put_atom = caf::atom_constant<caf::atom("q_put")>;        // int64 timeout_ms, item -> ()
 // Pipelined puts: (q_putbt, items) from a producer's feeder, `items` being
 // encode_items() of a batch; the queue tells the sender with (q_putdn,
-// code, uint32 count) that that many of its puts were admitted (or refused
-// with `code`), once per batch, when the batch's last item is in.
+// caf::error, uint32 count) that that many of its puts were admitted (no
+// error) or refused with that error, once per batch, when the batch's last
+// item is in.
 using put_batch_atom = caf::atom_constant<caf::atom("q_putbt")>;
 using put_done_atom = caf::atom_constant<caf::atom("q_putdn")>;
-using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout_ms, uint32 max -> code, batch
+using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout_ms, uint32 max -> batch
 using ack_atom = caf::atom_constant<caf::atom("q_ack")>;        // uint64 delivery id
 using return_atom = caf::atom_constant<caf::atom("q_return")>;  // batch of unreturned items
 using size_atom = caf::atom_constant<caf::atom("q_size")>;      // -> uint64 size, uint64 max, bool closed
-// Shuts the queue down for everyone: bool immediate (drop what it holds) -> code
+// Shuts the queue down for everyone: bool immediate (drop what it holds) -> ()
 using close_atom = caf::atom_constant<caf::atom("q_close")>;
-using task_done_atom = caf::atom_constant<caf::atom("q_tdone")>; // -> code
-using join_atom = caf::atom_constant<caf::atom("q_join")>;      // int64 timeout_ms -> code
+using task_done_atom = caf::atom_constant<caf::atom("q_tdone")>; // -> ()
+using join_atom = caf::atom_constant<caf::atom("q_join")>;      // int64 timeout_ms -> ()
 using expire_atom = caf::atom_constant<caf::atom("q_expire")>;  // uint64 waiter id (internal)
 
 /// Timeouts in queue messages: forever, or don't wait at all.

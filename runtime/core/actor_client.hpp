@@ -10,7 +10,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/errors.hpp"
 #include "proctor/errc.hpp"
+#include "runtime/core/errors.hpp"
 
 namespace proctor::internal {
 
@@ -44,13 +46,18 @@ public:
     self->monitor(this->target);
   }
 
+  // Requests wait for their reply. An error the actor answers with is
+  // thrown as its proctor exception (throw_error); the loss of the actor,
+  // or of the link or process it lived behind, is owner_gone, for this call
+  // and every later one.
+
   /// Sends a request and waits for its one-value reply.
   template <class R, class... Ts>
   R ask(Ts&&... xs) {
     check();
     std::optional<R> result;
     self->request(target, caf::infinite, std::forward<Ts>(xs)...)
-      .receive([&](R& x) { result = std::move(x); }, [&](caf::error& err) { fail(err); });
+      .receive([&](R& x) { result = std::move(x); }, [&](caf::error& err) { failed(err); });
     return std::move(*result);
   }
 
@@ -61,8 +68,23 @@ public:
     std::optional<std::tuple<R1, R2>> result;
     self->request(target, caf::infinite, std::forward<Ts>(xs)...)
       .receive([&](R1& x, R2& y) { result.emplace(std::move(x), std::move(y)); },
-               [&](caf::error& err) { fail(err); });
+               [&](caf::error& err) { failed(err); });
     return std::move(*result);
+  }
+
+  /// Sends a request and waits until it is done.
+  template <class... Ts>
+  void ask_done(Ts&&... xs) {
+    check();
+    self->request(target, caf::infinite, std::forward<Ts>(xs)...)
+      .receive([] {}, [&](caf::error& err) { failed(err); });
+  }
+
+  /// A request failed with `err`: the actor's answer, or its loss.
+  [[noreturn]] void failed(const caf::error& err) {
+    if (!means_actor_gone(err))
+      throw_error(static_cast<errc>(err.code()), detail_of(err));
+    fail(err);
   }
 
   /// The channel is gone: this and every later call throws owner_gone.

@@ -106,7 +106,7 @@ public:
     check_open_here();
     check();
     if (closed_)
-      throw_unless_ok(errc::closed);
+      throw error(errc::closed, "proctor: the queue is closed");
     auto limit = current_runtime() ? current_runtime()->max_frame_size() : 0u;
     if (limit != 0 && item.size() + envelope > limit)
       throw error(errc::frame_too_large,
@@ -125,10 +125,7 @@ public:
     }
     // A timed or non-blocking put answers for itself: earlier puts go first.
     await_all_put_done();
-    auto code = request_code(put_atom::value, timeout, std::move(item));
-    if (code == errc::queue_full)
-      throw queue_full("proctor: the queue is full");
-    throw_unless_ok(code);
+    noting_closed([&] { ask_done(put_atom::value, timeout, std::move(item)); });
   }
 
   item_bytes get(std::int64_t timeout) {
@@ -148,19 +145,9 @@ public:
       }
     } fetching{*fetched_};
     check();
-    std::uint8_t code = 0;
-    item_bytes blob;
     auto max = tracked_ ? tracked_fetch : untracked_fetch;
-    self->request(target, caf::infinite, get_atom::value, timeout, max)
-      .receive(
-        [&](std::uint8_t c, item_bytes& b) {
-          code = c;
-          blob = std::move(b);
-        },
-        [&](caf::error& err) { fail(err); });
-    if (code == static_cast<std::uint8_t>(errc::queue_empty))
-      throw queue_empty("proctor: the queue is empty");
-    throw_unless_ok(static_cast<errc>(code));
+    item_bytes blob;
+    noting_closed([&] { blob = ask<item_bytes>(get_atom::value, timeout, max); });
     std::vector<delivery> batch;
     if (!decode_batch(blob, batch) || batch.empty())
       throw error(errc::malformed_payload, "proctor: a queue reply does not decode");
@@ -196,10 +183,7 @@ public:
   void task_done() {
     std::lock_guard<std::mutex> guard{mtx};
     check();
-    auto code = request_code(task_done_atom::value);
-    if (code == errc::invalid_state)
-      throw error(errc::invalid_state, "proctor: task_done() called too many times");
-    throw_unless_ok(code);
+    ask_done(task_done_atom::value);
   }
 
   void shutdown(bool immediate) {
@@ -208,9 +192,8 @@ public:
     // This process's puts so far go in first (unless they are discarded).
     if (auto feeder = queue_feeder::existing(target))
       feeder->send_now();
-    auto code = request_code(close_atom::value, immediate);
+    ask_done(close_atom::value, immediate);
     closed_ = true;
-    throw_unless_ok(code);
   }
 
   /// close(): this process puts and gets no more; what it put still goes.
@@ -234,19 +217,15 @@ public:
     std::lock_guard<std::mutex> guard{mtx};
     check();
     await_all_put_done();
-    auto code = request_code(join_atom::value, timeout);
-    if (code == errc::timeout)
+    try {
+      ask_done(join_atom::value, timeout);
+      return true;
+    } catch (const timeout_error&) {
       return false;
-    throw_unless_ok(code);
-    return true;
+    }
   }
 
 private:
-  template <class... Ts>
-  errc request_code(Ts&&... xs) {
-    return static_cast<errc>(ask<std::uint8_t>(std::forward<Ts>(xs)...));
-  }
-
   std::optional<fetched_items::entry> take_fetched_or_count() {
     std::lock_guard<std::mutex> shared{fetched_->mtx};
     if (fetched_->items.empty()) {
@@ -306,16 +285,6 @@ private:
   void await_all_put_done() {
     if (feeder_)
       noting_closed([&] { feeder_->await_admitted(); });
-  }
-
-  void throw_unless_ok(errc code) {
-    if (code == errc::ok)
-      return;
-    if (code == errc::closed) {
-      closed_ = true;
-      throw error(errc::closed, "proctor: the queue is closed");
-    }
-    throw error(code, std::string{"proctor: queue: "} + to_string(code));
   }
 
   std::uint64_t maxsize_ = 0;

@@ -1,5 +1,7 @@
 #include "runtime/queue/queue_feeder.hpp"
 
+#include "actors/errors.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -40,9 +42,9 @@ struct feeder_behavior {
         if (auto f = owner.lock())
           f->on_poke();
       },
-      [owner](put_done_atom, std::uint8_t code, std::uint32_t count) {
+      [owner](put_done_atom, const caf::error& failure, std::uint32_t count) {
         if (auto f = owner.lock())
-          f->on_put_done(static_cast<errc>(code), count);
+          f->on_put_done(failure, count);
       },
     };
   }
@@ -148,13 +150,13 @@ void queue_feeder::on_poke() {
     send_buffer();
 }
 
-void queue_feeder::on_put_done(errc code, std::uint32_t count) {
+void queue_feeder::on_put_done(const caf::error& failure, std::uint32_t count) {
   std::lock_guard<std::mutex> guard{mtx_};
   in_flight_ -= std::min<std::size_t>(count, in_flight_);
-  if (code != errc::ok && !failure_) {
-    failure_ = code;
-    failure_text_ = code == errc::closed ? "proctor: the queue is closed"
-                                         : std::string{"proctor: queue: "} + to_string(code);
+  if (failure && !failure_) {
+    failure_ = failure.category() == error_category ? static_cast<errc>(failure.code())
+                                                    : errc::remote_error;
+    failure_text_ = detail_of(failure);
   }
   if (in_flight_ == 0) {
     if (buffer_.empty() || failure_)

@@ -57,7 +57,7 @@ private:
   /// Sends the buffer as one batch; `mtx_` held, so batches go in order.
   void send_buffer();
   /// The feeder actor heard from the queue.
-  void on_put_done(errc code, std::uint32_t count);
+  void on_put_done(const caf::error& failure, std::uint32_t count);
   void on_poke();
   void throw_if_failed();
 

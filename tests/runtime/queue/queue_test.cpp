@@ -324,15 +324,15 @@ TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
   caf::scoped_actor self{rt.system()};
   proctor::internal::item_bytes garbage{'\x7f', '\x01', '\x02'};
   self->send(actor, proctor::internal::put_batch_atom::value, garbage);
-  std::uint8_t code = 0;
+  caf::error failure;
   std::uint32_t count = 1;
   self->receive(
-    [&](proctor::internal::put_done_atom, std::uint8_t c, std::uint32_t n) {
-      code = c;
+    [&](proctor::internal::put_done_atom, caf::error& e, std::uint32_t n) {
+      failure = std::move(e);
       count = n;
     },
     caf::after(limit) >> [] { FAIL() << "no answer to a malformed batch"; });
-  EXPECT_EQ(code, static_cast<std::uint8_t>(proctor::errc::malformed_payload));
+  EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
   EXPECT_EQ(count, 0u);
   std::uint64_t size = 1;
   self->request(actor, limit, proctor::internal::size_atom::value)
