@@ -16,6 +16,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/errors.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
@@ -24,8 +25,9 @@ namespace {
 
 using expire_atom = caf::atom_constant<caf::atom("c_expire")>; // uint64 id (internal)
 
-constexpr auto ok = static_cast<std::uint8_t>(errc::ok);
-constexpr auto broken = static_cast<std::uint8_t>(errc::broken_barrier);
+caf::error broken() {
+  return make_caf_error(errc::broken_barrier, "proctor: the barrier is broken");
+}
 
 /// Monitors `who` once, so that its death reaches the down handler.
 template <class State>
@@ -153,7 +155,7 @@ void break_barrier(barrier_actor* self) {
   st.broken = true;
   st.running_action.reset();
   for (auto& p : st.waiting)
-    p.promise.deliver(broken, std::int64_t{0}, false);
+    p.promise.deliver(broken());
   st.waiting.clear();
 }
 
@@ -162,7 +164,7 @@ void release_all(barrier_actor* self) {
   auto& st = self->state;
   st.running_action.reset();
   for (auto& p : st.waiting)
-    p.promise.deliver(ok, p.index, false);
+    p.promise.deliver(p.index, false);
   st.waiting.clear();
 }
 
@@ -182,51 +184,50 @@ caf::behavior barrier_behavior(barrier_actor* self, std::int64_t parties, bool h
     }
   });
   return {
-    [=](arrive_atom, std::int64_t timeout_ms) -> caf::result<std::uint8_t, std::int64_t, bool> {
+    [=](arrive_atom, std::int64_t timeout_ms) -> caf::result<std::int64_t, bool> {
       auto& st = self->state;
       if (st.broken || st.running_action)
-        return {broken, std::int64_t{0}, false};
+        return broken();
       watch(self, self->current_sender());
       auto client = caf::actor_cast<caf::actor_addr>(self->current_sender());
       auto index = static_cast<std::int64_t>(st.waiting.size());
       if (index + 1 == st.parties) {
         if (st.has_action) {
           st.running_action = client;
-          return {ok, index, true};
+          return {index, true};
         }
         release_all(self);
-        return {ok, index, false};
+        return {index, false};
       }
       if (timeout_ms == 0) {
         break_barrier(self); // Python: a wait that cannot wait breaks it
-        return {broken, std::int64_t{0}, false};
+        return broken();
       }
-      auto rp = self->make_response_promise<std::uint8_t, std::int64_t, bool>();
+      auto rp = self->make_response_promise();
       auto id = st.next_id++;
       st.waiting.push_back({id, client, index, rp});
       if (timeout_ms > 0)
         self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
       return rp;
     },
-    [=](action_done_atom, bool succeeded) -> std::uint8_t {
+    [=](action_done_atom, bool succeeded) -> caf::result<void> {
       auto& st = self->state;
       if (st.running_action != caf::actor_cast<caf::actor_addr>(self->current_sender()))
-        return broken; // reset or broken meanwhile
-      if (succeeded)
-        release_all(self);
-      else
+        return broken(); // reset or broken meanwhile
+      if (!succeeded) {
         break_barrier(self);
-      return succeeded ? ok : broken;
+        return broken();
+      }
+      release_all(self);
+      return caf::unit;
     },
-    [=](reset_atom) -> std::uint8_t {
+    [=](reset_atom) {
       // Python: the parties waiting now fail; the barrier is whole again.
       break_barrier(self);
       self->state.broken = false;
-      return ok;
     },
-    [=](abort_atom) -> std::uint8_t {
+    [=](abort_atom) {
       break_barrier(self);
-      return ok;
     },
     [=](state_atom) {
       auto& st = self->state;

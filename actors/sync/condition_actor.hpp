@@ -21,11 +21,13 @@ using leave_atom = caf::atom_constant<caf::atom("c_leave")>;   // uint64 waiter 
 caf::actor spawn_condition(caf::actor_system& sys);
 
 // A barrier. A party arrives with its timeout; when the last one arrives,
-// it is told to run the action (if any) and report, then everyone goes.
-using arrive_atom = caf::atom_constant<caf::atom("b_arrive")>; // int64 timeout_ms -> uint8 code, int64 index, bool run_action
-using action_done_atom = caf::atom_constant<caf::atom("b_actdone")>; // bool ok -> uint8 code
-using reset_atom = caf::atom_constant<caf::atom("b_reset")>;   // -> uint8 code
-using abort_atom = caf::atom_constant<caf::atom("b_abort")>;   // -> uint8 code
+// it is told to run the action (if any) and report, then everyone goes. A
+// broken barrier answers with a caf::error in proctor's category,
+// broken_barrier.
+using arrive_atom = caf::atom_constant<caf::atom("b_arrive")>; // int64 timeout_ms -> int64 index, bool run_action
+using action_done_atom = caf::atom_constant<caf::atom("b_actdone")>; // bool ok -> ()
+using reset_atom = caf::atom_constant<caf::atom("b_reset")>;   // -> ()
+using abort_atom = caf::atom_constant<caf::atom("b_abort")>;   // -> ()
 using state_atom = caf::atom_constant<caf::atom("b_state")>;   // -> int64 waiting, bool broken
 
 /// Spawns a barrier for `parties` in this process; `has_action` says whether

@@ -13,15 +13,21 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "actors/errors.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
 
 namespace {
 
-constexpr auto ok = static_cast<std::uint8_t>(errc::ok);
-constexpr auto timed_out = static_cast<std::uint8_t>(errc::timeout);
-constexpr auto not_held = static_cast<std::uint8_t>(errc::invalid_state);
+caf::error timed_out() {
+  return make_caf_error(errc::timeout, "proctor: acquire timed out");
+}
+
+caf::error not_held() {
+  return make_caf_error(errc::invalid_state, "proctor: release of a lock or semaphore not "
+                                             "held (or released too many times)");
+}
 
 /// Who holds or wants permits: a client actor and one of its threads.
 struct holder_id {
@@ -62,7 +68,7 @@ void grant(sync_actor* self, const holder_id& who, caf::response_promise& rp) {
   auto& st = self->state;
   --st.permits;
   ++st.held[who];
-  rp.deliver(ok, st.holder_died);
+  rp.deliver(st.holder_died);
   st.holder_died = false;
 }
 
@@ -97,7 +103,7 @@ caf::behavior sync_behavior(sync_actor* self, sync_kind kind, std::int64_t permi
   });
   return {
     [=](acquire_atom, std::int64_t timeout_ms,
-        std::uint64_t thread) -> caf::result<std::uint8_t, bool> {
+        std::uint64_t thread) -> caf::result<bool> {
       auto& st = self->state;
       holder_id who{caf::actor_cast<caf::actor_addr>(self->current_sender()), thread};
       if (auto sender = self->current_sender();
@@ -106,16 +112,16 @@ caf::behavior sync_behavior(sync_actor* self, sync_kind kind, std::int64_t permi
       if (st.kind == sync_kind::rlock) {
         if (auto i = st.held.find(who); i != st.held.end()) {
           ++i->second; // re-entry
-          return {ok, false};
+          return false;
         }
       }
-      auto rp = self->make_response_promise<std::uint8_t, bool>();
+      auto rp = self->make_response_promise();
       if (st.permits > 0 && st.waiters.empty()) {
         grant(self, who, rp);
         return rp;
       }
       if (timeout_ms == 0) {
-        rp.deliver(timed_out, false);
+        rp.deliver(timed_out());
         return rp;
       }
       auto id = st.next_id++;
@@ -125,23 +131,23 @@ caf::behavior sync_behavior(sync_actor* self, sync_kind kind, std::int64_t permi
                            expire_wait_atom::value, id);
       return rp;
     },
-    [=](release_atom, std::uint64_t thread) -> std::uint8_t {
+    [=](release_atom, std::uint64_t thread) -> caf::result<void> {
       auto& st = self->state;
       holder_id who{caf::actor_cast<caf::actor_addr>(self->current_sender()), thread};
       switch (st.kind) {
         case sync_kind::rlock: {
           auto i = st.held.find(who);
           if (i == st.held.end())
-            return not_held; // Python: "cannot release un-acquired lock"
+            return not_held(); // Python: "cannot release un-acquired lock"
           if (--i->second > 0)
-            return ok;
+            return caf::unit;
           st.held.erase(i);
           ++st.permits;
           break;
         }
         case sync_kind::lock:
           if (st.permits > 0)
-            return not_held; // releasing an unlocked lock
+            return not_held(); // releasing an unlocked lock
           // Any holder's permit: Python lets any thread release a Lock.
           if (auto i = st.held.find(who); i != st.held.end()) {
             if (--i->second == 0)
@@ -155,7 +161,7 @@ caf::behavior sync_behavior(sync_actor* self, sync_kind kind, std::int64_t permi
           break;
         case sync_kind::bounded_semaphore:
           if (st.permits >= st.bound)
-            return not_held; // Python: "Semaphore released too many times"
+            return not_held(); // Python: "Semaphore released too many times"
           [[fallthrough]];
         case sync_kind::semaphore:
           if (auto i = st.held.find(who); i != st.held.end()) {
@@ -166,7 +172,7 @@ caf::behavior sync_behavior(sync_actor* self, sync_kind kind, std::int64_t permi
           break;
       }
       serve_waiters(self);
-      return ok;
+      return caf::unit;
     },
     [=](value_atom) {
       return self->state.permits;
@@ -175,7 +181,7 @@ caf::behavior sync_behavior(sync_actor* self, sync_kind kind, std::int64_t permi
       auto& ws = self->state.waiters;
       for (auto i = ws.begin(); i != ws.end(); ++i)
         if (i->id == id) {
-          i->promise.deliver(timed_out, false);
+          i->promise.deliver(timed_out());
           ws.erase(i);
           return;
         }
@@ -199,17 +205,15 @@ using event_actor = caf::stateful_actor<event_state>;
 
 caf::behavior event_behavior(event_actor* self) {
   return {
-    [=](set_atom) -> std::uint8_t {
+    [=](set_atom) {
       auto& st = self->state;
       st.flag = true;
       for (auto& [id, rp] : st.waiters)
         rp.deliver(true);
       st.waiters.clear();
-      return ok;
     },
-    [=](clear_atom) -> std::uint8_t {
+    [=](clear_atom) {
       self->state.flag = false;
-      return ok;
     },
     [=](is_set_atom) {
       return self->state.flag;

@@ -9,12 +9,14 @@
 namespace proctor::internal {
 
 // Messages of the synchronization actors. A holder is identified by the
-// sending actor (one per process and handle) plus a thread token.
-using acquire_atom = caf::atom_constant<caf::atom("s_acq")>;  // int64 timeout_ms, uint64 thread -> code, bool holder_died
-using release_atom = caf::atom_constant<caf::atom("s_rel")>;  // uint64 thread -> code
+// sending actor (one per process and handle) plus a thread token. A request
+// that fails is answered with a caf::error in proctor's category: timeout
+// (an acquire that ran out of time), invalid_state (a release not held).
+using acquire_atom = caf::atom_constant<caf::atom("s_acq")>;  // int64 timeout_ms, uint64 thread -> bool holder_died
+using release_atom = caf::atom_constant<caf::atom("s_rel")>;  // uint64 thread -> ()
 using value_atom = caf::atom_constant<caf::atom("s_value")>;  // -> int64 value
-using set_atom = caf::atom_constant<caf::atom("e_set")>;      // -> code
-using clear_atom = caf::atom_constant<caf::atom("e_clear")>;  // -> code
+using set_atom = caf::atom_constant<caf::atom("e_set")>;      // -> ()
+using clear_atom = caf::atom_constant<caf::atom("e_clear")>;  // -> ()
 using is_set_atom = caf::atom_constant<caf::atom("e_isset")>; // -> bool
 using wait_atom = caf::atom_constant<caf::atom("e_wait")>;    // int64 timeout_ms -> bool
 using expire_wait_atom = caf::atom_constant<caf::atom("s_expire")>; // uint64 waiter (internal)

@@ -18,10 +18,6 @@ std::int64_t checked_parties(std::size_t parties) {
   return static_cast<std::int64_t>(parties);
 }
 
-[[noreturn]] void throw_broken() {
-  throw broken_barrier("proctor: the barrier is broken");
-}
-
 } // namespace
 
 process_barrier::process_barrier(runtime& rt, std::size_t parties,
@@ -40,23 +36,12 @@ process_barrier::process_barrier(runtime& rt, std::size_t parties,
 std::size_t process_barrier::wait(std::optional<std::chrono::milliseconds> timeout) {
   auto& c = client().mine();
   auto wire = timeout ? std::max<std::int64_t>(timeout->count(), 0) : timeout_ms_;
-  std::uint8_t code = 0;
   std::int64_t index = 0;
   bool run_action = false;
   {
     std::lock_guard<std::mutex> guard{c.mtx};
-    c.check();
-    c.self->request(c.target, caf::infinite, internal::arrive_atom::value, wire)
-      .receive(
-        [&](std::uint8_t co, std::int64_t i, bool run) {
-          code = co;
-          index = i;
-          run_action = run;
-        },
-        [&](caf::error& err) { c.fail(err); });
+    std::tie(index, run_action) = c.ask2<std::int64_t, bool>(internal::arrive_atom::value, wire);
   }
-  if (code != 0)
-    throw_broken();
   if (!run_action)
     return static_cast<std::size_t>(index);
   // The last party: the action runs here before anyone goes.
@@ -71,24 +56,27 @@ std::size_t process_barrier::wait(std::optional<std::chrono::milliseconds> timeo
     failure = std::current_exception();
   }
   std::lock_guard<std::mutex> guard{c.mtx};
-  auto done = c.ask<std::uint8_t>(internal::action_done_atom::value, !failure);
+  try {
+    c.ask_done(internal::action_done_atom::value, !failure);
+  } catch (const broken_barrier&) {
+    if (!failure)
+      throw; // reset or aborted while the action ran
+  }
   if (failure)
     std::rethrow_exception(failure);
-  if (done != 0)
-    throw_broken(); // reset or aborted while the action ran
   return static_cast<std::size_t>(index);
 }
 
 void process_barrier::reset() {
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
-  c.ask<std::uint8_t>(internal::reset_atom::value);
+  c.ask_done(internal::reset_atom::value);
 }
 
 void process_barrier::abort() {
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
-  c.ask<std::uint8_t>(internal::abort_atom::value);
+  c.ask_done(internal::abort_atom::value);
 }
 
 std::size_t process_barrier::n_waiting() const {

@@ -53,12 +53,12 @@ sync_client& sync_base::client() const {
 bool sync_base::acquire_impl(bool blocking, std::optional<std::chrono::milliseconds> timeout) {
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
-  auto [code, died] = c.ask2<std::uint8_t, bool>(
-    acquire_atom::value, wire_timeout(blocking, timeout), this_thread_token());
-  if (code == static_cast<std::uint8_t>(errc::timeout))
+  bool died = false;
+  try {
+    died = c.ask<bool>(acquire_atom::value, wire_timeout(blocking, timeout), this_thread_token());
+  } catch (const timeout_error&) {
     return false;
-  if (code != 0)
-    throw error(static_cast<errc>(code), "proctor: acquire failed");
+  }
   previous_holder_died_.store(died);
   return true;
 }
@@ -66,10 +66,7 @@ bool sync_base::acquire_impl(bool blocking, std::optional<std::chrono::milliseco
 void sync_base::release_impl() {
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
-  auto code = c.ask<std::uint8_t>(release_atom::value, this_thread_token());
-  if (code == static_cast<std::uint8_t>(errc::invalid_state))
-    throw error(errc::invalid_state, "proctor: release of a lock or semaphore not held "
-                                     "(or released too many times)");
+  c.ask_done(release_atom::value, this_thread_token());
 }
 
 std::int64_t sync_base::value_impl() const {
@@ -81,13 +78,13 @@ std::int64_t sync_base::value_impl() const {
 void sync_base::set_impl() {
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
-  c.ask<std::uint8_t>(set_atom::value);
+  c.ask_done(set_atom::value);
 }
 
 void sync_base::clear_impl() {
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
-  c.ask<std::uint8_t>(clear_atom::value);
+  c.ask_done(clear_atom::value);
 }
 
 bool sync_base::is_set_impl() const {
