@@ -124,10 +124,7 @@ std::error_code request_server::on_request(link& from, std::span<const char> pay
     frame = encode_reply(id, errc::ok, {}, *reply);
   } else {
     auto& err = reply.error();
-    std::string detail;
-    if (err.context().size() >= 1 && err.context().match_element<std::string>(0))
-      detail = err.context().get_as<std::string>(0);
-    frame = encode_reply(id, static_cast<errc>(err.code()), std::move(detail), {});
+    frame = encode_reply(id, static_cast<errc>(err.code()), detail_of(err), {});
   }
   from.send(frame_kind::reply, frame);
   return {};

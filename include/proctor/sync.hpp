@@ -21,46 +21,12 @@ class runtime;
 /// the holder's process dies, the lock is released and the next acquirer
 /// can tell through previous_holder_died(). Any thread or process may
 /// release it, as in Python. Handles are values: pass them to processes.
-class process_lock : public internal::sync_base {
+class process_lock : public internal::lock_base {
 public:
-  explicit process_lock(runtime& rt) : sync_base(rt, kind::lock, 1) {
+  explicit process_lock(runtime& rt) : lock_base(rt, kind::lock, 1) {
   }
+  /// An invalid handle, to be assigned or deserialized into.
   process_lock() = default;
-
-  /// Python's acquire(blocking, timeout): true once held.
-  bool acquire(bool blocking = true,
-               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-    return acquire_impl(blocking, timeout);
-  }
-
-  /// Throws proctor::error(invalid_state) if the lock is not held.
-  void release() {
-    release_impl();
-  }
-
-  /// Whether the holder before the last successful acquire died holding it.
-  bool previous_holder_died() const noexcept {
-    return previous_holder_died_.load();
-  }
-
-  /// Whether some thread of some process holds it now (a snapshot).
-  bool locked() const {
-    return value_impl() == 0;
-  }
-
-  void lock() {
-    acquire();
-  }
-  bool try_lock() {
-    return acquire(false);
-  }
-  template <class Rep, class Period>
-  bool try_lock_for(std::chrono::duration<Rep, Period> d) {
-    return acquire(true, std::chrono::ceil<std::chrono::milliseconds>(d));
-  }
-  void unlock() {
-    release();
-  }
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, process_lock& x) {
@@ -70,35 +36,12 @@ public:
 
 /// Python's RLock: re-entrant, owned by one thread of one process, released
 /// only by its owner as many times as acquired.
-class process_rlock : public internal::sync_base {
+class process_rlock : public internal::lock_base {
 public:
-  explicit process_rlock(runtime& rt) : sync_base(rt, kind::rlock, 1) {
+  explicit process_rlock(runtime& rt) : lock_base(rt, kind::rlock, 1) {
   }
+  /// An invalid handle, to be assigned or deserialized into.
   process_rlock() = default;
-
-  bool acquire(bool blocking = true,
-               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-    return acquire_impl(blocking, timeout);
-  }
-  void release() {
-    release_impl();
-  }
-  bool previous_holder_died() const noexcept {
-    return previous_holder_died_.load();
-  }
-  /// Whether some thread of some process holds it now (a snapshot).
-  bool locked() const {
-    return value_impl() == 0;
-  }
-  void lock() {
-    acquire();
-  }
-  bool try_lock() {
-    return acquire(false);
-  }
-  void unlock() {
-    release();
-  }
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, process_rlock& x) {

@@ -39,11 +39,7 @@ void throw_error(errc code, const std::string& what) {
 error_parts parts_of(const caf::error& err, caf::actor_system& sys, errc otherwise) {
   if (err.category() != error_category)
     return {otherwise, sys.render(err)};
-  std::string detail;
-  auto& context = err.context();
-  if (context.size() >= 1 && context.match_element<std::string>(0))
-    detail = context.get_as<std::string>(0);
-  return {static_cast<errc>(err.code()), std::move(detail)};
+  return {static_cast<errc>(err.code()), detail_of(err)};
 }
 
 } // namespace proctor::internal

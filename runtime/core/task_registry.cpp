@@ -1,4 +1,5 @@
-// The names a binary registers: tasks, actors, message types.
+// The names a binary registers: tasks, actors, message types. Each list is
+// filled by static initializers before main and only read afterwards.
 #include "proctor/actor.hpp"
 #include "proctor/message_type.hpp"
 #include "proctor/task.hpp"
@@ -9,24 +10,40 @@ namespace proctor::internal {
 
 namespace {
 
-// Filled by static initializers before main; read afterwards.
-std::vector<task_entry>& tasks() {
-  static std::vector<task_entry> instance;
+template <class Entry>
+std::vector<Entry>& entries() {
+  static std::vector<Entry> instance;
   return instance;
+}
+
+/// The entry whose `field` equals `key`, or null.
+template <class Entry, class Key, class Field>
+const Entry* find_entry(const Key& key, Field Entry::*field) noexcept {
+  for (auto& entry : entries<Entry>())
+    if (entry.*field == key)
+      return &entry;
+  return nullptr;
+}
+
+/// Every entry's name, sorted (the handshake's fingerprint hashes them).
+template <class Entry>
+std::vector<std::string> sorted_names() {
+  std::vector<std::string> names;
+  for (auto& entry : entries<Entry>())
+    names.push_back(entry.name);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 } // namespace
 
 void register_task(std::string name, const void* address, task_runner run,
                    task_caller call) {
-  tasks().push_back(task_entry{std::move(name), address, run, call});
+  entries<task_entry>().push_back(task_entry{std::move(name), address, run, call});
 }
 
 const task_entry* find_task(const void* address) noexcept {
-  for (auto& entry : tasks())
-    if (entry.address == address)
-      return &entry;
-  return nullptr;
+  return find_entry(address, &task_entry::address);
 }
 
 const task_entry& registered_task(const void* address) {
@@ -38,78 +55,35 @@ const task_entry& registered_task(const void* address) {
 }
 
 const task_entry* find_task(std::string_view name) noexcept {
-  for (auto& entry : tasks())
-    if (entry.name == name)
-      return &entry;
-  return nullptr;
+  return find_entry(name, &task_entry::name);
 }
 
 std::vector<std::string> task_names() {
-  std::vector<std::string> names;
-  for (auto& entry : tasks())
-    names.push_back(entry.name);
-  std::sort(names.begin(), names.end());
-  return names;
+  return sorted_names<task_entry>();
 }
-
-} // namespace proctor::internal
-
-namespace proctor::internal {
-
-namespace {
-
-std::vector<actor_entry>& actors() {
-  static std::vector<actor_entry> instance;
-  return instance;
-}
-
-} // namespace
 
 void register_actor(std::string name, const void* address, actor_factory make) {
-  actors().push_back(actor_entry{std::move(name), address, make});
+  entries<actor_entry>().push_back(actor_entry{std::move(name), address, make});
 }
 
 const actor_entry* find_actor(const void* address) noexcept {
-  for (auto& entry : actors())
-    if (entry.address == address)
-      return &entry;
-  return nullptr;
+  return find_entry(address, &actor_entry::address);
 }
 
 const actor_entry* find_actor(const std::string& name) noexcept {
-  for (auto& entry : actors())
-    if (entry.name == name)
-      return &entry;
-  return nullptr;
+  return find_entry(name, &actor_entry::name);
 }
 
 std::vector<std::string> actor_names() {
-  std::vector<std::string> names;
-  for (auto& entry : actors())
-    names.push_back(entry.name);
-  std::sort(names.begin(), names.end());
-  return names;
+  return sorted_names<actor_entry>();
 }
-
-} // namespace proctor::internal
-
-namespace proctor::internal {
-
-namespace {
-
-std::vector<message_type_entry>& types() {
-  static std::vector<message_type_entry> instance;
-  return instance;
-}
-
-} // namespace
 
 void register_message_type(std::string name, type_adder add) {
-  types().push_back(message_type_entry{std::move(name), add});
+  entries<message_type_entry>().push_back(message_type_entry{std::move(name), add});
 }
 
 const std::vector<message_type_entry>& message_types() {
-  return types();
+  return entries<message_type_entry>();
 }
 
 } // namespace proctor::internal

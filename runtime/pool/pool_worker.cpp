@@ -174,7 +174,7 @@ private:
       return true;
     }
     send(caf::make_message(pool_failed_atom::value, std::uint64_t{0},
-                           static_cast<std::uint8_t>(errc::remote_error), failed->type,
+                           static_cast<std::uint8_t>(failed->code), failed->type,
                            failed->what));
     return false;
   }

@@ -40,10 +40,12 @@ std::string errno_text(const char* what) {
   return std::string{what} + ": " + std::strerror(errno);
 }
 
-bool write_all(int fd, const void* data, std::size_t size) {
-  auto* p = static_cast<const char*>(data);
+/// Moves all `size` bytes at `p` with `op` (a send or a read), again after
+/// EINTR; false at the end of the stream or on an error.
+template <class Byte, class Op>
+bool transfer_all(Byte* p, std::size_t size, Op op) {
   while (size > 0) {
-    auto n = ::send(fd, p, size, MSG_NOSIGNAL);
+    auto n = op(p, size);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -54,18 +56,15 @@ bool write_all(int fd, const void* data, std::size_t size) {
   return true;
 }
 
+bool write_all(int fd, const void* data, std::size_t size) {
+  return transfer_all(static_cast<const char*>(data), size, [fd](const char* p, std::size_t n) {
+    return ::send(fd, p, n, MSG_NOSIGNAL);
+  });
+}
+
 bool read_all(int fd, void* data, std::size_t size) {
-  auto* p = static_cast<char*>(data);
-  while (size > 0) {
-    auto n = ::read(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
+  return transfer_all(static_cast<char*>(data), size,
+                      [fd](char* p, std::size_t n) { return ::read(fd, p, n); });
 }
 
 /// Sends `header` and `cwd` with `fds` attached to the first byte.

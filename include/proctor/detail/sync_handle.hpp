@@ -78,6 +78,51 @@ private:
   mutable std::shared_ptr<sync_client> client_;
 };
 
+/// What a lock and an rlock share: Python's acquire and release, and C++'s
+/// Lockable (std::lock_guard, std::unique_lock, std::scoped_lock).
+class lock_base : public sync_base {
+public:
+  /// Python's acquire(blocking, timeout): true once held.
+  bool acquire(bool blocking = true,
+               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
+    return acquire_impl(blocking, timeout);
+  }
+
+  /// Throws proctor::error(invalid_state) if it is not held (by this
+  /// thread, for an rlock).
+  void release() {
+    release_impl();
+  }
+
+  /// Whether the holder before the last successful acquire died holding it.
+  bool previous_holder_died() const noexcept {
+    return previous_holder_died_.load();
+  }
+
+  /// Whether some thread of some process holds it now (a snapshot).
+  bool locked() const {
+    return value_impl() == 0;
+  }
+
+  void lock() {
+    acquire();
+  }
+  bool try_lock() {
+    return acquire(false);
+  }
+  template <class Rep, class Period>
+  bool try_lock_for(std::chrono::duration<Rep, Period> d) {
+    return acquire(true, std::chrono::ceil<std::chrono::milliseconds>(d));
+  }
+  void unlock() {
+    release();
+  }
+
+protected:
+  using sync_base::sync_base;
+  lock_base() = default;
+};
+
 } // namespace internal
 
 } // namespace proctor
