@@ -21,12 +21,17 @@ class runtime;
 /// the holder's process dies, the lock is released and the next acquirer
 /// can tell through previous_holder_died(). Any thread or process may
 /// release it, as in Python. Handles are values: pass them to processes.
-class process_lock : public internal::lock_base {
+class process_lock : public internal::acquirable {
 public:
-  explicit process_lock(runtime& rt) : lock_base(rt, kind::lock, 1) {
+  explicit process_lock(runtime& rt) : acquirable(rt, kind::lock, 1) {
   }
   /// An invalid handle, to be assigned or deserialized into.
   process_lock() = default;
+
+  /// Whether some thread of some process holds it now (a snapshot).
+  bool locked() const {
+    return value_impl() == 0;
+  }
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, process_lock& x) {
@@ -36,12 +41,17 @@ public:
 
 /// Python's RLock: re-entrant, owned by one thread of one process, released
 /// only by its owner as many times as acquired.
-class process_rlock : public internal::lock_base {
+class process_rlock : public internal::acquirable {
 public:
-  explicit process_rlock(runtime& rt) : lock_base(rt, kind::rlock, 1) {
+  explicit process_rlock(runtime& rt) : acquirable(rt, kind::rlock, 1) {
   }
   /// An invalid handle, to be assigned or deserialized into.
   process_rlock() = default;
+
+  /// Whether some thread of some process holds it now (a snapshot).
+  bool locked() const {
+    return value_impl() == 0;
+  }
 
   template <class Inspector>
   friend typename Inspector::result_type inspect(Inspector& f, process_rlock& x) {
@@ -51,24 +61,13 @@ public:
 
 /// Python's Semaphore (and, with `bounded`, BoundedSemaphore, whose
 /// release above the initial value is an error). Permits held by a process
-/// that dies come back.
-class process_semaphore : public internal::sync_base {
+/// that dies come back. Also a C++ Lockable: std::lock_guard takes a permit.
+class process_semaphore : public internal::acquirable {
 public:
   explicit process_semaphore(runtime& rt, std::int64_t value = 1, bool bounded = false)
-    : sync_base(rt, bounded ? kind::bounded_semaphore : kind::semaphore, value) {
+    : acquirable(rt, bounded ? kind::bounded_semaphore : kind::semaphore, value) {
   }
   process_semaphore() = default;
-
-  bool acquire(bool blocking = true,
-               std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
-    return acquire_impl(blocking, timeout);
-  }
-  void release() {
-    release_impl();
-  }
-  bool previous_holder_died() const noexcept {
-    return previous_holder_died_.load();
-  }
   /// The free permits now (approximate, as in Python's get_value()).
   std::int64_t get_value() const {
     return value_impl();

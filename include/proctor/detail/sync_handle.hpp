@@ -78,9 +78,9 @@ private:
   mutable std::shared_ptr<sync_client> client_;
 };
 
-/// What a lock and an rlock share: Python's acquire and release, and C++'s
-/// Lockable (std::lock_guard, std::unique_lock, std::scoped_lock).
-class lock_base : public sync_base {
+/// What locks and semaphores share: Python's acquire and release (and its
+/// `with`), as C++'s Lockable (std::lock_guard, std::unique_lock).
+class acquirable : public sync_base {
 public:
   /// Python's acquire(blocking, timeout): true once held.
   bool acquire(bool blocking = true,
@@ -99,11 +99,6 @@ public:
     return previous_holder_died_.load();
   }
 
-  /// Whether some thread of some process holds it now (a snapshot).
-  bool locked() const {
-    return value_impl() == 0;
-  }
-
   void lock() {
     acquire();
   }
@@ -120,7 +115,7 @@ public:
 
 protected:
   using sync_base::sync_base;
-  lock_base() = default;
+  acquirable() = default;
 };
 
 } // namespace internal

@@ -149,6 +149,19 @@ TEST(semaphore, at_most_n_holders_at_once) {
   EXPECT_EQ(sem.get_value(), 2);
 }
 
+TEST(semaphore, is_a_lockable_that_takes_one_permit) {
+  proctor::semaphore permits{test_runtime(), 2};
+  {
+    std::lock_guard<proctor::semaphore> guard{permits};
+    EXPECT_EQ(permits.get_value(), 1);
+    EXPECT_TRUE(permits.try_lock_for(10ms));
+    EXPECT_EQ(permits.get_value(), 0);
+    EXPECT_FALSE(permits.try_lock());
+    permits.unlock();
+  }
+  EXPECT_EQ(permits.get_value(), 2);
+}
+
 TEST(semaphore, bounded_refuses_a_release_too_many) {
   proctor::bounded_semaphore sem{test_runtime(), 1};
   EXPECT_EQ(error_of([&] { sem.release(); }), proctor::errc::invalid_state);
