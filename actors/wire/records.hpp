@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include <caf/binary_serializer.hpp>
@@ -48,7 +49,8 @@ private:
 /// decode, and stays false.
 class record_reader {
 public:
-  explicit record_reader(std::span<const char> in) : source_(nullptr, in.data(), in.size()) {
+  explicit record_reader(std::span<const char> in)
+    : in_(in), source_(nullptr, in.data(), in.size()) {
   }
 
   template <class... Ts>
@@ -69,6 +71,18 @@ public:
     return ok_;
   }
 
+  /// A blob without copying it: `out` views the input, valid while it is.
+  bool view(std::string_view& out) {
+    std::uint32_t n = 0;
+    ok_ = ok_ && !source_(n) && n <= source_.remaining();
+    if (!ok_)
+      return false;
+    auto consumed = in_.size() - source_.remaining();
+    out = std::string_view{in_.data() + consumed, n};
+    ok_ = source_.skip(n);
+    return ok_;
+  }
+
   /// A count of entries to follow, each of which takes at least one byte.
   bool count(std::uint32_t& n) {
     ok_ = ok_ && !source_(n) && n <= source_.remaining();
@@ -85,6 +99,7 @@ public:
   }
 
 private:
+  std::span<const char> in_;
   bounded_deserializer source_;
   bool ok_ = true;
 };

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/atom.hpp>
@@ -52,12 +53,12 @@ inline std::size_t task_record_size(const std::string& name, const std::string& 
 }
 
 /// One task of a batch: `count` argument tuples of `name`, encoded one after
-/// another in `args`.
+/// another in `args`, which views the batch (no copy): valid while it is.
 struct task_record {
   std::uint64_t id = 0;
   std::string name;
   std::uint32_t count = 0;
-  std::string args;
+  std::string_view args;
 };
 
 /// One result of a batch: `code` 0 and the `count` results encoded one after
@@ -73,7 +74,7 @@ struct result_record {
 };
 
 void append_task(std::vector<char>& batch, std::uint64_t id, const std::string& name,
-                 std::uint32_t count, const std::string& args);
+                 std::uint32_t count, std::string_view args);
 void append_result(std::vector<char>& batch, const result_record& r);
 
 /// Decode a batch record by record; false at its end, or (with `malformed`

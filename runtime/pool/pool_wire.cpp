@@ -6,7 +6,7 @@
 namespace proctor::internal {
 
 void append_task(std::vector<char>& batch, std::uint64_t id, const std::string& name,
-                 std::uint32_t count, const std::string& args) {
+                 std::uint32_t count, std::string_view args) {
   record_writer{batch}.fields(id, name, count).blob(args);
 }
 
@@ -34,7 +34,7 @@ bool batch_reader::read(Decode decode) {
 
 bool batch_reader::next(task_record& out) {
   return read([&](record_reader& in) {
-    return in.fields(out.id, out.name, out.count) && in.blob(out.args);
+    return in.fields(out.id, out.name, out.count) && in.view(out.args);
   });
 }
 

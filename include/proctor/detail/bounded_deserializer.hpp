@@ -26,6 +26,14 @@ public:
     return inner_.remaining();
   }
 
+  /// Jumps `num_bytes` forward; false (and nothing moves) past the end.
+  bool skip(std::size_t num_bytes) noexcept {
+    if (num_bytes > inner_.remaining())
+      return false;
+    inner_.skip(num_bytes);
+    return true;
+  }
+
   caf::error begin_object(std::uint16_t& typenr, std::string& name) override {
     return inner_.begin_object(typenr, name);
   }
