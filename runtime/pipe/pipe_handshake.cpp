@@ -99,6 +99,18 @@ std::error_code recv_frame(int fd, frame_kind kind, std::vector<char>& payload,
   return recv_exact(fd, payload.data(), payload.size(), deadline, detail);
 }
 
+/// Sends our frame of `kind` with `mine`, then reads the peer's frame of the
+/// same kind into `theirs`.
+std::error_code exchange(int fd, frame_kind kind, std::span<const char> mine,
+                         std::vector<char>& theirs,
+                         std::chrono::steady_clock::time_point deadline, std::string& detail) {
+  std::vector<char> frame;
+  append_frame(frame, kind, mine);
+  if (auto ec = send_all(fd, frame, deadline, detail))
+    return ec;
+  return recv_frame(fd, kind, theirs, deadline, detail);
+}
+
 } // namespace
 
 std::error_code pipe_handshake(int fd, const handshake_keys& keys, handshake_role role,
@@ -110,12 +122,8 @@ std::error_code pipe_handshake(int fd, const handshake_keys& keys, handshake_rol
   mine.pid = static_cast<std::uint32_t>(::getpid());
   mine.node.assign(pipe_marker.begin(), pipe_marker.end());
   auto my_hello = encode(mine);
-  std::vector<char> frame;
-  append_frame(frame, frame_kind::hello, my_hello);
-  if (auto ec = send_all(fd, frame, deadline, detail))
-    return ec;
   std::vector<char> peer_hello;
-  if (auto ec = recv_frame(fd, frame_kind::hello, peer_hello, deadline, detail))
+  if (auto ec = exchange(fd, frame_kind::hello, my_hello, peer_hello, deadline, detail))
     return ec;
   hello_payload peer;
   if (!decode(peer_hello, peer)) {
@@ -137,12 +145,8 @@ std::error_code pipe_handshake(int fd, const handshake_keys& keys, handshake_rol
                                     initiating ? peer_hello : my_hello);
   auto proof = compute_proof(keys, role, transcript);
   proof_payload out{{proof.begin(), proof.end()}};
-  frame.clear();
-  append_frame(frame, frame_kind::proof, encode(out));
-  if (auto ec = send_all(fd, frame, deadline, detail))
-    return ec;
   std::vector<char> peer_proof_bytes;
-  if (auto ec = recv_frame(fd, frame_kind::proof, peer_proof_bytes, deadline, detail))
+  if (auto ec = exchange(fd, frame_kind::proof, encode(out), peer_proof_bytes, deadline, detail))
     return ec;
   proof_payload peer_proof;
   auto expected = compute_proof(keys, peer_role, transcript);
