@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proctor/errc.hpp"
+#include "transport/base/c_strings.hpp"
 #include "transport/base/scoped_fd.hpp"
 
 extern char** environ;
@@ -98,16 +99,10 @@ std::error_code spawn_process(spawn_role role, const std::vector<std::string>& a
   env_storage.push_back(std::string{parent_pid_env} + "=" + std::to_string(::getpid()));
   env_storage.push_back(std::string{link_fd_env} + "=" + std::to_string(child_link_fd));
   env_storage.push_back(std::string{key_fd_env} + "=" + std::to_string(child_key_fd));
-  std::vector<char*> envp;
-  for (auto& e : env_storage)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
+  auto envp = c_strings(env_storage);
   std::vector<std::string> args = argv.empty() ? std::vector<std::string>{"proctor-worker"}
                                                : argv;
-  std::vector<char*> argvp;
-  for (auto& a : args)
-    argvp.push_back(a.data());
-  argvp.push_back(nullptr);
+  auto argvp = c_strings(args);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

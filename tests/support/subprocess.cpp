@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "transport/base/c_strings.hpp"
+
 extern char** environ;
 
 namespace proctor::testing {
@@ -49,15 +51,9 @@ subprocess::subprocess(const std::vector<std::string>& argv,
   for (char** e = environ; *e != nullptr; ++e)
     env_storage.emplace_back(*e);
   env_storage.insert(env_storage.end(), env.begin(), env.end());
-  std::vector<char*> envp;
-  for (auto& e : env_storage)
-    envp.push_back(e.data());
-  envp.push_back(nullptr);
+  auto envp = proctor::internal::c_strings(env_storage);
   auto args = argv;
-  std::vector<char*> argvp;
-  for (auto& a : args)
-    argvp.push_back(a.data());
-  argvp.push_back(nullptr);
+  auto argvp = proctor::internal::c_strings(args);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(),
