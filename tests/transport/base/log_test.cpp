@@ -1,6 +1,7 @@
 #include "transport/base/log.hpp"
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -26,14 +27,16 @@ struct line {
 };
 
 /// Collects what proctor logs while it lives, then restores the default.
+/// The lines live in a shared state that the handler owns a share of: a
+/// thread that took the handler just before it was reset may still write.
 class captured_log {
 public:
   explicit captured_log(log_level level) : saved_(proctor::get_log_level()) {
     proctor::set_log_level(level);
     proctor::set_log_handler(
-      [this](log_level l, std::string_view component, std::string_view message) {
-        std::lock_guard<std::mutex> guard{mtx_};
-        lines_.push_back({l, std::string{component}, std::string{message}});
+      [state = state_](log_level l, std::string_view component, std::string_view message) {
+        std::lock_guard<std::mutex> guard{state->mtx};
+        state->lines.push_back({l, std::string{component}, std::string{message}});
       });
   }
   ~captured_log() {
@@ -41,14 +44,17 @@ public:
     proctor::set_log_level(saved_);
   }
   std::vector<line> lines() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return lines_;
+    std::lock_guard<std::mutex> guard{state_->mtx};
+    return state_->lines;
   }
 
 private:
+  struct shared_lines {
+    std::mutex mtx;
+    std::vector<line> lines;
+  };
   log_level saved_;
-  std::mutex mtx_;
-  std::vector<line> lines_;
+  std::shared_ptr<shared_lines> state_ = std::make_shared<shared_lines>();
 };
 
 int exits_with_three() {
