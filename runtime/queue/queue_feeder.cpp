@@ -1,14 +1,17 @@
 #include "runtime/queue/queue_feeder.hpp"
 
-#include "actors/errors.hpp"
-
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/system_messages.hpp>
+
+#include "actors/errors.hpp"
+#include "transport/base/log.hpp"
 
 namespace proctor::internal {
 
@@ -23,6 +26,21 @@ std::mutex& registry_mutex() {
 
 std::map<caf::actor_addr, std::weak_ptr<queue_feeder>>& registry() {
   static std::map<caf::actor_addr, std::weak_ptr<queue_feeder>> instance;
+  return instance;
+}
+
+/// How many feeders exist, counting one whose destructor has not finished.
+/// The last handle may go on any thread (a feeder actor holding the last
+/// reference for a moment destroys it on a CAF thread), and its destructor
+/// sends what is buffered: a process about to end waits for that.
+struct feeder_census {
+  std::mutex mtx;
+  std::condition_variable changed;
+  std::size_t alive = 0;
+};
+
+feeder_census& census() {
+  static feeder_census instance;
   return instance;
 }
 
@@ -54,12 +72,17 @@ queue_feeder::queue_feeder(caf::actor queue, std::size_t window, std::size_t max
   : queue_(std::move(queue)),
     window_(std::max<std::size_t>(window, 1)),
     max_batch_bytes_(max_batch_bytes) {
+  std::lock_guard<std::mutex> guard{census().mtx};
+  ++census().alive;
 }
 
 queue_feeder::~queue_feeder() {
   // The last handle is gone, but its puts returned: they are the queue's.
   send_now();
   caf::anon_send_exit(actor_, caf::exit_reason::user_shutdown);
+  std::lock_guard<std::mutex> guard{census().mtx};
+  --census().alive;
+  census().changed.notify_all();
 }
 
 std::shared_ptr<queue_feeder> queue_feeder::of(caf::actor_system& sys, const caf::actor& queue,
@@ -177,6 +200,12 @@ void drain_feeders() {
   }
   for (auto& f : live)
     f->send_now();
+  // Feeders being destroyed meanwhile, elsewhere, send in their destructor:
+  // wait for them (briefly: a destructor only hands its buffer over).
+  std::unique_lock<std::mutex> guard{census().mtx};
+  if (!census().changed.wait_for(guard, std::chrono::seconds{30},
+                                 [&] { return census().alive <= live.size(); }))
+    log("queue", log_level::error, "a queue feeder did not finish in 30 s; its puts may be lost");
 }
 
 } // namespace proctor::internal
