@@ -40,7 +40,6 @@ void report(queue_actor* self, const caf::strong_actor_ptr& producer, caf::error
              count);
 }
 
-/// Reports to a producer how many of its pipelined puts got in so far.
 void report_admitted(queue_actor* self, const caf::strong_actor_ptr& producer) {
   auto& n = self->state.unreported[caf::actor_cast<caf::actor_addr>(producer)];
   report(self, producer, caf::error{}, n);
@@ -64,7 +63,6 @@ void answer_putter(queue_actor* self, waiting_putter& p, errc code) {
   }
 }
 
-/// Moves waiting producers' items in while there is room.
 void admit_putters(queue_actor* self) {
   auto& st = self->state;
   // Pipelined puts that arrived before close() are still admitted: their
@@ -78,8 +76,6 @@ void admit_putters(queue_actor* self) {
   }
 }
 
-/// Up to `max` items for `consumer`, and no more bytes than a batch may hold
-/// (but at least one item); if `tracked`, recorded as delivered but not acked.
 item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
                       std::uint32_t max) {
   auto& st = self->state;
@@ -108,8 +104,6 @@ bool is_tracked(queue_actor* self, const caf::strong_actor_ptr& consumer) {
          || tracks_deliveries(self->state.maxsize, self->node(), consumer->node());
 }
 
-/// Serves waiting consumers, then lets waiting producers in, until neither
-/// can move.
 void pump(queue_actor* self) {
   auto& st = self->state;
   for (;;) {
@@ -133,8 +127,6 @@ void pump(queue_actor* self) {
   }
 }
 
-/// Puts items back at the head of the queue, in id order (the caller
-/// settles `delivered` for those it had counted).
 void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger) {
   auto& items = self->state.items;
   // Highest id first, each to the front: the lowest ends up at the head.
@@ -155,7 +147,6 @@ void settle_joiners(queue_actor* self) {
   st.timed_joiners.clear();
 }
 
-/// `n` items are dropped by an immediate shutdown: nobody will finish them.
 void discard(queue_actor* self, std::size_t n) {
   auto& st = self->state;
   st.unfinished -= std::min<std::uint64_t>(st.unfinished, n);

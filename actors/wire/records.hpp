@@ -59,28 +59,25 @@ public:
     return ok_;
   }
 
-  /// A blob into any contiguous container of char (string, vector<char>).
-  template <class Container>
-  bool blob(Container& out) {
-    std::uint32_t n = 0;
-    ok_ = ok_ && !source_(n) && n <= source_.remaining();
-    if (!ok_)
-      return false;
-    out.resize(n);
-    ok_ = n == 0 || !source_.apply_raw(n, out.data());
-    return ok_;
-  }
-
   /// A blob without copying it: `out` views the input, valid while it is.
   bool view(std::string_view& out) {
     std::uint32_t n = 0;
     ok_ = ok_ && !source_(n) && n <= source_.remaining();
     if (!ok_)
       return false;
-    auto consumed = in_.size() - source_.remaining();
-    out = std::string_view{in_.data() + consumed, n};
+    out = std::string_view{in_.data() + (in_.size() - source_.remaining()), n};
     ok_ = source_.skip(n);
     return ok_;
+  }
+
+  /// A blob copied into any container of char (string, vector<char>).
+  template <class Container>
+  bool blob(Container& out) {
+    std::string_view bytes;
+    if (!view(bytes))
+      return false;
+    out.assign(bytes.begin(), bytes.end());
+    return true;
   }
 
   /// A count of entries to follow, each of which takes at least one byte.

@@ -222,41 +222,44 @@ std::optional<std::uint8_t> ask(wire_peer& peer, std::uint64_t id, std::string_v
   }
 }
 
+template <class Request>
+std::optional<std::uint8_t> ask(wire_peer& peer, std::uint64_t id, Request request) {
+  return ask(peer, id, request.kind, encode(request));
+}
+
+/// A client that knows the key, past the handshake on `peer`.
+bool established(wire_peer& peer) {
+  legit_client client{authkey};
+  return client.handshake_and_lookup(peer, "idle") == 0;
+}
+
 } // namespace
 
 TEST_F(handshake_attack, a_peer_cannot_spawn_in_a_runtime_it_did_not_start) {
   wire_peer peer{port_};
-  legit_client client{authkey};
-  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
-  spawn_request spawn{"proctor.pool_worker"};
-  EXPECT_EQ(ask(peer, 2, spawn.kind, encode(spawn)), code_of(errc::bad_argument));
-  lookup_request lookup{"idle"};
-  EXPECT_EQ(ask(peer, 3, lookup.kind, encode(lookup)), 0); // the link lives on
+  ASSERT_TRUE(established(peer));
+  EXPECT_EQ(ask(peer, 2, spawn_request{"proctor.pool_worker"}), code_of(errc::bad_argument));
+  EXPECT_EQ(ask(peer, 3, lookup_request{"idle"}), 0); // the link lives on
 }
 
 TEST_F(handshake_attack, an_unknown_request_is_answered_with_an_error) {
   wire_peer peer{port_};
-  legit_client client{authkey};
-  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  ASSERT_TRUE(established(peer));
   EXPECT_EQ(ask(peer, 2, "format_disk", {}), code_of(errc::bad_argument));
-  lookup_request missing{"nobody"};
-  EXPECT_EQ(ask(peer, 3, missing.kind, encode(missing)), code_of(errc::not_published));
+  EXPECT_EQ(ask(peer, 3, lookup_request{"nobody"}), code_of(errc::not_published));
 }
 
 TEST_F(handshake_attack, a_request_whose_fields_do_not_decode_is_answered_malformed) {
   wire_peer peer{port_};
-  legit_client client{authkey};
-  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  ASSERT_TRUE(established(peer));
   const char garbage[] = {'\x7f', '\x7f', '\x7f'};
   EXPECT_EQ(ask(peer, 2, "lookup", garbage), code_of(errc::malformed_payload));
-  lookup_request lookup{"idle"};
-  EXPECT_EQ(ask(peer, 3, lookup.kind, encode(lookup)), 0);
+  EXPECT_EQ(ask(peer, 3, lookup_request{"idle"}), 0);
 }
 
 TEST_F(handshake_attack, a_request_head_that_does_not_decode_closes_the_link) {
   wire_peer peer{port_};
-  legit_client client{authkey};
-  ASSERT_EQ(client.handshake_and_lookup(peer, "idle"), 0);
+  ASSERT_TRUE(established(peer));
   const char head[] = {'\x01'};
   ASSERT_TRUE(peer.write_frame(frame_kind::request, head));
   EXPECT_TRUE(peer.wait_end(limit).closed);
