@@ -20,19 +20,11 @@ namespace proctor::internal {
 
 namespace {
 
-// The link whose frame the io thread is decoding: handles to nodes without a
+// The link whose frame this thread is decoding: handles to nodes without a
 // route of their own are reached back through it.
 thread_local link* current_hop = nullptr;
 
-struct hop_scope {
-  explicit hop_scope(link* l) : previous(current_hop) {
-    current_hop = l;
-  }
-  ~hop_scope() {
-    current_hop = previous;
-  }
-  link* previous;
-};
+using hop_scope = decoding_from;
 
 template <class... Ts>
 std::vector<char> encode(serialization_context& ctx, Ts&... xs) {
@@ -44,6 +36,14 @@ std::vector<char> encode(serialization_context& ctx, Ts&... xs) {
 }
 
 } // namespace
+
+decoding_from::decoding_from(link* l) : previous_(current_hop) {
+  current_hop = l;
+}
+
+decoding_from::~decoding_from() {
+  current_hop = previous_;
+}
 
 router::router(caf::actor_system& sys)
   : sys_(sys), proxies_(sys, *this), ctx_(sys, proxies_) {

@@ -19,6 +19,20 @@ namespace proctor::internal {
 
 class link;
 
+/// While it lives, handles that this thread decodes and that name nodes
+/// without a route of their own are reached through `l` (the link the bytes
+/// came on).
+class decoding_from {
+public:
+  explicit decoding_from(link* l);
+  ~decoding_from();
+  decoding_from(const decoding_from&) = delete;
+  decoding_from& operator=(const decoding_from&) = delete;
+
+private:
+  link* previous_;
+};
+
 /// Makes remote actors addressable: owns the proxy registry, knows which link
 /// leads to which node, and delivers actor frames. Frames for another node
 /// are forwarded unchanged, so a worker reaches its siblings through the

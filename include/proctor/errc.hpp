@@ -53,6 +53,8 @@ enum class errc : std::uint8_t {
   pool_terminated = 52,      ///< terminate() ended the pool first
   // -- synchronization -------------------------------------------------------------
   broken_barrier = 53,       ///< a barrier was aborted, reset, timed out or lost a party
+  // -- managers ----------------------------------------------------------------------
+  type_mismatch = 54,        ///< a name is served with another type than the one asked for
 };
 
 /// The name of an error code, e.g. "frame_too_large".

@@ -1,6 +1,6 @@
 // Control requests between runtimes, on the link request layer
-// (actors/remote/link_requests.hpp): "spawn" (a worker's parent only) and
-// "lookup" (any link).
+// (actors/remote/link_requests.hpp): "spawn" (a worker's parent only),
+// "lookup" (any link), "open" and "names" (links a manager accepted).
 #include "runtime/core/runtime_impl.hpp"
 
 #include <caf/actor_registry.hpp>
@@ -8,6 +8,14 @@
 #include "runtime/core/errors.hpp"
 
 namespace proctor::internal {
+
+namespace {
+
+caf::error no_directory() {
+  return make_caf_error(errc::not_published, "this endpoint is not a manager's");
+}
+
+} // namespace
 
 void runtime_impl::serve_control() {
   served_.serve<lookup_request>([this](link&, lookup_request& request)
@@ -17,6 +25,18 @@ void runtime_impl::serve_control() {
       return actor_address{i->second->node(), i->second->id()};
     return make_caf_error(errc::not_published,
                           "no actor published as \"" + request.name + "\"");
+  });
+  served_.serve<open_request>([this](link& from, open_request& request)
+                                -> caf::expected<open_request::reply_type> {
+    if (auto directory = directory_of(from, request.endpoint))
+      return directory->open(request);
+    return no_directory();
+  });
+  served_.serve<names_request>([this](link& from, names_request& request)
+                                 -> caf::expected<names_request::reply_type> {
+    if (auto directory = directory_of(from, request.endpoint))
+      return directory->names();
+    return no_directory();
   });
   served_.serve<spawn_request>([this](link& from, spawn_request& request)
                                  -> caf::expected<actor_address> {

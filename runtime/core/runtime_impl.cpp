@@ -234,6 +234,7 @@ runtime_impl::~runtime_impl() {
       system_->registry().erase(actor->id());
   published_.clear();
   peers_.clear();
+  directories_.clear();
   listeners_.clear();
   router_->proxies().clear();
 }

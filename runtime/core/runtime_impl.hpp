@@ -23,6 +23,7 @@
 #include "actors/remote/link.hpp"
 #include "actors/remote/link_requests.hpp"
 #include "actors/remote/router.hpp"
+#include "runtime/core/directory.hpp"
 #include "runtime/process/forkserver.hpp"
 #include "runtime/process/spawn.hpp"
 #include "transport/connection.hpp"
@@ -99,6 +100,54 @@ public:
   /// endpoint bound (the real port for tcp port 0).
   std::string listen(const std::string& endpoint);
 
+  /// Accepts links from runtimes that prove `keys` on `endpoint`; the links
+  /// accepted are served `directory` (if any). Returns the listener.
+  std::shared_ptr<listener> listen_peers(const std::string& endpoint, const handshake_keys& keys,
+                                         std::shared_ptr<object_directory> directory);
+
+  /// The link to the runtime at `endpoint`: the one made before, or a new
+  /// one that authenticates with `keys`. Throws proctor::error.
+  std::shared_ptr<link> connect_peer(const std::string& endpoint, const handshake_keys& keys,
+                                     std::chrono::milliseconds timeout);
+
+  /// Sends `request` to the runtime at `endpoint` over connect_peer's link
+  /// and returns the link it was answered on with the reply. A link whose
+  /// handshake failed is forgotten; an endpoint of a node linked already (a
+  /// child that listens, say) is asked through that node's link. Throws
+  /// proctor::error for every failure.
+  template <class Request>
+  std::pair<std::shared_ptr<link>, typename Request::reply_type>
+  ask_peer(const std::string& endpoint, const handshake_keys& keys, const Request& request,
+           std::chrono::milliseconds timeout) {
+    auto channel = connect_peer(endpoint, keys, timeout);
+    auto reply = requests_.call(*channel, request, timeout);
+    if (!reply) {
+      auto through = after_failed_ask(endpoint, channel, reply.error());
+      if (!through)
+        throw_failed_ask(endpoint, reply.error());
+      channel = std::move(through);
+      reply = requests_.call(*channel, request, timeout);
+      if (!reply)
+        throw_failed_ask(endpoint, reply.error());
+    }
+    return {std::move(channel), std::move(*reply)};
+  }
+
+  /// Sends `request` over `l` and waits for its reply.
+  template <class Request>
+  caf::expected<typename Request::reply_type>
+  ask_link(link& l, const Request& request, std::optional<std::chrono::milliseconds> timeout) {
+    return requests_.call(l, request, timeout);
+  }
+
+  /// What a manager serves on `l`: the manager that accepted it, or, for a
+  /// link no manager accepted, the one bound at `endpoint` if it takes the
+  /// runtime's key; null if none.
+  std::shared_ptr<object_directory> directory_of(const link& l, const std::string& endpoint);
+
+  /// Closes every link served `directory`, established or not yet.
+  void close_links_of(const object_directory& directory, errc reason, const std::string& detail);
+
   /// Makes `actor` reachable as `name` through every link of this process.
   void publish(caf::strong_actor_ptr actor, const std::string& name);
 
@@ -163,10 +212,19 @@ private:
   /// Spawns the registered actor `name` here, for the parent.
   caf::expected<actor_address> spawn_hosted(const std::string& name);
 
-  /// A link to a peer runtime: accepted (`endpoint_key` empty) or
-  /// connected to the endpoint of that key.
+  /// A link to a peer runtime: accepted (`endpoint_key` empty), serving
+  /// `directory`, or connected to the endpoint of that key.
   std::shared_ptr<link> make_peer_link(connection::socket_type socket,
-                                       const std::string& endpoint_key);
+                                       const std::string& endpoint_key,
+                                       const handshake_keys& keys,
+                                       std::shared_ptr<object_directory> directory);
+  /// After a request to a peer failed with `failure`: forgets the link if
+  /// its handshake failed; returns the link to ask through instead, if the
+  /// peer turned out to be a node linked already.
+  std::shared_ptr<link> after_failed_ask(const std::string& endpoint,
+                                         const std::shared_ptr<link>& channel,
+                                         const caf::error& failure);
+  [[noreturn]] void throw_failed_ask(const std::string& endpoint, const caf::error& failure);
   void watch_exit(const std::shared_ptr<child_process>& child);
   void finish_child(const std::shared_ptr<child_process>& child);
   void report_end(const std::shared_ptr<child_process>& child);
@@ -206,6 +264,13 @@ private:
   std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint
+  /// What the links a manager's endpoint accepted are served.
+  struct served_link {
+    std::weak_ptr<link> channel;
+    std::shared_ptr<object_directory> directory;
+  };
+  std::map<const link*, served_link> directories_;
+  std::vector<std::weak_ptr<object_directory>> managers_;
 
   // Worker side: what the parent asked the main thread to do.
   struct task_order {

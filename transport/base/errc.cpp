@@ -42,6 +42,7 @@ const char* to_string(errc x) noexcept {
     case errc::pool_broken: return "pool_broken";
     case errc::pool_terminated: return "pool_terminated";
     case errc::broken_barrier: return "broken_barrier";
+    case errc::type_mismatch: return "type_mismatch";
   }
   return "unknown";
 }
