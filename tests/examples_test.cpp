@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "tests/support/netns.hpp"
 #include "tests/support/subprocess.hpp"
 
 using namespace std::chrono_literals;
@@ -258,4 +259,35 @@ TEST(examples, barrier_rounds) {
   }
   EXPECT_EQ(occurrences(t.out, "all 3 workers finished a round"), 2u) << t.out;
   EXPECT_TRUE(has(t.out, "exit codes 0 0 0\n$")) << t.out;
+}
+
+// The seeds' distributed pair on two hosts: two network namespaces joined by
+// a veth pair, the master in one, the worker in the other.
+TEST(examples, task_master_and_task_worker_run_on_two_hosts) {
+  if (auto why = proctor::testing::netns_pair::unavailable(); !why.empty())
+    GTEST_SKIP() << why;
+  proctor::testing::netns_pair hosts;
+  ASSERT_TRUE(hosts.ok()) << hosts.error();
+  std::string dir = PROCTOR_EXAMPLES_DIR;
+  auto endpoint = "tcp://" + hosts.address(0) + ":5000";
+  std::vector<std::string> key{"PROCTOR_AUTHKEY=abc"};
+  subprocess master{hosts.in(0, {dir + "/task_master", endpoint, "10"}), key};
+  // Serving, ten tasks put, waiting for results.
+  ASSERT_TRUE(master.wait_for_lines(12, 60s)) << master.out() << master.err();
+  subprocess worker{hosts.in(1, {dir + "/task_worker", endpoint}), key};
+  EXPECT_EQ(worker.wait(60s), 0) << worker.out() << worker.err();
+  ASSERT_EQ(master.wait(60s), 0) << master.out() << master.err();
+  EXPECT_EQ(occurrences(worker.out(), "run task "), 10u) << worker.out();
+  std::regex result{R"(Result: (\d+) \* (\d+) = (\d+))"};
+  int results = 0;
+  for (auto& line : master.out_lines()) {
+    std::smatch m;
+    if (!std::regex_match(line, m, result))
+      continue;
+    ++results;
+    auto n = std::stoll(m[1]);
+    EXPECT_EQ(std::stoll(m[3]), n * n) << line;
+  }
+  EXPECT_EQ(results, 10) << master.out();
+  EXPECT_TRUE(has(master.out(), "master exit.")) << master.out();
 }

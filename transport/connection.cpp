@@ -361,8 +361,11 @@ void connection::do_close(std::error_code reason, std::string detail) {
     pid = peer_pid_;
     writable_.notify_all();
   }
-  auto level = reason == errc::connection_closed ? log_level::info
-                                                 : log_level::warning;
+  // An orderly end (the peer went, or this side shut a service down) is
+  // news; a protocol or authentication failure is a warning.
+  auto level = reason == errc::connection_closed || reason == errc::owner_gone
+                 ? log_level::info
+                 : log_level::warning;
   log("transport", level, "closing connection to pid ", pid, ": ", reason.message(),
       detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")");
   handshake_timer_.cancel();
