@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     proctor::manager_client manager{rt, endpoint};
     auto task = manager.get<proctor::queue<int>>("task_queue");
     auto result = manager.get<proctor::queue<std::string>>("result_queue");
+    bool master_gone = false;
     for (;;) {
       int n = 0;
       try {
@@ -36,15 +37,19 @@ int main(int argc, char** argv) {
         if (e.code() != proctor::errc::owner_gone)
           throw;
         std::cout << "the master has shut down." << std::endl;
+        master_gone = true;
         break;
       }
       std::cout << "run task " << n << " * " << n << "..." << std::endl;
       result.put(std::to_string(n) + " * " + std::to_string(n) + " = "
                  + std::to_string(static_cast<long long>(n) * n));
     }
-    // put() pipelines: wait until every result is in the master's queue.
-    result.close();
-    result.join_thread();
+    // put() pipelines: wait until every result is in the master's queue
+    // (unless the master, which shuts down once it has them all, is gone).
+    if (!master_gone) {
+      result.close();
+      result.join_thread();
+    }
   } catch (const proctor::error& e) {
     std::cerr << "task_worker: " << e.what() << "\n";
     return 1;

@@ -66,7 +66,8 @@ connection::connection(socket_type socket, connection_settings settings,
   : socket_(std::move(socket)),
     settings_(std::move(settings)),
     handler_(std::move(handler)),
-    handshake_timer_(socket_.get_executor()) {
+    handshake_timer_(socket_.get_executor()),
+    heartbeat_timer_(socket_.get_executor()) {
   // Non-blocking so that `send` can try a write from the caller's thread.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -152,6 +153,8 @@ void connection::on_read(std::size_t bytes) {
   if (!handler_)
     return;
   read_end_ += bytes;
+  last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                    std::memory_order_relaxed);
   std::string detail;
   if (auto err = consume_frames(detail)) {
     refuse_and_close(err, std::move(detail));
@@ -199,6 +202,9 @@ std::error_code connection::consume_frames(std::string& detail) {
     read_begin_ += total;
     if (handshaking || is_handshake_kind(hdr.kind)) {
       if (auto err = handle_handshake_frame(hdr.kind, payload, detail))
+        return err;
+    } else if (hdr.kind == frame_kind::heartbeat) {
+      if (auto err = on_heartbeat(payload, detail))
         return err;
     } else if (auto err = handler_->on_frame(*this, hdr.kind, payload)) {
       detail = "frame of kind " + std::to_string(int(hdr.kind)) + " rejected";
@@ -319,6 +325,7 @@ std::error_code connection::on_proof(std::span<const char> payload,
     established_ = true;
     kick_writer(guard);
   }
+  start_heartbeats();
   log("transport", log_level::debug, "connection to pid ", peer.pid, " established");
   return {};
 }
@@ -369,6 +376,7 @@ void connection::do_close(std::error_code reason, std::string detail) {
   log("transport", level, "closing connection to pid ", pid, ": ", reason.message(),
       detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")");
   handshake_timer_.cancel();
+  heartbeat_timer_.cancel();
   // Shut down but keep the fd: another thread may be inside ::send on it, and
   // a closed fd number could be reused by an unrelated socket meanwhile.
   boost::system::error_code ignored;

@@ -15,12 +15,14 @@
 // Control frames (is_control_kind) never wait, so a thread holding a lock
 // the io thread needs cannot deadlock against it.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -45,6 +47,15 @@ struct connection_settings {
   std::chrono::milliseconds handshake_timeout{5000};
   /// Bytes queued for writing beyond which senders block (backpressure).
   std::size_t max_pending_bytes = 64u << 20;
+  /// After the handshake, a heartbeat frame goes out this often, and a peer
+  /// from which nothing arrived for `dead_after` (or for three of the
+  /// peer's own intervals, if longer) is closed with peer_unresponsive: a
+  /// frozen process or a partition, which TCP alone does not report. Zero:
+  /// no heartbeats (a worker on a local socketpair, whose end the kernel
+  /// reports, and which a debugger may stop); the peer is told, and does
+  /// not expect any.
+  std::chrono::milliseconds heartbeat_interval{0};
+  std::chrono::milliseconds dead_after{0};
 };
 
 /// What the handshake learned about the other side.
@@ -120,6 +131,9 @@ public:
   /// Bytes queued and not yet taken by the socket.
   std::size_t queued_bytes() const;
 
+  /// How long ago the last byte arrived from the peer.
+  std::chrono::steady_clock::duration heard_ago() const noexcept;
+
   /// The peer's pid, once its hello has arrived (for log lines).
   std::uint32_t peer_pid() const noexcept;
 
@@ -150,14 +164,26 @@ private:
   /// A write failed: stop writing, keep reading (io thread).
   void stop_writing(std::string detail);
   void do_close(std::error_code reason, std::string detail);
+  /// After the handshake: tells the peer our interval, and ticks if it is
+  /// not zero.
+  void start_heartbeats();
+  /// Sends a heartbeat and checks the peer's, every heartbeat_interval.
+  void heartbeat_tick();
+  std::error_code on_heartbeat(std::span<const char> payload, std::string& detail);
+
+  using steady_timer =
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                      boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      boost::asio::io_context::executor_type>;
 
   socket_type socket_;
   connection_settings settings_;
   std::shared_ptr<connection_handler> handler_;
-  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                    boost::asio::wait_traits<std::chrono::steady_clock>,
-                                    boost::asio::io_context::executor_type>
-    handshake_timer_;
+  steady_timer handshake_timer_;
+  steady_timer heartbeat_timer_;
+  /// When bytes last arrived (steady clock ticks): written by the io thread,
+  /// read by any.
+  std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
 
   // -- io thread only ---------------------------------------------------------
   std::vector<char> read_buf_;
@@ -169,6 +195,9 @@ private:
   hello_payload peer_hello_;
   std::array<std::uint8_t, digest_size> transcript_{};
   bool io_established_ = false;  ///< established_ as the reader sees it
+  /// The peer's heartbeat interval as its heartbeats say; nullopt until the
+  /// first arrives; zero if it sends none.
+  std::optional<std::chrono::milliseconds> peer_interval_;
 
   // -- guarded by mtx_ --------------------------------------------------------
   mutable std::mutex mtx_;

@@ -27,6 +27,7 @@ bool is_known_kind(std::uint8_t kind) noexcept {
     case frame_kind::hello:
     case frame_kind::proof:
     case frame_kind::refuse:
+    case frame_kind::heartbeat:
     case frame_kind::message:
     case frame_kind::monitor:
     case frame_kind::down:

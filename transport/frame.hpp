@@ -25,6 +25,7 @@ enum class frame_kind : std::uint8_t {
   hello = 1,      ///< handshake: version, nonce, node, fingerprint
   proof = 2,      ///< handshake: HMAC over both hellos
   refuse = 3,     ///< handshake or later: why the sender closes
+  heartbeat = 4,  ///< after the handshake: the sender is alive (no payload)
   message = 16,   ///< an actor message
   monitor = 17,   ///< ask for a `down` when an actor terminates
   down = 18,      ///< an actor terminated

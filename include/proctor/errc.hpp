@@ -27,6 +27,7 @@ enum class errc : std::uint8_t {
   connect_failed = 13,       ///< nothing accepts connections at an endpoint
   protocol_violation = 14,   ///< a frame out of its place (a second hello...)
   duplicate_node = 15,       ///< a peer claims a node id already live here
+  peer_unresponsive = 16,    ///< nothing arrived from the peer for the dead-after time
   // -- runtime -----------------------------------------------------------------
   unregistered_task = 32,    ///< no PROCTOR_TASK of that name in this binary
   unregistered_actor = 33,   ///< no PROCTOR_ACTOR of that name in this binary
@@ -55,6 +56,7 @@ enum class errc : std::uint8_t {
   broken_barrier = 53,       ///< a barrier was aborted, reset, timed out or lost a party
   // -- managers ----------------------------------------------------------------------
   type_mismatch = 54,        ///< a name is served with another type than the one asked for
+  node_down = 55,            ///< a node was declared dead (killed, frozen, partitioned)
 };
 
 /// The name of an error code, e.g. "frame_too_large".

@@ -76,6 +76,8 @@ std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socke
   auto role = endpoint_key.empty() ? handshake_role::acceptor : handshake_role::initiator;
   auto settings = link_settings(role);
   settings.keys = keys;
+  settings.heartbeat_interval = heartbeat_interval_;
+  settings.dead_after = dead_after_;
   auto conn = connection::make(std::move(socket), settings, channel);
   channel->attach(conn);
   conn->start();

@@ -116,6 +116,9 @@ runtime_config::runtime_config() {
   opt_group{custom_options_, "proctor"}
     .add<std::size_t>("max-frame-size", "largest frame accepted, in bytes")
     .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds")
+    .add<std::size_t>("heartbeat-interval",
+                      "heartbeats on links to peers and nodes, in milliseconds (0: none)")
+    .add<std::size_t>("dead-after", "a peer silent this long is dead, in milliseconds")
     .add<std::string>("start-method", "forkserver (default) or spawn")
     .add<std::string>("authkey-file", "file holding the shared authkey");
 }
@@ -155,6 +158,13 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
     caf::get_or(cfg_, "proctor.max-frame-size", std::size_t{default_max_frame_size}));
   handshake_timeout_ = std::chrono::milliseconds{
     caf::get_or(cfg_, "proctor.handshake-timeout", std::size_t{5000})};
+  heartbeat_interval_ = std::chrono::milliseconds{
+    caf::get_or(cfg_, "proctor.heartbeat-interval", std::size_t{1000})};
+  dead_after_ = std::chrono::milliseconds{
+    caf::get_or(cfg_, "proctor.dead-after", std::size_t{10000})};
+  if (heartbeat_interval_.count() > 0 && dead_after_ <= heartbeat_interval_)
+    throw error(errc::bad_argument, "proctor: --proctor.dead-after must exceed "
+                                    "--proctor.heartbeat-interval");
   cfg_.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                              const caf::message& context) {
     std::string text = "proctor::";

@@ -235,6 +235,8 @@ private:
   process_role role_;
   std::uint32_t max_frame_size_;
   std::chrono::milliseconds handshake_timeout_;
+  std::chrono::milliseconds heartbeat_interval_; ///< on peer links only
+  std::chrono::milliseconds dead_after_;
   runtime_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<router> router_;

@@ -16,6 +16,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
@@ -95,16 +96,43 @@ int connect_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   }
 }
 
-// serve: publishes an actor as "idle", listens on TCP on the loopback,
-// prints the endpoint and serves until killed (at most a minute).
-int serve_helper(proctor::runtime& rt, const std::vector<std::string>&) {
+// watch ENDPOINT NAME [--proctor flags]: monitors the published actor;
+// prints "linked", then "down REASON" when it goes, and exits 0 (at most a
+// minute).
+int watch_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
+  try {
+    auto server = rt.remote_actor(args.at(0), args.at(1), 10s);
+    caf::scoped_actor self{rt.system()};
+    self->monitor(server);
+    std::printf("linked\n");
+    std::fflush(stdout);
+    int code = 4;
+    self->receive([&](caf::down_msg& down) {
+                    std::printf("down %s\n", rt.system().render(down.reason).c_str());
+                    code = 0;
+                  },
+                  caf::after(60s) >> [] { std::printf("no down\n"); });
+    std::fflush(stdout);
+    return code;
+  } catch (const proctor::error& e) {
+    std::printf("error %s\n", proctor::to_string(e.code()));
+    std::fprintf(stderr, "%s\n", e.what());
+    return 3;
+  }
+}
+
+// serve [ENDPOINT]: publishes an actor as "idle", listens on ENDPOINT (TCP
+// on the loopback by default), prints the endpoint bound and serves until
+// killed (at most a minute).
+int serve_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   // An argument, because CAF 0.17 spawns a function without one through a
   // null shared_ptr (UBSan rejects it).
   auto adds = [](caf::event_based_actor*, int n) -> caf::behavior {
     return {[n](int x) { return x + n; }};
   };
   rt.publish(rt.system().spawn(adds, 1), "idle");
-  std::printf("%s\n", rt.listen("tcp://127.0.0.1:0").c_str());
+  auto where = !args.empty() && !args[0].starts_with("--") ? args[0] : "tcp://127.0.0.1:0";
+  std::printf("%s\n", rt.listen(where).c_str());
   std::fflush(stdout);
   std::this_thread::sleep_for(60s);
   return 1;
@@ -148,7 +176,7 @@ std::optional<int> run_helper(int argc, char** argv) {
     return std::nullopt;
   using helper = std::function<int(runtime&, const std::vector<std::string>&)>;
   static const std::map<std::string, helper> helpers{
-    {"connect", connect_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
+    {"connect", connect_helper}, {"watch", watch_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
     {"serve", serve_helper}, {"small_frames", small_frames_helper},
     {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper}};
   auto i = helpers.find(argv[2]);

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/socket.h>
@@ -350,4 +351,25 @@ TEST_F(connection_test, send_after_close_fails_cleanly) {
   b.conn->close(errc::connection_closed, "test");
   EXPECT_EQ(a.rec->wait_closed(), errc::connection_closed);
   EXPECT_EQ(a.conn->send(frame_kind::message, {"x", 1}), errc::connection_closed);
+}
+
+TEST_F(connection_test, a_heartbeat_that_is_not_four_bytes_closes_the_connection) {
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
+  ASSERT_TRUE(a.rec->wait_established());
+  ASSERT_FALSE(a.conn->send(frame_kind::heartbeat, {"xyz", 3}));
+  EXPECT_EQ(b.rec->wait_closed(), errc::malformed_payload);
+}
+
+TEST_F(connection_test, a_peer_without_heartbeats_is_not_expected_to_send_any) {
+  // A worker's socketpair has no heartbeats; its peer, with them, is told so
+  // by the first heartbeat frame, and keeps the idle connection.
+  auto with = settings_with("k");
+  with.heartbeat_interval = std::chrono::milliseconds{20};
+  with.dead_after = std::chrono::milliseconds{100};
+  auto [a, b] = make_pair(with, settings_with("k"));
+  ASSERT_TRUE(a.rec->wait_established());
+  std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  EXPECT_TRUE(a.conn->established());
+  ASSERT_FALSE(a.conn->send(frame_kind::message, {"x", 1}));
+  EXPECT_EQ(b.rec->wait_frames(1).size(), 1u);
 }

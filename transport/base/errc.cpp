@@ -20,6 +20,7 @@ const char* to_string(errc x) noexcept {
     case errc::connect_failed: return "connect_failed";
     case errc::protocol_violation: return "protocol_violation";
     case errc::duplicate_node: return "duplicate_node";
+    case errc::peer_unresponsive: return "peer_unresponsive";
     case errc::unregistered_task: return "unregistered_task";
     case errc::unregistered_actor: return "unregistered_actor";
     case errc::spawn_failed: return "spawn_failed";
@@ -43,6 +44,7 @@ const char* to_string(errc x) noexcept {
     case errc::pool_terminated: return "pool_terminated";
     case errc::broken_barrier: return "broken_barrier";
     case errc::type_mismatch: return "type_mismatch";
+    case errc::node_down: return "node_down";
   }
   return "unknown";
 }
