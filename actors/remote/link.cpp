@@ -34,6 +34,13 @@ std::pair<std::error_code, std::string> link::closed_reason() const {
   return {closed_reason_, closed_detail_};
 }
 
+std::chrono::steady_clock::duration link::heard_ago() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!conn_)
+    return std::chrono::steady_clock::duration::max();
+  return conn_->heard_ago();
+}
+
 caf::node_id link::peer() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return peer_;

@@ -56,6 +56,9 @@ public:
 
   std::uint32_t peer_pid() const;
 
+  /// How long ago the peer was last heard from (max if never attached).
+  std::chrono::steady_clock::duration heard_ago() const;
+
   /// Remembers a request written to this link so that its sender gets an
   /// error instead of waiting forever if the link or the node goes down.
   void track_request(const caf::strong_actor_ptr& sender, caf::message_id mid,

@@ -80,6 +80,15 @@ link_requests::call_raw(link& l, std::string_view kind, std::vector<char> fields
   return std::move(reply.fields);
 }
 
+void link_requests::post_raw(link& l, std::string_view kind, std::vector<char> fields) {
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    id = next_id_++; // never in pending_: its reply is dropped
+  }
+  (void) l.send(frame_kind::request, encode_request(id, kind, fields));
+}
+
 std::error_code link_requests::on_reply(std::span<const char> payload) {
   reply_head head;
   if (!decode_reply_head(payload, head))
@@ -114,19 +123,24 @@ std::error_code request_server::on_request(link& from, std::span<const char> pay
   std::span<const char> fields;
   if (!decode_head(payload, fields, id, kind))
     return errc::malformed_payload;
-  caf::expected<std::vector<char>> reply{std::vector<char>{}};
+  responder<std::vector<char>> respond =
+    [weak = from.weak_from_this(), id](caf::expected<std::vector<char>> reply) {
+      auto to = weak.lock();
+      if (!to)
+        return;
+      std::vector<char> frame;
+      if (reply) {
+        frame = encode_reply(id, errc::ok, {}, *reply);
+      } else {
+        auto& err = reply.error();
+        frame = encode_reply(id, static_cast<errc>(err.code()), detail_of(err), {});
+      }
+      to->send(frame_kind::reply, frame);
+    };
   if (auto i = handlers_.find(kind); i != handlers_.end())
-    reply = i->second(from, fields);
+    i->second(from, fields, std::move(respond));
   else
-    reply = make_caf_error(errc::bad_argument, "request \"" + kind + "\" is not served here");
-  std::vector<char> frame;
-  if (reply) {
-    frame = encode_reply(id, errc::ok, {}, *reply);
-  } else {
-    auto& err = reply.error();
-    frame = encode_reply(id, static_cast<errc>(err.code()), detail_of(err), {});
-  }
-  from.send(frame_kind::reply, frame);
+    respond(make_caf_error(errc::bad_argument, "request \"" + kind + "\" is not served here"));
   return {};
 }
 

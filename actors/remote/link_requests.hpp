@@ -112,6 +112,13 @@ public:
     return reply;
   }
 
+  /// Sends `request` over `l` without waiting: its reply is dropped. For
+  /// orders that must not block their sender (a signal to a node's worker).
+  template <class Request>
+  void post(link& l, const Request& request) {
+    post_raw(l, Request::kind, encode(request));
+  }
+
   /// A reply frame arrived; malformed_payload if it does not decode (the
   /// link is then closed). A reply nobody waits for any more is dropped.
   std::error_code on_reply(std::span<const char> payload);
@@ -120,6 +127,7 @@ public:
   void fail_all(const link& l, errc reason, const std::string& detail);
 
 private:
+  void post_raw(link& l, std::string_view kind, std::vector<char> fields);
   caf::expected<std::vector<char>> call_raw(link& l, std::string_view kind,
                                             std::vector<char> fields,
                                             std::optional<std::chrono::milliseconds> timeout);
@@ -141,22 +149,44 @@ private:
 /// Serves the requests that arrive on links: one handler per kind.
 class request_server {
 public:
+  /// Answers a request, once, from any thread; the answer is dropped if its
+  /// link went down meanwhile.
+  template <class Reply>
+  using responder = std::function<void(caf::expected<Reply>)>;
+
   /// Serves `Request` with `handler(link& from, Request&)`, which returns
   /// its reply or the caf::error to answer with. Handlers run on the io
   /// thread: they must not block.
   template <class Request, class Handler>
   void serve(Handler handler) {
+    serve_async<Request>([handler = std::move(handler)](
+                           link& from, Request& request,
+                           responder<typename Request::reply_type> respond) {
+      respond(handler(from, request));
+    });
+  }
+
+  /// Serves `Request` with `handler(link& from, Request&, responder)`, which
+  /// returns at once (on the io thread) and answers through the responder
+  /// when it can: for work that blocks, handed to another thread.
+  template <class Request, class Handler>
+  void serve_async(Handler handler) {
     handlers_[std::string{Request::kind}] =
-      [handler = std::move(handler)](link& from,
-                                     std::span<const char> fields) -> caf::expected<std::vector<char>> {
+      [handler = std::move(handler)](link& from, std::span<const char> fields,
+                                     responder<std::vector<char>> respond) {
       Request request;
-      if (!decode(fields, request))
-        return make_caf_error(errc::malformed_payload,
-                              "a " + std::string{Request::kind} + " request does not decode");
-      caf::expected<typename Request::reply_type> reply = handler(from, request);
-      if (!reply)
-        return std::move(reply.error());
-      return encode(*reply);
+      if (!decode(fields, request)) {
+        respond(make_caf_error(errc::malformed_payload,
+                               "a " + std::string{Request::kind} + " request does not decode"));
+        return;
+      }
+      handler(from, request,
+              [respond = std::move(respond)](caf::expected<typename Request::reply_type> reply) {
+                if (!reply)
+                  respond(std::move(reply.error()));
+                else
+                  respond(encode(*reply));
+              });
     };
   }
 
@@ -167,7 +197,7 @@ public:
 
 private:
   using handler_type =
-    std::function<caf::expected<std::vector<char>>(link&, std::span<const char>)>;
+    std::function<void(link&, std::span<const char>, responder<std::vector<char>>)>;
   std::map<std::string, handler_type, std::less<>> handlers_;
 };
 

@@ -124,6 +124,11 @@ void router::link_down(link& l, const caf::error& reason) {
     node_lost(node, reason, &l);
 }
 
+void router::add_route(const caf::node_id& node, std::shared_ptr<link> via) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  routes_[node] = std::move(via);
+}
+
 std::shared_ptr<link> router::link_to(const caf::node_id& node) {
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto& l : links_)

@@ -70,6 +70,9 @@ public:
   /// and every request waiting on it fails with `reason`.
   void link_down(link& l, const caf::error& reason);
 
+  /// Frames for `node` go through `via` (a node's worker, behind the node).
+  void add_route(const caf::node_id& node, std::shared_ptr<link> via);
+
   /// The established link whose peer is `node`, if any.
   std::shared_ptr<link> link_to(const caf::node_id& node);
 

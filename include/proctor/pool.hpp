@@ -23,8 +23,17 @@
 namespace proctor {
 
 struct pool_options {
-  /// Worker processes; 0 means cpu_count().
+  /// Worker processes on this host; 0 means cpu_count(), or none if the
+  /// pool has nodes.
   std::size_t processes = 0;
+  /// Nodes (ids from runtime::nodes()) that host workers too. A node that
+  /// dies costs no task: its tasks run again elsewhere (without counting as
+  /// an attempt), and its workers are replaced on the pool's other nodes,
+  /// or on this host if `processes` is not 0; a pool left without any
+  /// place for a worker is broken (pool_broken).
+  std::vector<std::string> nodes;
+  /// Workers per node; 0 means the node's cores.
+  std::size_t processes_per_node = 0;
   /// Run once in every worker, restarted ones too, before its first task.
   /// A worker whose initializer throws counts as a crash.
   std::optional<task_call> initializer;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_control_block.hpp>
@@ -13,6 +14,7 @@
 
 #include "proctor/actor.hpp"
 #include "proctor/errc.hpp"
+#include "proctor/node.hpp"
 
 namespace proctor {
 
@@ -30,8 +32,17 @@ runtime_impl& impl_of(runtime& rt) noexcept;
 /// re-executing this binary, it runs the worker and ends the process: it
 /// never returns.
 ///
+/// Started with `--proctor.join=ENDPOINT`, the program is a *node*: the
+/// constructor connects to the master listening at ENDPOINT (with the same
+/// authkey), offers this host's cores, runs the workers the master places
+/// here, and never returns. A node that loses its master stops its
+/// workers and tries to join again for --proctor.rejoin-for=MS (60 s),
+/// then exits.
+///
 /// Flags (`--proctor.max-frame-size=N`, `--proctor.handshake-timeout=MS`,
 /// `--proctor.start-method=forkserver|spawn`, `--proctor.authkey-file=PATH`,
+/// `--proctor.heartbeat-interval=MS` (1000; 0: none) and
+/// `--proctor.dead-after=MS` (10000) for links to peers and nodes,
 /// and CAF's scheduler flags, e.g. `--scheduler.max-threads=4`) are read from
 /// argv and left in place. The authkey comes from the file named by
 /// --proctor.authkey-file, else from PROCTOR_AUTHKEY, else it is random (fine
@@ -68,6 +79,27 @@ public:
     return caf::actor_cast<Handle>(spawn_registered(entry->name));
   }
 
+  /// Starts a worker process on the node `node` (an id from nodes()) that
+  /// hosts the actor registered by PROCTOR_ACTOR(fn), and returns its
+  /// handle. If the node dies, monitors see a down_msg with reason
+  /// node_down. Throws proctor::error: node_down (no such node alive),
+  /// unregistered_actor, spawn_failed.
+  template <class Handle = caf::actor, class F>
+  Handle spawn_on(const std::string& node, F fn) {
+    auto* entry = internal::find_actor(reinterpret_cast<const void*>(fn));
+    if (entry == nullptr)
+      throw error(errc::unregistered_actor,
+                  "proctor: the actor function is not registered; add "
+                  "PROCTOR_ACTOR(name) next to its definition");
+    return caf::actor_cast<Handle>(spawn_registered_on(node, entry->name));
+  }
+
+  /// The nodes that joined this master (see listen), alive or dead.
+  std::vector<node_info> nodes();
+
+  /// Waits until at least `n` nodes are alive; false after `timeout`.
+  bool wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout);
+
   /// Accepts links from other processes that run this binary with the same
   /// authkey, on `endpoint`: `unix:/path`, `unix-abstract:name` or
   /// `tcp://host:port` (port 0 picks a free one). Returns the endpoint bound.
@@ -96,6 +128,7 @@ private:
   friend internal::runtime_impl& internal::impl_of(runtime& rt) noexcept;
 
   caf::strong_actor_ptr spawn_registered(const std::string& name);
+  caf::strong_actor_ptr spawn_registered_on(const std::string& node, const std::string& name);
   void publish_handle(caf::strong_actor_ptr actor, const std::string& name);
   caf::strong_actor_ptr remote_handle(const std::string& endpoint, const std::string& name,
                                       std::chrono::milliseconds timeout);

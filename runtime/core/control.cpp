@@ -61,7 +61,10 @@ std::error_code runtime_impl::on_control(link& from, frame_kind kind,
 
 void runtime_impl::link_closed(link& l, std::error_code reason, const std::string& detail) {
   requests_.fail_all(l, static_cast<errc>(reason.value()), detail);
-  router_->link_down(l, make_caf_error(static_cast<errc>(reason.value()), detail));
+  auto why = make_caf_error(static_cast<errc>(reason.value()), detail);
+  if (auto lost = node_link_closed(l, detail.empty() ? reason.message() : detail))
+    why = make_caf_error(errc::node_down, *lost);
+  router_->link_down(l, why);
 }
 
 caf::strong_actor_ptr runtime_impl::spawn_in(child_process& child, const std::string& name) {

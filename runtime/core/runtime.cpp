@@ -86,6 +86,9 @@ runtime::runtime(int argc, char** argv) {
     impl_ = std::make_unique<internal::runtime_impl>(argc, argv, master_key(argc, argv),
                                                      internal::process_role::master);
     current_instance = this;
+    // A node: serves its master until it gives up, and never returns.
+    if (!impl_->join_endpoint().empty())
+      proctor::exit(impl_->run_node());
     return;
   }
   // A worker: children of ours must not take themselves for workers too.
@@ -229,7 +232,7 @@ int cpu_count() {
 }
 
 std::optional<int> exitcode_of(const caf::error& reason) {
-  if (reason.category() != internal::error_category)
+  if (!reason || reason.category() != internal::error_category)
     return std::nullopt;
   auto code = static_cast<errc>(reason.code());
   if (code != errc::process_exited && code != errc::process_killed)

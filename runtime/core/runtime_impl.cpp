@@ -120,13 +120,16 @@ runtime_config::runtime_config() {
                       "heartbeats on links to peers and nodes, in milliseconds (0: none)")
     .add<std::size_t>("dead-after", "a peer silent this long is dead, in milliseconds")
     .add<std::string>("start-method", "forkserver (default) or spawn")
-    .add<std::string>("authkey-file", "file holding the shared authkey");
+    .add<std::string>("authkey-file", "file holding the shared authkey")
+    .add<std::string>("join", "run as a node of the master listening at this endpoint")
+    .add<std::size_t>("rejoin-for", "a node that lost its master tries this long, in ms");
 }
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
   : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)), role_(role) {
   register_pool_worker();
   serve_control();
+  serve_nodes();
   for (int i = 0; i < argc; ++i)
     argv_.emplace_back(argv[i]);
   // Latency over throughput: sharing wakes one worker thread per message
@@ -162,6 +165,9 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
     caf::get_or(cfg_, "proctor.heartbeat-interval", std::size_t{1000})};
   dead_after_ = std::chrono::milliseconds{
     caf::get_or(cfg_, "proctor.dead-after", std::size_t{10000})};
+  join_endpoint_ = caf::get_or(cfg_, "proctor.join", std::string{});
+  rejoin_for_ = std::chrono::milliseconds{
+    caf::get_or(cfg_, "proctor.rejoin-for", std::size_t{60000})};
   if (heartbeat_interval_.count() > 0 && dead_after_ <= heartbeat_interval_)
     throw error(errc::bad_argument, "proctor: --proctor.dead-after must exceed "
                                     "--proctor.heartbeat-interval");

@@ -24,6 +24,8 @@
 #include "actors/remote/link_requests.hpp"
 #include "actors/remote/router.hpp"
 #include "runtime/core/directory.hpp"
+#include "runtime/core/worker_process.hpp"
+#include "proctor/node.hpp"
 #include "runtime/process/forkserver.hpp"
 #include "runtime/process/spawn.hpp"
 #include "transport/connection.hpp"
@@ -35,7 +37,7 @@ namespace proctor::internal {
 class pipe_broker;
 
 /// A worker process this process started, and how it ended.
-struct child_process {
+struct child_process : worker_process {
   pid_t pid = -1;
   bool daemon = false;
   std::string name; ///< what active_children() reports
@@ -58,7 +60,11 @@ struct child_process {
   bool wait(std::optional<std::chrono::steady_clock::time_point> deadline);
 
   /// Sends `sig` through the pidfd, which cannot hit a recycled pid.
-  void signal(int sig);
+  void signal(int sig) override;
+
+  std::string describe() const override {
+    return "pid " + std::to_string(pid);
+  }
 };
 
 /// CAF's configuration plus proctor's flags (`--proctor.*`).
@@ -148,6 +154,41 @@ public:
   /// Closes every link served `directory`, established or not yet.
   void close_links_of(const object_directory& directory, errc reason, const std::string& detail);
 
+  // -- nodes (runtime/node/) ---------------------------------------------------
+
+  /// The endpoint of --proctor.join: this process is a node if not empty.
+  const std::string& join_endpoint() const noexcept {
+    return join_endpoint_;
+  }
+
+  /// Runs a node's life on the calling thread: joins the master, serves
+  /// it, stops its workers and rejoins when it loses it; returns the exit
+  /// code once it gives up.
+  int run_node();
+
+  /// The nodes that joined this master.
+  std::vector<node_info> nodes();
+  bool wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout);
+  /// Whether `id` names a node alive now; its cores if so.
+  std::optional<unsigned> node_cores(const std::string& id);
+
+  /// A worker process started on a node, hosting a registered actor.
+  struct placed_worker {
+    caf::strong_actor_ptr actor;
+    std::shared_ptr<worker_process> process;
+  };
+
+  /// Starts a worker on node `id` hosting the registered actor `actor`.
+  /// Blocks; never on the io thread. Throws proctor::error.
+  placed_worker start_on_node(const std::string& id, const std::string& actor,
+                              const std::string& process_name);
+
+  /// Sends `request` over `l` without waiting for its answer.
+  template <class Request>
+  void post_request(link& l, const Request& request) {
+    requests_.post(l, request);
+  }
+
   /// Makes `actor` reachable as `name` through every link of this process.
   void publish(caf::strong_actor_ptr actor, const std::string& name);
 
@@ -201,6 +242,12 @@ public:
 private:
   /// Registers the control requests this runtime serves.
   void serve_control();
+  /// Registers the requests of nodes and their master (runtime/node/).
+  void serve_nodes();
+  void node_side_requests();
+  /// A node's link closed (master side): marks it dead; the reason its
+  /// actors are reported down with, or nothing if `l` is no node's.
+  std::optional<std::string> node_link_closed(const link& l, const std::string& cause);
   /// A link closed: its pending requests fail, its actors are down.
   void link_closed(link& l, std::error_code reason, const std::string& detail);
 
@@ -273,6 +320,18 @@ private:
   };
   std::map<const link*, served_link> directories_;
   std::vector<std::weak_ptr<object_directory>> managers_;
+
+  // Nodes, master side (guarded by mtx_; cv_ tells joins).
+  struct node_record {
+    node_info info;
+    std::weak_ptr<link> channel;
+  };
+  std::map<std::string, node_record> nodes_;      ///< by id
+  std::map<const link*, std::string> node_links_; ///< live node links
+  // Node side.
+  std::string join_endpoint_;
+  std::chrono::milliseconds rejoin_for_{60000};
+  std::shared_ptr<link> master_link_; ///< guarded by mtx_
 
   // Worker side: what the parent asked the main thread to do.
   struct task_order {

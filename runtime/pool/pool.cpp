@@ -8,9 +8,15 @@ namespace proctor {
 
 
 pool::pool(runtime& rt, pool_options options) {
-  if (options.processes == 0)
+  if (options.processes == 0 && options.nodes.empty())
     options.processes = static_cast<std::size_t>(cpu_count());
   processes_ = options.processes;
+  for (auto& id : options.nodes) {
+    auto cores = internal::impl_of(rt).node_cores(id);
+    if (!cores)
+      throw error(errc::node_down, "proctor: no node " + id + " is alive");
+    processes_ += options.processes_per_node != 0 ? options.processes_per_node : *cores;
+  }
   core_ = internal::pool_core::make(internal::impl_of(rt), std::move(options));
 }
 

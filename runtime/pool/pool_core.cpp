@@ -56,8 +56,8 @@ public:
     }
     // The pool is gone: a worker that came up after it is not needed.
     if (msg.match_elements<worker_up_atom, std::uint64_t, caf::actor,
-                           std::shared_ptr<child_process>>())
-      msg.get_as<std::shared_ptr<child_process>>(3)->signal(SIGKILL);
+                           std::shared_ptr<worker_process>>())
+      msg.get_as<std::shared_ptr<worker_process>>(3)->signal(SIGKILL);
   }
 
   void retire() {
@@ -96,7 +96,14 @@ void pool_core::start() {
                                                    weak_from_this());
   guard_type guard{mtx_};
   for (std::size_t i = 0; i < options_.processes; ++i)
-    start_slot();
+    start_slot({});
+  for (auto& node : options_.nodes) {
+    auto count = options_.processes_per_node;
+    if (count == 0)
+      count = rt_.node_cores(node).value_or(0);
+    for (std::size_t i = 0; i < count; ++i)
+      start_slot(node);
+  }
 }
 
 void pool_core::shutdown() {
@@ -197,9 +204,9 @@ void pool_core::receive(caf::message& msg, const caf::strong_actor_ptr& sender) 
     guard_type guard{mtx_};
     on_results(sender, msg.get_as<std::vector<char>>(1));
   } else if (msg.match_elements<worker_up_atom, std::uint64_t, caf::actor,
-                                std::shared_ptr<child_process>>()) {
+                                std::shared_ptr<worker_process>>()) {
     on_worker_up(msg.get_as<std::uint64_t>(1), msg.get_as<caf::actor>(2),
-                 msg.get_as<std::shared_ptr<child_process>>(3));
+                 msg.get_as<std::shared_ptr<worker_process>>(3));
   } else if (msg.match_elements<pool_ready_atom>()) {
     on_init_answer(sender, std::nullopt);
   } else if (msg.match_elements<pool_failed_atom, std::uint64_t, std::uint8_t, std::string,
@@ -216,7 +223,7 @@ void pool_core::receive(caf::message& msg, const caf::strong_actor_ptr& sender) 
 }
 
 void pool_core::on_worker_up(std::uint64_t slot, caf::actor handle,
-                             std::shared_ptr<child_process> child) {
+                             std::shared_ptr<worker_process> child) {
   {
     guard_type guard{mtx_};
     auto& w = workers_.at(slot);

@@ -49,12 +49,12 @@
 namespace proctor::internal {
 
 class runtime_impl;
-struct child_process;
+class worker_process;
 
 } // namespace proctor::internal
 
 // A started worker's process only ever travels inside this process.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proctor::internal::child_process>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<proctor::internal::worker_process>)
 
 namespace proctor::internal {
 
@@ -93,8 +93,9 @@ enum class phase { starting, initializing, ready, stopping };
 
 struct worker_slot {
   phase state = phase::starting;
+  std::string target; ///< the node it runs on; empty: this host
   caf::actor handle;
-  std::shared_ptr<child_process> child;
+  std::shared_ptr<worker_process> child;
   std::deque<std::uint64_t> in_flight; ///< in dispatch order: the front runs
   std::size_t assigned = 0;
   std::optional<std::string> init_failure;
@@ -130,7 +131,7 @@ private:
   void post(const caf::actor& to, caf::message msg);
   void flush();
   void on_worker_up(std::uint64_t slot, caf::actor handle,
-                    std::shared_ptr<child_process> child);
+                    std::shared_ptr<worker_process> child);
   void on_init_answer(const caf::strong_actor_ptr& sender, std::optional<std::string> failure);
   void complete(pool_task& task, std::vector<char> bytes);
   void fail_task(std::uint64_t id, task_failure why);
@@ -148,12 +149,19 @@ private:
 
   // -- workers (pool_supervision.cpp) ---------------------------------------------
 
-  void start_slot();
+  void start_slot(std::string target);
+  /// Where a worker meant for `preferred` starts: there if it is this host
+  /// or a live node, else another live node of the pool, else this host if
+  /// the pool has local workers; nothing if there is no place.
+  std::optional<std::string> place(const std::string& preferred);
   void kill_workers();
   void retire_if_spent(std::uint64_t slot);
   void break_pool(std::string why);
   void on_start_failed(std::uint64_t slot, const std::string& why);
   void on_worker_down(const caf::actor_addr& source, const caf::error& reason);
+  /// Puts the tasks of a worker lost with its node back at the front of the
+  /// queue: not their doing, so no attempt counts.
+  void requeue_all(worker_slot& w);
   bool over() const;
 
   runtime_impl& rt_;
@@ -173,6 +181,7 @@ private:
   std::map<caf::actor_addr, std::uint64_t> slot_of_;
   std::uint64_t next_task_ = 1;
   std::uint64_t next_slot_ = 1;
+  std::size_t next_node_ = 0; ///< round robin over options_.nodes for re-placing
   bool closed_ = false;
   bool terminated_ = false;
   std::optional<std::string> broken_;

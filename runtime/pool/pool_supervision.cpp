@@ -12,6 +12,7 @@
 #include <caf/spawn_options.hpp>
 
 #include "runtime/pool/pool_protocol.hpp"
+#include "actors/errors.hpp"
 #include "runtime/core/runtime_impl.hpp"
 
 namespace proctor::internal {
@@ -19,12 +20,20 @@ namespace proctor::internal {
 namespace {
 
 void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor inbox,
-                  std::uint64_t slot) {
-  std::shared_ptr<child_process> child;
+                  std::uint64_t slot, std::string target) {
+  std::shared_ptr<worker_process> child;
   try {
-    // Daemons: the runtime's end terminates them instead of waiting.
-    child = rt->start_child(true, "PoolWorker");
-    auto handle = caf::actor_cast<caf::actor>(rt->spawn_in(*child, pool_worker_actor));
+    caf::actor handle;
+    if (target.empty()) {
+      // Daemons: the runtime's end terminates them instead of waiting.
+      auto local = rt->start_child(true, "PoolWorker");
+      child = local;
+      handle = caf::actor_cast<caf::actor>(rt->spawn_in(*local, pool_worker_actor));
+    } else {
+      auto placed = rt->start_on_node(target, pool_worker_actor, "PoolWorker");
+      child = std::move(placed.process);
+      handle = caf::actor_cast<caf::actor>(std::move(placed.actor));
+    }
     self->send(inbox, worker_up_atom::value, slot, std::move(handle), std::move(child));
   } catch (const std::exception& e) {
     if (child)
@@ -36,20 +45,44 @@ void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor inbox,
 std::string describe_end(const caf::error& reason, const worker_slot& w) {
   if (w.init_failure)
     return "its initializer failed: " + *w.init_failure;
-  auto pid = w.child ? std::to_string(w.child->pid) : std::string{"?"};
+  auto which = "worker " + (w.child ? w.child->describe() : std::string{"pid ?"});
   if (auto code = exitcode_of(reason)) {
     exit_status status{*code < 0, *code < 0 ? -*code : *code};
-    return "worker pid " + pid + " " + status.to_string();
+    return which + " " + status.to_string();
   }
-  return "worker pid " + pid + " is gone";
+  return which + " is gone";
 }
 
 } // namespace
 
-void pool_core::start_slot() {
+void pool_core::start_slot(std::string target) {
   auto slot = next_slot_++;
-  workers_[slot];
-  rt_.system().spawn<caf::detached>(start_worker, &rt_, inbox_, slot);
+  workers_[slot].target = target;
+  rt_.system().spawn<caf::detached>(start_worker, &rt_, inbox_, slot, std::move(target));
+}
+
+std::optional<std::string> pool_core::place(const std::string& preferred) {
+  if (preferred.empty() || rt_.node_cores(preferred))
+    return preferred;
+  for (std::size_t i = 0; i < options_.nodes.size(); ++i) {
+    auto& node = options_.nodes[next_node_++ % options_.nodes.size()];
+    if (rt_.node_cores(node))
+      return node;
+  }
+  if (options_.processes > 0)
+    return std::string{};
+  return std::nullopt;
+}
+
+void pool_core::requeue_all(worker_slot& w) {
+  for (auto id : w.in_flight) {
+    auto& task = tasks_.at(id);
+    task.worker = 0;
+    task.timer.cancel();
+    ++stats_.retried;
+  }
+  pending_.insert(pending_.begin(), w.in_flight.begin(), w.in_flight.end());
+  w.in_flight.clear();
 }
 
 void pool_core::kill_workers() {
@@ -67,7 +100,8 @@ void pool_core::retire_if_spent(std::uint64_t slot) {
   w.state = phase::stopping;
   post(w.handle, caf::make_message(pool_stop_atom::value));
   if (!closed_ || !tasks_.empty())
-    start_slot();
+    if (auto target = place(w.target))
+      start_slot(std::move(*target));
 }
 
 void pool_core::break_pool(std::string why) {
@@ -77,13 +111,17 @@ void pool_core::break_pool(std::string why) {
 }
 
 void pool_core::on_start_failed(std::uint64_t slot, const std::string& why) {
+  auto preferred = workers_.at(slot).target;
   workers_.erase(slot);
   ++stats_.worker_restarts;
   if (!terminated_ && !broken_) {
+    auto target = place(preferred);
     if (!intensity_.allow(restart_intensity::clock::now()))
       break_pool("cannot start workers: " + why);
-    else
-      start_slot();
+    else if (target)
+      start_slot(std::move(*target));
+    else if (workers_.empty())
+      break_pool("no place left for a worker: " + why);
   }
   settle();
 }
@@ -101,7 +139,20 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
   // while its process lives: a process without it serves nobody.
   if (!retired && w.child && !exitcode_of(reason))
     w.child->signal(SIGKILL);
-  if (!retired && !terminated_ && !broken_) {
+  // (CAF 0.17's category() reads through a null pointer on an empty error.)
+  bool node_lost = reason && reason.category() == error_category
+                   && static_cast<errc>(reason.code()) == errc::node_down;
+  if (!retired && !terminated_ && !broken_ && node_lost) {
+    // Its node is gone, not its doing: its tasks run again elsewhere, and a
+    // worker takes its place elsewhere, outside the restart intensity.
+    requeue_all(w);
+    ++stats_.worker_restarts;
+    if (auto target = place(w.target); target && (!closed_ || !tasks_.empty()))
+      start_slot(std::move(*target));
+    else if (workers_.empty() && !tasks_.empty())
+      break_pool("no place left for a worker: " + describe_end(reason, w) + ": "
+                 + detail_of(reason));
+  } else if (!retired && !terminated_ && !broken_) {
     auto cause = describe_end(reason, w);
     // The front task was running, unless its result was still on its way
     // (or held back in the worker's batch) when the process died: only with
@@ -138,7 +189,10 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
                  + " worker restarts within " + std::to_string(options_.restart_period.count())
                  + " ms; the last: " + cause);
     } else if (!closed_ || !tasks_.empty()) {
-      start_slot();
+      if (auto target = place(w.target))
+        start_slot(std::move(*target));
+      else if (workers_.empty())
+        break_pool("no place left for a worker after " + cause);
     }
   }
   dispatch();

@@ -170,6 +170,7 @@ namespace proctor::testing {
 int small_frames_helper(runtime& rt, const std::vector<std::string>& args);
 int manager_server_helper(runtime& rt, const std::vector<std::string>& args);
 int manager_worker_helper(runtime& rt, const std::vector<std::string>& args);
+int node_master_helper(runtime& rt, const std::vector<std::string>& args);
 
 std::optional<int> run_helper(int argc, char** argv) {
   if (argc < 3 || std::string_view{argv[1]} != "--helper")
@@ -178,7 +179,8 @@ std::optional<int> run_helper(int argc, char** argv) {
   static const std::map<std::string, helper> helpers{
     {"connect", connect_helper}, {"watch", watch_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
     {"serve", serve_helper}, {"small_frames", small_frames_helper},
-    {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper}};
+    {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper},
+    {"node_master", node_master_helper}};
   auto i = helpers.find(argv[2]);
   if (i == helpers.end()) {
     std::fprintf(stderr, "no helper %s\n", argv[2]);

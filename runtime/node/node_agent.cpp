@@ -1,0 +1,129 @@
+// Nodes, the node's side: join the master, start and signal workers for it,
+// and when it is lost (killed, frozen, partitioned: the link's heartbeats
+// tell), stop every worker, so that no orphan outlives its master on
+// another host either, and try to join again for --proctor.rejoin-for.
+// Threads: run_node blocks the main thread; the request handlers run on
+// the io thread and hand starting a worker to a thread of its own.
+#include "runtime/core/runtime_impl.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <unistd.h>
+
+#include <caf/blocking_actor.hpp>
+#include <caf/spawn_options.hpp>
+
+#include "proctor/runtime.hpp"
+#include "runtime/core/errors.hpp"
+#include "runtime/node/node_requests.hpp"
+#include "transport/base/log.hpp"
+
+namespace proctor::internal {
+
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0)
+    return "localhost";
+  return name;
+}
+
+caf::error not_from_master(std::string_view kind) {
+  return make_caf_error(errc::bad_argument,
+                        "request \"" + std::string{kind} + "\" is served to this node's master only");
+}
+
+} // namespace
+
+void runtime_impl::node_side_requests() {
+  served_.serve_async<start_request>(
+    [this](link& from, start_request& request,
+           request_server::responder<start_request::reply_type> respond) {
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        if (master_link_.get() != &from) {
+          respond(not_from_master(start_request::kind));
+          return;
+        }
+      }
+      // Starting a worker blocks (and start_child uses the blocking thread).
+      system_->spawn<caf::detached>([this, request, respond = std::move(respond)](caf::blocking_actor*) {
+        std::shared_ptr<child_process> child;
+        try {
+          child = start_child(true, request.process_name);
+          auto actor = spawn_in(*child, request.actor);
+          respond(start_request::reply_type{{actor->node(), actor->id()},
+                                            static_cast<std::uint32_t>(child->pid)});
+        } catch (const error& e) {
+          if (child)
+            child->signal(SIGKILL);
+          respond(make_caf_error(e.code(), e.what()));
+        }
+      });
+    });
+  served_.serve<signal_request>([this](link& from, signal_request& request)
+                                  -> caf::expected<signal_request::reply_type> {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (master_link_.get() != &from)
+        return not_from_master(signal_request::kind);
+    }
+    for (auto& child : live_children())
+      if (child->pid == static_cast<pid_t>(request.pid)) {
+        child->signal(request.sig);
+        return signal_request::reply_type{};
+      }
+    return make_caf_error(errc::bad_argument,
+                          "no worker of this node has pid " + std::to_string(request.pid));
+  });
+}
+
+int runtime_impl::run_node() {
+  auto host = host_name();
+  auto cores = static_cast<std::uint32_t>(proctor::cpu_count());
+  auto lost_at = std::chrono::steady_clock::now();
+  for (;;) {
+    std::shared_ptr<link> channel;
+    try {
+      auto [joined, reply] =
+        ask_peer(join_endpoint_, keys_,
+                 join_request{host, cores, static_cast<std::uint32_t>(::getpid())},
+                 std::chrono::seconds{10});
+      channel = std::move(joined);
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        master_link_ = channel;
+      }
+      log("node", log_level::info, "joined ", join_endpoint_, " as ", reply.id, " (incarnation ",
+          reply.incarnation, ")");
+    } catch (const error& e) {
+      log("node", log_level::warning, "cannot join ", join_endpoint_, ": ", e.what());
+      if (e.code() == errc::authentication_failed || e.code() == errc::fingerprint_mismatch
+          || e.code() == errc::invalid_endpoint)
+        return 2; // trying again cannot help
+      if (std::chrono::steady_clock::now() - lost_at > rejoin_for_)
+        return 1;
+      std::this_thread::sleep_for(std::chrono::seconds{1});
+      continue;
+    }
+    // Serve until the master is lost.
+    while (!channel->closed_reason().first)
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    auto [reason, detail] = channel->closed_reason();
+    log("node", log_level::warning, "lost the master at ", join_endpoint_, ": ",
+        detail.empty() ? reason.message() : detail, "; stopping its workers");
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      master_link_.reset();
+    }
+    for (auto& child : live_children())
+      child->signal(SIGKILL);
+    for (auto& child : live_children())
+      child->wait(std::chrono::steady_clock::now() + std::chrono::seconds{10});
+    lost_at = std::chrono::steady_clock::now();
+  }
+}
+
+} // namespace proctor::internal
