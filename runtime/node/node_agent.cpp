@@ -17,6 +17,7 @@
 #include "proctor/runtime.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/node/node_requests.hpp"
+#include "runtime/node/sd_notify.hpp"
 #include "transport/base/log.hpp"
 
 namespace proctor::internal {
@@ -98,6 +99,7 @@ int runtime_impl::run_node() {
       }
       log("node", log_level::info, "joined ", join_endpoint_, " as ", reply.id, " (incarnation ",
           reply.incarnation, ")");
+      sd_notify("READY=1\nSTATUS=joined " + join_endpoint_ + " as " + reply.id);
     } catch (const error& e) {
       log("node", log_level::warning, "cannot join ", join_endpoint_, ": ", e.what());
       if (e.code() == errc::authentication_failed || e.code() == errc::fingerprint_mismatch
@@ -108,12 +110,21 @@ int runtime_impl::run_node() {
       std::this_thread::sleep_for(std::chrono::seconds{1});
       continue;
     }
-    // Serve until the master is lost.
-    while (!channel->closed_reason().first)
+    // Serve until the master is lost, telling systemd's watchdog (if any)
+    // that this node lives while it holds its master.
+    auto watchdog = watchdog_interval();
+    auto fed = std::chrono::steady_clock::now();
+    while (!channel->closed_reason().first) {
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      if (watchdog && std::chrono::steady_clock::now() - fed >= *watchdog) {
+        sd_notify("WATCHDOG=1");
+        fed = std::chrono::steady_clock::now();
+      }
+    }
     auto [reason, detail] = channel->closed_reason();
     log("node", log_level::warning, "lost the master at ", join_endpoint_, ": ",
         detail.empty() ? reason.message() : detail, "; stopping its workers");
+    sd_notify("STATUS=lost the master; rejoining");
     {
       std::lock_guard<std::mutex> guard{mtx_};
       master_link_.reset();
