@@ -19,15 +19,17 @@ namespace proctor {
 class runtime;
 
 struct manager_options {
-  /// The key that clients must prove, as Python's BaseManager(authkey=...);
-  /// by default the runtime's authkey (--proctor.authkey-file or
-  /// PROCTOR_AUTHKEY).
+  /// The key to prove to the manager, as Python's BaseManager(authkey=...):
+  /// the serving program's authkey. By default this runtime's own.
   std::optional<std::string> authkey;
 };
 
 /// Python's BaseManager server: serves named objects of this process to
 /// other processes, on this host or others, that connect with a
-/// manager_client and the same key. Objects are handles: queues (plain,
+/// manager_client and this runtime's authkey (--proctor.authkey-file or
+/// PROCTOR_AUTHKEY; Python's `authkey=`). A client that proves the key is
+/// a member of this program's cluster, trusted as any peer: there is no
+/// second, weaker key for managers. Objects are handles: queues (plain,
 /// joinable, simple), locks, semaphores, events, conditions, barriers,
 /// dicts, values and actors. A client receives handles, checked against the
 /// type it asks for; it never sends code, and nothing it sends is run.
@@ -40,7 +42,7 @@ public:
   /// Listens on `endpoint` (`tcp://host:port`, `unix:/path`...; port 0 picks
   /// a free one). Throws proctor::error: invalid_endpoint, connect_failed
   /// (the address is taken).
-  manager(runtime& rt, const std::string& endpoint, manager_options options = {});
+  manager(runtime& rt, const std::string& endpoint);
 
   /// shutdown().
   ~manager();

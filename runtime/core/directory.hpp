@@ -17,7 +17,7 @@ namespace proctor::internal {
 // Both requests carry the endpoint the client dialed: a client whose node
 // is linked to the manager's already (a worker of the manager's process)
 // asks through that link, which no manager accepted, and the endpoint then
-// names the manager, if it takes the runtime's own key.
+// names the manager.
 
 /// The object served as `name`, if it has the type `type` (the spelling of
 /// served_type<H>::name()).
@@ -76,9 +76,8 @@ public:
   /// The endpoint bound, as endpoint::to_string() spells it.
   virtual std::string address() const = 0;
 
-  /// Whether clients prove the runtime's own key (so that the links of
-  /// nodes linked already may be served too).
-  virtual bool takes_runtime_key() const = 0;
+  /// Whether it was shut down: a link accepted since is refused.
+  virtual bool shut_down() const = 0;
 };
 
 } // namespace proctor::internal

@@ -70,7 +70,14 @@ std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socke
         peers_.erase(i);
     });
   if (directory) {
+    // A link accepted while the manager shut down is refused (one accepted
+    // before is in directories_, which shutdown closes).
     std::lock_guard<std::mutex> guard{mtx_};
+    if (directory->shut_down()) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      return nullptr;
+    }
     directories_[channel.get()] = {channel, std::move(directory)};
   }
   auto role = endpoint_key.empty() ? handshake_role::acceptor : handshake_role::initiator;
@@ -143,7 +150,7 @@ std::shared_ptr<object_directory> runtime_impl::directory_of(const link& l,
     return i->second.directory;
   std::erase_if(managers_, [](auto& m) { return m.expired(); });
   for (auto& weak : managers_)
-    if (auto m = weak.lock(); m && m->takes_runtime_key() && m->address() == endpoint)
+    if (auto m = weak.lock(); m && m->address() == endpoint)
       return m;
   return nullptr;
 }

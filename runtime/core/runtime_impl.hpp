@@ -147,8 +147,8 @@ public:
   }
 
   /// What a manager serves on `l`: the manager that accepted it, or, for a
-  /// link no manager accepted, the one bound at `endpoint` if it takes the
-  /// runtime's key; null if none.
+  /// link no manager accepted (a member's), the one bound at `endpoint`;
+  /// null if none.
   std::shared_ptr<object_directory> directory_of(const link& l, const std::string& endpoint);
 
   /// Closes every link served `directory`, established or not yet.

@@ -24,11 +24,8 @@ public:
   explicit manager_state(runtime_impl& rt) : rt_(rt) {
   }
 
-  void start(const std::string& endpoint, const std::optional<std::string>& authkey,
-             const std::shared_ptr<manager_state>& self) {
-    takes_runtime_key_ = !authkey.has_value();
-    auto keys = authkey ? derive_handshake_keys(*authkey) : rt_.keys();
-    server_ = rt_.listen_peers(endpoint, keys, self);
+  void start(const std::string& endpoint, const std::shared_ptr<manager_state>& self) {
+    server_ = rt_.listen_peers(endpoint, rt_.keys(), self);
     address_ = server_->local().to_string();
   }
 
@@ -81,8 +78,9 @@ public:
     return address_;
   }
 
-  bool takes_runtime_key() const override {
-    return takes_runtime_key_;
+  bool shut_down() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return shut_down_;
   }
 
   names_request::reply_type names() override {
@@ -99,10 +97,9 @@ private:
   runtime_impl& rt_;
   std::shared_ptr<listener> server_;
   std::string address_;
-  std::mutex mtx_;
+  mutable std::mutex mtx_;
   std::map<std::string, open_request::reply_type> objects_;
   bool shut_down_ = false;
-  bool takes_runtime_key_ = true;
 };
 
 class manager_connection {
@@ -183,9 +180,9 @@ handshake_keys keys_for(runtime_impl& rt, const std::optional<std::string>& auth
 
 } // namespace internal
 
-manager::manager(runtime& rt, const std::string& endpoint, manager_options options)
+manager::manager(runtime& rt, const std::string& endpoint)
   : state_(std::make_shared<internal::manager_state>(internal::impl_of(rt))) {
-  state_->start(endpoint, options.authkey, state_);
+  state_->start(endpoint, state_);
 }
 
 manager::~manager() {

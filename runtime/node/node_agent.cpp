@@ -50,19 +50,31 @@ void runtime_impl::node_side_requests() {
         }
       }
       // Starting a worker blocks (and start_child uses the blocking thread).
-      system_->spawn<caf::detached>([this, request, respond = std::move(respond)](caf::blocking_actor*) {
+      // (The unused int: CAF 0.17 spawns a function without arguments
+      // through a null shared_ptr, which UBSan rejects.)
+      auto start = [this, request, respond = std::move(respond),
+                    master = from.weak_from_this()](caf::blocking_actor*, int) {
         std::shared_ptr<child_process> child;
         try {
           child = start_child(true, request.process_name);
           auto actor = spawn_in(*child, request.actor);
+          // The master may have been lost meanwhile: its workers were
+          // stopped, and this one must not outlive it either.
+          {
+            std::lock_guard<std::mutex> guard{mtx_};
+            if (!master_link_ || master_link_ != master.lock())
+              throw error(errc::node_down, "proctor: the master was lost while starting");
+          }
           respond(start_request::reply_type{{actor->node(), actor->id()},
                                             static_cast<std::uint32_t>(child->pid)});
-        } catch (const error& e) {
+        } catch (const std::exception& e) {
           if (child)
             child->signal(SIGKILL);
-          respond(make_caf_error(e.code(), e.what()));
+          auto* failure = dynamic_cast<const error*>(&e);
+          respond(make_caf_error(failure ? failure->code() : errc::spawn_failed, e.what()));
         }
-      });
+      };
+      system_->spawn<caf::detached>(start, 0);
     });
   served_.serve<signal_request>([this](link& from, signal_request& request)
                                   -> caf::expected<signal_request::reply_type> {
@@ -88,18 +100,28 @@ int runtime_impl::run_node() {
   for (;;) {
     std::shared_ptr<link> channel;
     try {
-      auto [joined, reply] =
-        ask_peer(join_endpoint_, keys_,
-                 join_request{host, cores, static_cast<std::uint32_t>(::getpid())},
-                 std::chrono::seconds{10});
-      channel = std::move(joined);
+      // The link is the master's before the join is answered: the master
+      // may send "start" right after its answer.
+      channel = connect_peer(join_endpoint_, keys_, std::chrono::seconds{10});
       {
         std::lock_guard<std::mutex> guard{mtx_};
         master_link_ = channel;
       }
-      log("node", log_level::info, "joined ", join_endpoint_, " as ", reply.id, " (incarnation ",
-          reply.incarnation, ")");
-      sd_notify("READY=1\nSTATUS=joined " + join_endpoint_ + " as " + reply.id);
+      auto reply = requests_.call(
+        *channel, join_request{host, cores, static_cast<std::uint32_t>(::getpid())},
+        std::chrono::seconds{10});
+      if (!reply) {
+        {
+          std::lock_guard<std::mutex> guard{mtx_};
+          master_link_.reset();
+        }
+        after_failed_ask(join_endpoint_, channel, reply.error());
+        channel->close(errc::connection_closed, "the join failed");
+        throw_failed_ask(join_endpoint_, reply.error());
+      }
+      log("node", log_level::info, "joined ", join_endpoint_, " as ", reply->id, " (incarnation ",
+          reply->incarnation, ")");
+      sd_notify("READY=1\nSTATUS=joined " + join_endpoint_ + " as " + reply->id);
     } catch (const error& e) {
       log("node", log_level::warning, "cannot join ", join_endpoint_, ": ", e.what());
       if (e.code() == errc::authentication_failed || e.code() == errc::fingerprint_mismatch

@@ -51,11 +51,21 @@ private:
   std::uint32_t pid_;
 };
 
+/// More cores than any host has: a join claiming them is refused.
+constexpr std::uint32_t max_node_cores = 4096;
+
 } // namespace
 
 void runtime_impl::serve_nodes() {
   served_.serve<join_request>([this](link& from, join_request& request)
                                 -> caf::expected<join_request::reply_type> {
+    // A member may join as a node; what it claims is bounded all the same.
+    if (request.cores == 0 || request.cores > max_node_cores || request.host.empty()
+        || request.host.size() > 255)
+      return make_caf_error(errc::bad_argument, "a join with " + std::to_string(request.cores)
+                                                  + " cores or a host name of "
+                                                  + std::to_string(request.host.size())
+                                                  + " bytes");
     auto id = request.host + ":" + std::to_string(request.pid);
     join_request::reply_type reply;
     {
@@ -151,6 +161,10 @@ runtime_impl::placed_worker runtime_impl::start_on_node(const std::string& id,
     if (means_actor_gone(reply.error()))
       throw error(errc::node_down, "proctor: node " + id + " is gone: " + detail);
     throw_error(code, "proctor: node " + id + ": " + detail);
+  }
+  if (channel->closed_reason().first) {
+    // Gone while it answered: the worker died with it, or was stopped.
+    throw error(errc::node_down, "proctor: node " + id + " is gone");
   }
   // The worker is reached through its node.
   router_->add_route(reply->address.node, channel);

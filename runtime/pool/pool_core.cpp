@@ -212,9 +212,10 @@ void pool_core::receive(caf::message& msg, const caf::strong_actor_ptr& sender) 
   } else if (msg.match_elements<pool_failed_atom, std::uint64_t, std::uint8_t, std::string,
                                 std::string>()) {
     on_init_answer(sender, msg.get_as<std::string>(3) + ": " + msg.get_as<std::string>(4));
-  } else if (msg.match_elements<start_failed_atom, std::uint64_t, std::string>()) {
+  } else if (msg.match_elements<start_failed_atom, std::uint64_t, std::string, bool>()) {
     guard_type guard{mtx_};
-    on_start_failed(msg.get_as<std::uint64_t>(1), msg.get_as<std::string>(2));
+    on_start_failed(msg.get_as<std::uint64_t>(1), msg.get_as<std::string>(2),
+                    msg.get_as<bool>(3));
   } else {
     log("pool", log_level::warning, "the pool ignored an unexpected message: ", to_string(msg));
     return;

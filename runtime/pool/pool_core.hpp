@@ -157,7 +157,12 @@ private:
   void kill_workers();
   void retire_if_spent(std::uint64_t slot);
   void break_pool(std::string why);
-  void on_start_failed(std::uint64_t slot, const std::string& why);
+  /// `node_lost`: the worker's node died meanwhile (not a crash: outside the
+  /// restart intensity).
+  void on_start_failed(std::uint64_t slot, const std::string& why, bool node_lost);
+  /// A pool that needs workers and has neither one nor a place to start
+  /// one is broken, so that nothing waits on it forever.
+  void break_if_stranded(const std::string& why);
   void on_worker_down(const caf::actor_addr& source, const caf::error& reason);
   /// Puts the tasks of a worker lost with its node back at the front of the
   /// queue: not their doing, so no attempt counts.

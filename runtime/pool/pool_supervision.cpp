@@ -38,7 +38,9 @@ void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor inbox,
   } catch (const std::exception& e) {
     if (child)
       child->signal(SIGKILL); // started, but no use without its actor
-    self->send(inbox, start_failed_atom::value, slot, std::string{e.what()});
+    auto* failure = dynamic_cast<const error*>(&e);
+    bool node_lost = failure != nullptr && failure->code() == errc::node_down;
+    self->send(inbox, start_failed_atom::value, slot, std::string{e.what()}, node_lost);
   }
 }
 
@@ -110,20 +112,25 @@ void pool_core::break_pool(std::string why) {
   kill_workers();
 }
 
-void pool_core::on_start_failed(std::uint64_t slot, const std::string& why) {
+void pool_core::on_start_failed(std::uint64_t slot, const std::string& why, bool node_lost) {
   auto preferred = workers_.at(slot).target;
   workers_.erase(slot);
   ++stats_.worker_restarts;
   if (!terminated_ && !broken_) {
     auto target = place(preferred);
-    if (!intensity_.allow(restart_intensity::clock::now()))
+    if (!node_lost && !intensity_.allow(restart_intensity::clock::now()))
       break_pool("cannot start workers: " + why);
     else if (target)
       start_slot(std::move(*target));
-    else if (workers_.empty())
-      break_pool("no place left for a worker: " + why);
+    else
+      break_if_stranded("no place left for a worker: " + why);
   }
   settle();
+}
+
+void pool_core::break_if_stranded(const std::string& why) {
+  if (workers_.empty() && !terminated_ && !broken_ && (!closed_ || !tasks_.empty()))
+    break_pool(why);
 }
 
 void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& reason) {
@@ -149,9 +156,9 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
     ++stats_.worker_restarts;
     if (auto target = place(w.target); target && (!closed_ || !tasks_.empty()))
       start_slot(std::move(*target));
-    else if (workers_.empty() && !tasks_.empty())
-      break_pool("no place left for a worker: " + describe_end(reason, w) + ": "
-                 + detail_of(reason));
+    else
+      break_if_stranded("no place left for a worker: " + describe_end(reason, w) + ": "
+                        + detail_of(reason));
   } else if (!retired && !terminated_ && !broken_) {
     auto cause = describe_end(reason, w);
     // The front task was running, unless its result was still on its way
@@ -191,10 +198,14 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
     } else if (!closed_ || !tasks_.empty()) {
       if (auto target = place(w.target))
         start_slot(std::move(*target));
-      else if (workers_.empty())
-        break_pool("no place left for a worker after " + cause);
+      else
+        break_if_stranded("no place left for a worker after " + cause);
     }
   }
+  // A retired worker is not replaced; if it was the last one and its place
+  // is gone, nothing would run what comes.
+  if (retired && !place(w.target))
+    break_if_stranded("no place left for a worker: its node is gone");
   dispatch();
   settle();
 }

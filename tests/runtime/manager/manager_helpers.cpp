@@ -1,6 +1,7 @@
 // Helper programs for the Manager's tests, each the test binary started
 // again as a separate master:
-//   manager_server KEY   serves the objects below on the loopback, prints its
+//   manager_server       serves the objects below on the loopback (the key
+//                        comes from PROCTOR_AUTHKEY), prints its
 //                        address, shuts the manager down once "stop" is set,
 //                        prints "shut down", and lives on (at most a minute)
 //   manager_worker ENDPOINT KEY
@@ -20,8 +21,8 @@ namespace proctor::testing {
 
 using namespace std::chrono_literals;
 
-int manager_server_helper(runtime& rt, const std::vector<std::string>& args) {
-  manager m{rt, "tcp://127.0.0.1:0", {.authkey = args.at(0)}};
+int manager_server_helper(runtime& rt, const std::vector<std::string>&) {
+  manager m{rt, "tcp://127.0.0.1:0"};
   queue<int> tasks{rt};
   queue<std::string> results{rt};
   joinable_queue<int> jobs{rt};

@@ -36,7 +36,7 @@ const std::string key = "abc";
 
 /// A manager_server helper and the address it serves on.
 struct served {
-  subprocess server{helper_argv("manager_server", {key})};
+  subprocess server{helper_argv("manager_server"), {"PROCTOR_AUTHKEY=" + key}};
   std::string address;
 
   served() {
@@ -52,18 +52,13 @@ manager_client connect(const std::string& address, const std::string& with = key
 } // namespace
 
 TEST(manager, the_seeds_task_master_and_two_task_workers_share_its_queues) {
-  auto& rt = test_runtime();
-  manager m{rt, "tcp://127.0.0.1:0", {.authkey = key}};
-  queue<int> tasks{rt};
-  queue<std::string> results{rt};
-  dict<std::string, int> counts{rt};
-  value<int> hits{rt, 0};
-  m.serve("tasks", tasks);
-  m.serve("results", results);
-  m.serve("counts", counts);
-  m.serve("hits", hits);
-  subprocess first{helper_argv("manager_worker", {m.address(), key})};
-  subprocess second{helper_argv("manager_worker", {m.address(), key})};
+  served s;
+  ASSERT_FALSE(s.address.empty()) << s.server.err();
+  auto client = connect(s.address);
+  auto tasks = client.get<queue<int>>("tasks");
+  auto results = client.get<queue<std::string>>("results");
+  subprocess first{helper_argv("manager_worker", {s.address, key})};
+  subprocess second{helper_argv("manager_worker", {s.address, key})};
   constexpr int n = 40;
   for (int i = 0; i < n; ++i)
     tasks.put(i);
@@ -76,7 +71,8 @@ TEST(manager, the_seeds_task_master_and_two_task_workers_share_its_queues) {
   EXPECT_TRUE(got.contains("7 * 7 = 49"));
   EXPECT_EQ(first.wait(limit), 0) << first.err();
   EXPECT_EQ(second.wait(limit), 0) << second.err();
-  EXPECT_EQ(hits.get(), n);
+  EXPECT_EQ(client.get<value<int>>("hits").get(), n);
+  auto counts = client.get<dict<std::string, int>>("counts");
   EXPECT_EQ(counts.get("even"), n / 2);
   EXPECT_EQ(counts.get("odd"), n / 2);
 }
