@@ -16,6 +16,8 @@
 //                                (run with --proctor.dead-after=1000)
 #include <proctor/proctor.hpp>
 
+#include "bench_support.hpp"
+
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -26,17 +28,10 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::print;
+using bench::seconds_since;
 using namespace std::chrono_literals;
-
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-void print(const char* name, double value, const char* unit) {
-  std::printf("proctor.%s %.1f %s\n", name, value, unit);
-  std::fflush(stdout);
-}
 
 constexpr int manager_items = 20000;
 
@@ -117,16 +112,7 @@ void measure_apply_async(proctor::runtime& rt, const std::string& node) {
   proctor::pool p{rt, {.nodes = {node}, .processes_per_node = 2}};
   std::vector<int> warm(100);
   p.map(square, warm);
-  constexpr int n = 20000;
-  auto t = clock_type::now();
-  std::vector<proctor::async_result<int>> rs;
-  rs.reserve(n);
-  for (int i = 0; i < n; ++i)
-    rs.push_back(p.apply_async(square, i));
-  long sum = 0;
-  for (auto& r : rs)
-    sum += r.get();
-  print("node.apply_async_per_s", n / seconds_since(t), "tasks/s");
+  print("node.apply_async_per_s", bench::apply_async_per_s(p, square), "tasks/s");
 }
 
 void measure_failover(proctor::runtime& rt, const std::string& survivor,

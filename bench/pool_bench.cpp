@@ -2,6 +2,8 @@
 // measured as ../shared/anchors/py_pool.py measures Python's Pool.
 #include <proctor/proctor.hpp>
 
+#include "bench_support.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,11 +19,9 @@
 
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
+using bench::clock_type;
+using bench::print;
+using bench::seconds_since;
 
 long rss_kib(int pid) {
   std::ifstream status{"/proc/" + std::to_string(pid) + "/status"};
@@ -30,11 +30,6 @@ long rss_kib(int pid) {
     if (line.rfind("VmRSS:", 0) == 0)
       return std::stol(line.substr(6));
   return 0;
-}
-
-void print(const char* name, double value, const char* unit) {
-  std::printf("proctor.%s %.1f %s\n", name, value, unit);
-  std::fflush(stdout);
 }
 
 } // namespace
@@ -151,18 +146,10 @@ int main(int argc, char** argv) {
     p.map(square, range(100));
 
     constexpr int n = 20000;
-    auto t = clock_type::now();
-    std::vector<proctor::async_result<int>> rs;
-    rs.reserve(n);
-    for (int i = 0; i < n; ++i)
-      rs.push_back(p.apply_async(square, i));
-    long sum = 0;
-    for (auto& r : rs)
-      sum += r.get();
-    print("pool.apply_async_per_s", n / seconds_since(t), "tasks/s");
+    print("pool.apply_async_per_s", bench::apply_async_per_s(p, square, n), "tasks/s");
 
     constexpr int m = 2000;
-    t = clock_type::now();
+    auto t = clock_type::now();
     for (int i = 0; i < m; ++i)
       p.apply(square, i);
     print("pool.apply_latency_us", seconds_since(t) / m * 1e6, "us");
@@ -183,7 +170,6 @@ int main(int argc, char** argv) {
     for (int pid : std::set<int>(pids.begin(), pids.end()))
       rss = std::max(rss, rss_kib(pid));
     print("worker.idle_rss_kib", static_cast<double>(rss), "KiB");
-    (void) sum;
   }
   print("pool.restart_ms", restart_ms(rt), "ms");
   auto [lost, duplicated] = chaos(rt);

@@ -118,6 +118,17 @@ private:
 
 namespace proctor::internal {
 
+/// A thread's session with a channel actor that error messages call `What`
+/// ("the lock's owner is gone").
+template <const char* What>
+class named_session : public actor_client {
+public:
+  named_session(caf::actor_system& sys, caf::actor target,
+                std::shared_ptr<channel_failure> failure)
+    : actor_client(sys, std::move(target), What, std::move(failure)) {
+  }
+};
+
 /// One Session per running thread: a thread blocked in one call (a get, an
 /// acquire) never holds up another thread using the same handle. A thread's
 /// session goes back to the handle when the thread ends, for the next new

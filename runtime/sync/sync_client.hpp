@@ -4,15 +4,11 @@
 
 namespace proctor::internal {
 
+inline constexpr char lock_name[] = "lock";
+
 /// A thread's session with a lock, semaphore, event, condition or barrier
 /// actor: blocking requests, one at a time.
-class sync_session : public actor_client {
-public:
-  sync_session(caf::actor_system& sys, caf::actor target,
-               std::shared_ptr<channel_failure> failure)
-    : actor_client(sys, std::move(target), "lock", std::move(failure)) {
-  }
-};
+using sync_session = named_session<lock_name>;
 
 class sync_client : public per_thread<sync_session> {
 public:

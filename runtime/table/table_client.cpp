@@ -11,15 +11,9 @@
 
 namespace proctor::internal {
 
-class table_session : public actor_client {
-public:
-  table_session(caf::actor_system& sys, caf::actor target,
-                std::shared_ptr<channel_failure> failure)
-    : actor_client(sys, std::move(target), "dict or value", std::move(failure)) {
-  }
-};
+inline constexpr char table_name[] = "dict or value";
 
-class table_client : public per_thread<table_session> {
+class table_client : public per_thread<named_session<table_name>> {
 public:
   using per_thread::per_thread;
 };

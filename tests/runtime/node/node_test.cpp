@@ -10,7 +10,11 @@
 #include <string>
 #include <thread>
 
+#include "runtime/core/runtime_impl.hpp"
+#include "runtime/node/node_requests.hpp"
+#include "tests/support/errors.hpp"
 #include "tests/support/netns.hpp"
+#include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
 
 using namespace std::chrono_literals;
@@ -137,4 +141,19 @@ TEST(nodes, a_partitioned_node_is_declared_dead_and_stops_its_workers) {
   for (auto pid : workers)
     EXPECT_TRUE(process_gone(pid)) << pid;
   EXPECT_FALSE(process_gone(victim.pid()));
+}
+
+TEST(nodes, a_join_claiming_no_cores_or_impossibly_many_is_refused) {
+  subprocess master{helper_argv("serve"), key};
+  ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
+  auto endpoint = master.out_lines().at(0);
+  auto& rt = proctor::internal::impl_of(proctor::testing::test_runtime());
+  auto keys = proctor::internal::derive_handshake_keys("nodes");
+  auto join = [&](std::uint32_t cores) {
+    return proctor::testing::error_of([&] {
+      rt.ask_peer(endpoint, keys, proctor::internal::join_request{"host", cores, 1}, limit);
+    });
+  };
+  EXPECT_EQ(join(0), proctor::errc::bad_argument);
+  EXPECT_EQ(join(1u << 20), proctor::errc::bad_argument);
 }
