@@ -15,14 +15,18 @@ namespace proctor::internal {
 
 bool sd_notify(const std::string& state) {
   const char* path = std::getenv("NOTIFY_SOCKET");
-  if (path == nullptr || *path == '\0')
+  return sd_notify_to(path == nullptr ? std::string{} : std::string{path}, state);
+}
+
+bool sd_notify_to(const std::string& path, const std::string& state) {
+  if (path.empty())
     return true;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  auto length = std::strlen(path);
+  auto length = path.size();
   if (length >= sizeof addr.sun_path)
     return false;
-  std::memcpy(addr.sun_path, path, length);
+  std::memcpy(addr.sun_path, path.data(), length);
   if (addr.sun_path[0] == '@')
     addr.sun_path[0] = '\0';
   scoped_fd fd{::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
