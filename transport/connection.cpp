@@ -14,6 +14,7 @@
 #include "proctor/detail/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
 #include "transport/base/log.hpp"
+#include "transport/tls.hpp"
 
 namespace proctor::internal {
 
@@ -71,6 +72,10 @@ connection::connection(socket_type socket, connection_settings settings,
   // Non-blocking so that `send` can try a write from the caller's thread.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
+  if (settings_.tls)
+    tls_ = std::make_unique<tls_session>(*settings_.tls,
+                                         settings_.role == handshake_role::initiator,
+                                         settings_.tls_peer_host);
 }
 
 connection::~connection() = default;
@@ -91,6 +96,8 @@ std::uint32_t connection::peer_pid() const noexcept {
 
 void connection::start() {
   boost::asio::post(executor(), [self = shared_from_this()] {
+    if (self->tls_ && self->settings_.role == handshake_role::initiator)
+      self->tls_->start();
     self->own_nonce_ = make_nonce();
     hello_payload hello;
     hello.role = static_cast<std::uint8_t>(self->settings_.role);
@@ -130,6 +137,11 @@ void connection::do_read() {
   }
   auto space = boost::asio::buffer(read_buf_.data() + read_end_,
                                    read_buf_.size() - read_end_);
+  if (tls_) {
+    // Records arrive here; their plaintext goes to read_buf_.
+    tls_in_.resize(min_space);
+    space = boost::asio::buffer(tls_in_);
+  }
   socket_.async_read_some(space, [self = shared_from_this()](auto ec, auto n) {
     if (ec) {
       if (self->read_end_ != self->read_begin_)
@@ -152,10 +164,15 @@ void connection::on_read(std::size_t bytes) {
   // on this thread and let the handler go; the bytes are for nobody.
   if (!handler_)
     return;
-  read_end_ += bytes;
   last_heard_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                     std::memory_order_relaxed);
   std::string detail;
+  if (!tls_) {
+    read_end_ += bytes;
+  } else if (auto err = on_tls_read(bytes, detail)) {
+    refuse_and_close(err, std::move(detail));
+    return;
+  }
   if (auto err = consume_frames(detail)) {
     refuse_and_close(err, std::move(detail));
     return;
@@ -166,6 +183,16 @@ void connection::on_read(std::size_t bytes) {
       return;
   }
   do_read();
+}
+
+std::error_code connection::on_tls_read(std::size_t bytes, std::string& detail) {
+  if (auto err = tls_->receive({tls_in_.data(), bytes}, read_buf_, read_end_, detail))
+    return err;
+  // The session may have answered (handshake records), or finished its
+  // handshake, which frees the proctor hello waiting for it.
+  std::unique_lock<std::mutex> guard{mtx_};
+  kick_writer(guard);
+  return {};
 }
 
 std::error_code connection::consume_frames(std::string& detail) {
@@ -231,9 +258,11 @@ std::error_code connection::handle_handshake_frame(frame_kind kind,
       detail = "malformed refuse frame";
       return errc::malformed_payload;
     }
-    do_close(errc::peer_refused,
-             "peer refused: " + refusal.reason + " ("
-               + to_string(static_cast<errc>(refusal.code)) + ")");
+    // An endpoint that requires TLS says so in plain proctor: the caller
+    // learns that, not just that it was refused.
+    auto code = static_cast<errc>(refusal.code);
+    do_close(code == errc::tls_required ? errc::tls_required : errc::peer_refused,
+             "peer refused: " + refusal.reason + " (" + to_string(code) + ")");
     return {};
   }
   if (io_established_ && is_handshake_kind(kind)) {
@@ -342,9 +371,20 @@ void connection::refuse_and_close(std::error_code reason, std::string detail) {
   // while a write is in flight, whose frame these bytes would cut in two.
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (!writing_ && !closed_)
-      (void) ::send(socket_.native_handle(), frame.data(), frame.size(),
+    if (!writing_ && !closed_) {
+      // A TLS peer gets the refusal encrypted, or the alert of a failed TLS
+      // handshake; a plain one in plain proctor.
+      std::vector<char> bytes;
+      if (tls_ && !tls_->peer_is_plain()) {
+        if (tls_->handshake_done())
+          tls_->encrypt(frame);
+        tls_->take_output(bytes);
+      } else {
+        bytes = std::move(frame);
+      }
+      (void) ::send(socket_.native_handle(), bytes.data(), bytes.size(),
                     MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
   }
   do_close(reason, std::move(detail));
 }

@@ -38,6 +38,9 @@
 
 namespace proctor::internal {
 
+class tls_context;
+class tls_session;
+
 struct connection_settings {
   handshake_keys keys;                ///< derived from the authkey; never sent
   handshake_role role = handshake_role::initiator;
@@ -56,6 +59,10 @@ struct connection_settings {
   /// not expect any.
   std::chrono::milliseconds heartbeat_interval{0};
   std::chrono::milliseconds dead_after{0};
+  /// TLS 1.3 under the frames when set (transport/tls.hpp). An initiator
+  /// checks that the server's certificate names `tls_peer_host`.
+  std::shared_ptr<const tls_context> tls;
+  std::string tls_peer_host;
 };
 
 /// What the handshake learned about the other side.
@@ -149,6 +156,11 @@ private:
 
   void do_read();
   void on_read(std::size_t bytes);
+  /// TLS: decrypts what the socket delivered into read_buf_.
+  std::error_code on_tls_read(std::size_t bytes, std::string& detail);
+  /// TLS: moves plaintext into the session, its records into inflight_;
+  /// false if there is nothing to write (under mtx_).
+  bool fill_from_tls();
   std::error_code consume_frames(std::string& detail);
   std::error_code handle_handshake_frame(frame_kind kind,
                                          std::span<const char> payload,
@@ -185,7 +197,12 @@ private:
   /// read by any.
   std::atomic<std::chrono::steady_clock::rep> last_heard_{0};
 
+  /// Null on a plain connection. Its own mutex guards it; a thread may take
+  /// it while holding mtx_, never the other way round.
+  std::unique_ptr<tls_session> tls_;
+
   // -- io thread only ---------------------------------------------------------
+  std::vector<char> tls_in_; ///< TLS records as read, before decryption
   std::vector<char> read_buf_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;

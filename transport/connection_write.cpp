@@ -10,6 +10,7 @@
 
 #include "proctor/errc.hpp"
 #include "transport/base/log.hpp"
+#include "transport/tls.hpp"
 
 namespace proctor::internal {
 
@@ -46,7 +47,10 @@ std::error_code connection::send(frame_kind kind, std::span<const char> payload)
 void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
   while (!writing_ && !closed_ && !write_failed_) {
     // Handshake frames go first; other frames wait for the handshake to end.
-    if (!handshake_out_.empty()) {
+    if (tls_) {
+      if (!fill_from_tls())
+        return;
+    } else if (!handshake_out_.empty()) {
       std::swap(handshake_out_, inflight_);
     } else if (established_ && !pending_.empty()) {
       if (defer_to_io_thread())
@@ -76,6 +80,25 @@ void connection::kick_writer(std::unique_lock<std::mutex>& guard) {
     writing_ = false;
     writable_.notify_all();
   }
+}
+
+bool connection::fill_from_tls() {
+  // Plaintext waits until TLS is up; then the proctor handshake goes first,
+  // and other frames after it, as on a plain connection.
+  // Encrypting into memory fails only once the session failed, and then
+  // the reader closes the connection.
+  if (tls_->handshake_done()) {
+    if (!handshake_out_.empty()) {
+      tls_->encrypt(handshake_out_);
+      handshake_out_.clear();
+    }
+    if (established_ && !pending_.empty() && !defer_to_io_thread()) {
+      tls_->encrypt(pending_);
+      pending_.clear();
+    }
+  }
+  tls_->take_output(inflight_);
+  return !inflight_.empty();
 }
 
 std::size_t connection::queued_bytes() const {

@@ -28,6 +28,8 @@ enum class errc : std::uint8_t {
   protocol_violation = 14,   ///< a frame out of its place (a second hello...)
   duplicate_node = 15,       ///< a peer claims a node id already live here
   peer_unresponsive = 16,    ///< nothing arrived from the peer for the dead-after time
+  tls_required = 17,         ///< a plain peer met an endpoint that requires TLS
+  tls_failed = 18,           ///< the TLS handshake failed (certificate, host name, no TLS)
   // -- runtime -----------------------------------------------------------------
   unregistered_task = 32,    ///< no PROCTOR_TASK of that name in this binary
   unregistered_actor = 33,   ///< no PROCTOR_ACTOR of that name in this binary

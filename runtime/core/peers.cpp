@@ -38,8 +38,8 @@ std::shared_ptr<listener> runtime_impl::listen_peers(const std::string& text,
     throw error(static_cast<errc>(ec.value()), "proctor: " + detail);
   // Weak: the manager owns its listener, which must not own it back.
   std::weak_ptr<object_directory> served = directory;
-  server->start([this, keys, served](connection::socket_type socket) {
-    make_peer_link(std::move(socket), {}, keys, served.lock());
+  server->start([this, ep, keys, served](connection::socket_type socket) {
+    make_peer_link(std::move(socket), ep, {}, keys, served.lock());
   });
   log("runtime", log_level::info, "listening on ", server->local().to_string());
   std::lock_guard<std::mutex> guard{mtx_};
@@ -50,6 +50,7 @@ std::shared_ptr<listener> runtime_impl::listen_peers(const std::string& text,
 }
 
 std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socket,
+                                                   const endpoint& ep,
                                                    const std::string& endpoint_key,
                                                    const handshake_keys& keys,
                                                    std::shared_ptr<object_directory> directory) {
@@ -81,11 +82,7 @@ std::shared_ptr<link> runtime_impl::make_peer_link(connection::socket_type socke
     directories_[channel.get()] = {channel, std::move(directory)};
   }
   auto role = endpoint_key.empty() ? handshake_role::acceptor : handshake_role::initiator;
-  auto settings = link_settings(role);
-  settings.keys = keys;
-  settings.heartbeat_interval = heartbeat_interval_;
-  settings.dead_after = dead_after_;
-  auto conn = connection::make(std::move(socket), settings, channel);
+  auto conn = connection::make(std::move(socket), peer_settings(ep, role, keys), channel);
   channel->attach(conn);
   conn->start();
   return channel;
@@ -109,7 +106,7 @@ std::shared_ptr<link> runtime_impl::connect_peer(const std::string& text,
   std::string detail;
   if (auto ec = connect_to(io_, ep, timeout, socket, detail))
     throw error(static_cast<errc>(ec.value()), "proctor: " + detail);
-  auto channel = make_peer_link(std::move(socket), key, keys, nullptr);
+  auto channel = make_peer_link(std::move(socket), ep, key, keys, nullptr);
   std::lock_guard<std::mutex> guard{mtx_};
   // Another thread may have connected meanwhile; the first link stays.
   auto [i, added] = peers_.emplace(key, channel);

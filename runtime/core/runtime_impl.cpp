@@ -112,19 +112,6 @@ void child_process::signal(int sig) {
 
 // -- runtime_impl -------------------------------------------------------------
 
-runtime_config::runtime_config() {
-  opt_group{custom_options_, "proctor"}
-    .add<std::size_t>("max-frame-size", "largest frame accepted, in bytes")
-    .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds")
-    .add<std::size_t>("heartbeat-interval",
-                      "heartbeats on links to peers and nodes, in milliseconds (0: none)")
-    .add<std::size_t>("dead-after", "a peer silent this long is dead, in milliseconds")
-    .add<std::string>("start-method", "forkserver (default) or spawn")
-    .add<std::string>("authkey-file", "file holding the shared authkey")
-    .add<std::string>("join", "run as a node of the master listening at this endpoint")
-    .add<std::size_t>("rejoin-for", "a node that lost its master tries this long, in ms");
-}
-
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
   : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)), role_(role) {
   register_pool_worker();
@@ -149,28 +136,7 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
   if (role == process_role::worker)
     cfg_.set("scheduler.max-threads",
              static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
-  std::vector<std::string> ours;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg{argv[i]};
-    if (arg.starts_with("--proctor.") || arg.starts_with("--scheduler."))
-      ours.emplace_back(arg);
-  }
-  if (auto err = cfg_.parse(ours))
-    throw error(errc::bad_argument, "proctor: bad flag: " + cfg_.render(err));
-  max_frame_size_ = static_cast<std::uint32_t>(
-    caf::get_or(cfg_, "proctor.max-frame-size", std::size_t{default_max_frame_size}));
-  handshake_timeout_ = std::chrono::milliseconds{
-    caf::get_or(cfg_, "proctor.handshake-timeout", std::size_t{5000})};
-  heartbeat_interval_ = std::chrono::milliseconds{
-    caf::get_or(cfg_, "proctor.heartbeat-interval", std::size_t{1000})};
-  dead_after_ = std::chrono::milliseconds{
-    caf::get_or(cfg_, "proctor.dead-after", std::size_t{10000})};
-  join_endpoint_ = caf::get_or(cfg_, "proctor.join", std::string{});
-  rejoin_for_ = std::chrono::milliseconds{
-    caf::get_or(cfg_, "proctor.rejoin-for", std::size_t{60000})};
-  if (heartbeat_interval_.count() > 0 && dead_after_ <= heartbeat_interval_)
-    throw error(errc::bad_argument, "proctor: --proctor.dead-after must exceed "
-                                    "--proctor.heartbeat-interval");
+  read_settings();
   cfg_.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                              const caf::message& context) {
     std::string text = "proctor::";
@@ -260,17 +226,6 @@ void runtime_impl::own(const caf::actor& actor) {
   // Forget the ones that ended already, so the list does not grow forever.
   std::erase_if(owned_, [](const caf::actor_addr& x) { return !x; });
   owned_.push_back(actor.address());
-}
-
-connection_settings runtime_impl::link_settings(handshake_role role) const {
-  connection_settings s;
-  s.keys = keys_;
-  s.role = role;
-  s.fingerprint = binary_fingerprint();
-  s.node = router_->node_blob();
-  s.max_frame_size = max_frame_size_;
-  s.handshake_timeout = handshake_timeout_;
-  return s;
 }
 
 std::vector<std::shared_ptr<child_process>> runtime_impl::live_children() {

@@ -82,6 +82,11 @@ public:
 
   ~runtime_impl();
 
+  /// Whether --proctor.tls-* flags configured TLS for tcp endpoints.
+  bool tls_enabled() const noexcept {
+    return tls_ != nullptr;
+  }
+
   caf::actor_system& system() noexcept {
     return *system_;
   }
@@ -259,12 +264,20 @@ private:
   /// Spawns the registered actor `name` here, for the parent.
   caf::expected<actor_address> spawn_hosted(const std::string& name);
 
-  /// A link to a peer runtime: accepted (`endpoint_key` empty), serving
-  /// `directory`, or connected to the endpoint of that key.
-  std::shared_ptr<link> make_peer_link(connection::socket_type socket,
+  /// A link to a peer runtime: accepted on the listening endpoint `ep`
+  /// (`endpoint_key` empty), serving `directory`, or connected to `ep`,
+  /// whose key is `endpoint_key`.
+  std::shared_ptr<link> make_peer_link(connection::socket_type socket, const endpoint& ep,
                                        const std::string& endpoint_key,
                                        const handshake_keys& keys,
                                        std::shared_ptr<object_directory> directory);
+  /// Reads the flags and the config file (settings.cpp).
+  void read_settings();
+  /// Loads the TLS files the flags name, if any.
+  void load_tls();
+  /// A link to a peer over `ep`: heartbeats, and TLS on tcp if configured.
+  connection_settings peer_settings(const endpoint& ep, handshake_role role,
+                                    const handshake_keys& keys) const;
   /// After a request to a peer failed with `failure`: forgets the link if
   /// its handshake failed; returns the link to ask through instead, if the
   /// peer turned out to be a node linked already.
@@ -284,6 +297,8 @@ private:
   std::chrono::milliseconds handshake_timeout_;
   std::chrono::milliseconds heartbeat_interval_; ///< on peer links only
   std::chrono::milliseconds dead_after_;
+  /// This host's TLS identity; null without TLS flags.
+  std::shared_ptr<const tls_context> tls_;
   runtime_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<router> router_;

@@ -31,6 +31,17 @@ endpoint parsed(const std::string& text) {
   return ep;
 }
 
+/// A pipe's bytes are not under TLS: with TLS configured, a pipe over tcp
+/// is refused rather than opened in the clear.
+endpoint pipe_endpoint(runtime& rt, const std::string& text) {
+  auto ep = parsed(text);
+  if (ep.kind == endpoint::scheme::tcp && internal::impl_of(rt).tls_enabled())
+    throw error(errc::tls_required,
+                "proctor: Listener/Client pipes do not run over TLS; with TLS configured, "
+                "use a unix endpoint, or a queue served by a manager, for " + text);
+  return ep;
+}
+
 /// The socket's descriptor as a blocking one of our own (the pipe's calls
 /// block on it); the asio socket is closed.
 int take_blocking_fd(connection::socket_type& socket) {
@@ -70,7 +81,7 @@ pipe_listener::pipe_listener(runtime& rt, const std::string& text,
     max_message_(internal::impl_of(rt).max_frame_size()) {
   std::error_code ec;
   std::string detail;
-  server_ = listener::open(internal::impl_of(rt).io(), parsed(text), ec, detail);
+  server_ = listener::open(internal::impl_of(rt).io(), pipe_endpoint(rt, text), ec, detail);
   if (!server_)
     throw error(static_cast<errc>(ec.value()), "proctor: " + detail);
   address_ = server_->local().to_string();
@@ -125,7 +136,7 @@ pipe_listener::accept(std::optional<std::chrono::milliseconds> timeout) {
 std::shared_ptr<pipe_socket> client_pipe(runtime& rt, const std::string& text,
                                          std::optional<std::string> authkey,
                                          std::optional<std::chrono::milliseconds> timeout) {
-  auto ep = parsed(text);
+  auto ep = pipe_endpoint(rt, text);
   auto limit = timeout ? *timeout
                        : std::chrono::milliseconds{default_connect_timeout};
   auto& impl = internal::impl_of(rt);

@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "proctor/listener.hpp"
 #include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
 #include "tests/support/subprocess.hpp"
@@ -138,6 +139,20 @@ int serve_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   return 1;
 }
 
+// pipe_listen ENDPOINT [--proctor flags]: opens a Listener/Client pipe
+// listener there; prints "listening" or "error CODE".
+int pipe_listen_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
+  try {
+    proctor::listener<int> server{rt, args.at(0)};
+    std::printf("listening\n");
+    return 0;
+  } catch (const proctor::error& e) {
+    std::printf("error %s\n", proctor::to_string(e.code()));
+    std::fprintf(stderr, "%s\n", e.what());
+    return 3;
+  }
+}
+
 // orphans: starts workers of every kind, says so, and waits to be killed.
 int orphans_helper(proctor::runtime& rt, const std::vector<std::string>&) {
   proctor::process first{rt, helper_sleeps, 60};
@@ -179,6 +194,7 @@ std::optional<int> run_helper(int argc, char** argv) {
   static const std::map<std::string, helper> helpers{
     {"connect", connect_helper}, {"watch", watch_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
     {"serve", serve_helper}, {"small_frames", small_frames_helper},
+    {"pipe_listen", pipe_listen_helper},
     {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper},
     {"node_master", node_master_helper}};
   auto i = helpers.find(argv[2]);

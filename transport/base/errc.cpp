@@ -21,6 +21,8 @@ const char* to_string(errc x) noexcept {
     case errc::protocol_violation: return "protocol_violation";
     case errc::duplicate_node: return "duplicate_node";
     case errc::peer_unresponsive: return "peer_unresponsive";
+    case errc::tls_required: return "tls_required";
+    case errc::tls_failed: return "tls_failed";
     case errc::unregistered_task: return "unregistered_task";
     case errc::unregistered_actor: return "unregistered_actor";
     case errc::spawn_failed: return "spawn_failed";
