@@ -64,7 +64,12 @@ void connection::heartbeat_tick() {
     dead_after = std::max(dead_after, 3 * *peer_interval_);
   auto silent = heard_ago();
   // A peer that sends no heartbeats may be silent for as long as it likes.
-  if (silent > dead_after && peer_interval_ != std::chrono::milliseconds{0}) {
+  // Bytes waiting in the socket are a sign of life too: this thread may
+  // have been kept from reading them (a loaded host), not the peer from
+  // sending.
+  boost::system::error_code ignored;
+  if (silent > dead_after && peer_interval_ != std::chrono::milliseconds{0}
+      && socket_.available(ignored) == 0) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(silent).count();
     do_close(errc::peer_unresponsive,
              "nothing arrived for " + std::to_string(ms) + " ms (dead after "

@@ -47,7 +47,20 @@ public:
   /// A daemon is terminated when its parent's runtime ends.
   process& daemon(bool value);
 
-  /// Starts the worker. Throws errc::invalid_state if already started.
+  /// The node (an id from runtime::nodes()) the process runs on; empty:
+  /// this host.
+  const std::string& node() const noexcept {
+    return node_;
+  }
+  /// Places the process on a node that joined this master. Its exit code,
+  /// join(), sentinel(), terminate() and kill() work as on this host; if
+  /// the node is lost, the process has ended with -9 (SIGKILL's code), as
+  /// the node kills its workers when it loses its master. Pipe ends cannot
+  /// be among its arguments (errc::bad_argument at start()).
+  process& node(std::string id);
+
+  /// Starts the worker. Throws errc::invalid_state if already started; on a
+  /// node, errc::node_down if the node is not alive.
   void start();
 
   /// Waits until the process ends. Throws errc::invalid_state before start().
@@ -68,7 +81,7 @@ public:
   /// number that ended it (-15 after terminate()).
   std::optional<int> exitcode() const;
 
-  /// 0 before start().
+  /// 0 before start(). For a process on a node, its pid there.
   int pid() const;
 
   /// Python's sentinel: a descriptor that becomes readable once the process
@@ -92,6 +105,7 @@ private:
   std::string args_;
   std::shared_ptr<void> offers_;
   std::string name_;
+  std::string node_;
   bool daemon_ = false;
   std::shared_ptr<internal::child_process> child_;
   bool closed_ = false;
@@ -99,9 +113,9 @@ private:
   mutable int sentinel_ = -1;
 };
 
-/// Python's active_children(): the processes this process started (with
-/// proctor::process, or as pool workers and actor hosts) that have not
-/// ended yet.
+/// Python's active_children(): the processes this process started on this
+/// host (with proctor::process, or as pool workers and actor hosts) that
+/// have not ended yet.
 std::vector<process_info> active_children();
 
 /// Python's parent_process(): empty in the master; in a worker, the parent's

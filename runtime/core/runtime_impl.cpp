@@ -93,23 +93,6 @@ void check_unique_names() {
 
 } // namespace
 
-// -- child_process --------------------------------------------------------------
-
-bool child_process::wait(std::optional<std::chrono::steady_clock::time_point> deadline) {
-  std::unique_lock<std::mutex> guard{mtx};
-  if (!deadline) {
-    ended.wait(guard, [this] { return status.has_value(); });
-    return true;
-  }
-  return ended.wait_until(guard, *deadline, [this] { return status.has_value(); });
-}
-
-void child_process::signal(int sig) {
-  std::lock_guard<std::mutex> guard{mtx};
-  if (!status && pidfd)
-    pidfd_signal(pidfd->native_handle(), sig);
-}
-
 // -- runtime_impl -------------------------------------------------------------
 
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
@@ -178,6 +161,8 @@ runtime_impl::~runtime_impl() {
     std::lock_guard<std::mutex> guard{mtx_};
     children = children_;
   }
+  for (auto& child : remote_children())
+    children.push_back(child);
   // Python's exit: daemons are terminated, other children joined.
   for (auto& child : children)
     if (child->daemon)
@@ -216,6 +201,7 @@ runtime_impl::~runtime_impl() {
       system_->registry().erase(actor->id());
   published_.clear();
   peers_.clear();
+  run_for_master_.clear();
   directories_.clear();
   listeners_.clear();
   router_->proxies().clear();
@@ -342,10 +328,9 @@ void runtime_impl::report_end(const std::shared_ptr<child_process>& child) {
   std::shared_ptr<void> offers; // withdrawn outside the lock
   {
     std::lock_guard<std::mutex> guard{child->mtx};
-    child->status = child->reaped;
     offers = std::move(child->offers);
   }
-  child->ended.notify_all();
+  child->end(*child->reaped);
 }
 
 } // namespace proctor::internal

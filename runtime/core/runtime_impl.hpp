@@ -30,11 +30,13 @@
 #include "runtime/process/spawn.hpp"
 #include "transport/connection.hpp"
 #include "transport/service_thread.hpp"
+#include "transport/base/scoped_fd.hpp"
 #include "transport/socket.hpp"
 
 namespace proctor::internal {
 
 class pipe_broker;
+struct run_request;
 
 /// A worker process this process started, and how it ended.
 struct child_process : worker_process {
@@ -56,15 +58,37 @@ struct child_process : worker_process {
   /// thread, dropped by the io thread).
   std::shared_ptr<void> offers;
 
+  /// A process on a node (proctor::process placed there): signals go
+  /// through it; there is no pidfd and no link here.
+  std::shared_ptr<worker_process> remote;
+
   /// Waits until reaped, at most until `deadline` if given.
   bool wait(std::optional<std::chrono::steady_clock::time_point> deadline);
 
-  /// Sends `sig` through the pidfd, which cannot hit a recycled pid.
+  /// Sends `sig` through the pidfd, which cannot hit a recycled pid, or
+  /// through the node of a remote process.
   void signal(int sig) override;
 
   std::string describe() const override {
-    return "pid " + std::to_string(pid);
+    return remote ? remote->describe() : "pid " + std::to_string(pid);
   }
+
+  /// Records how the process ended (once; later calls do nothing): wakes
+  /// waiters, makes ended_descriptor() readable and runs when_ended's
+  /// callback, on the calling thread.
+  void end(const exit_status& how);
+
+  /// Runs `callback` once the process has ended: at once (on the calling
+  /// thread) if it has, else on the thread that calls end().
+  void when_ended(std::function<void(const exit_status&)> callback);
+
+  /// A new descriptor that becomes readable once the process has ended;
+  /// the caller owns it. -1 (errno set) if none can be made.
+  int ended_descriptor();
+
+private:
+  std::function<void(const exit_status&)> on_end_; ///< guarded by mtx
+  scoped_fd ended_event_;                          ///< guarded by mtx
 };
 
 /// CAF's configuration plus proctor's flags (`--proctor.*`).
@@ -188,6 +212,13 @@ public:
   placed_worker start_on_node(const std::string& id, const std::string& actor,
                               const std::string& process_name);
 
+  /// Starts a proctor::process on node `id` as `request` says (its ref is
+  /// set here); the child ends when the node reports its exit, or with
+  /// SIGKILL's status when the node is lost. Blocks; throws proctor::error.
+  std::shared_ptr<child_process> run_on_node(const std::string& id, run_request request);
+  /// The processes started on nodes that have not ended yet.
+  std::vector<std::shared_ptr<child_process>> remote_children();
+
   /// Sends `request` over `l` without waiting for its answer.
   template <class Request>
   void post_request(link& l, const Request& request) {
@@ -250,6 +281,17 @@ private:
   /// Registers the requests of nodes and their master (runtime/node/).
   void serve_nodes();
   void node_side_requests();
+  void serve_node_processes();
+  /// The link to the live node `id`; throws node_down if there is none.
+  std::shared_ptr<link> live_node_link(const std::string& id);
+  /// Signals worker `pid` of the node at `channel`.
+  std::shared_ptr<worker_process> node_worker(const std::shared_ptr<link>& channel,
+                                              const std::string& id, std::uint32_t pid);
+  /// The node `l` was lost: its processes end as killed.
+  void lose_node_processes(const link& l);
+  /// Node side: whether `l` is the link to this node's master.
+  bool from_master(const link& l);
+  bool is_master(const std::weak_ptr<link>& l);
   /// A node's link closed (master side): marks it dead; the reason its
   /// actors are reported down with, or nothing if `l` is no node's.
   std::optional<std::string> node_link_closed(const link& l, const std::string& cause);
@@ -343,10 +385,19 @@ private:
   };
   std::map<std::string, node_record> nodes_;      ///< by id
   std::map<const link*, std::string> node_links_; ///< live node links
+  /// Processes started on nodes and not ended yet, by ref.
+  struct remote_child {
+    const link* node_link = nullptr;
+    std::shared_ptr<child_process> child;
+  };
+  std::map<std::uint64_t, remote_child> remote_children_;
+  std::uint64_t last_remote_ref_ = 0;
   // Node side.
   std::string join_endpoint_;
   std::chrono::milliseconds rejoin_for_{60000};
   std::shared_ptr<link> master_link_; ///< guarded by mtx_
+  /// The processes run for the master, until they end (guarded by mtx_).
+  std::map<const child_process*, std::shared_ptr<child_process>> run_for_master_;
 
   // Worker side: what the parent asked the main thread to do.
   struct task_order {

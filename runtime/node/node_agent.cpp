@@ -31,23 +31,30 @@ std::string host_name() {
   return name;
 }
 
+} // namespace
+
 caf::error not_from_master(std::string_view kind) {
   return make_caf_error(errc::bad_argument,
                         "request \"" + std::string{kind} + "\" is served to this node's master only");
 }
 
-} // namespace
+bool runtime_impl::from_master(const link& l) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return master_link_.get() == &l;
+}
+
+bool runtime_impl::is_master(const std::weak_ptr<link>& l) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return master_link_ && master_link_ == l.lock();
+}
 
 void runtime_impl::node_side_requests() {
   served_.serve_async<start_request>(
     [this](link& from, start_request& request,
            request_server::responder<start_request::reply_type> respond) {
-      {
-        std::lock_guard<std::mutex> guard{mtx_};
-        if (master_link_.get() != &from) {
-          respond(not_from_master(start_request::kind));
-          return;
-        }
+      if (!from_master(from)) {
+        respond(not_from_master(start_request::kind));
+        return;
       }
       // Starting a worker blocks (and start_child uses the blocking thread).
       // (The unused int: CAF 0.17 spawns a function without arguments
@@ -60,11 +67,8 @@ void runtime_impl::node_side_requests() {
           auto actor = spawn_in(*child, request.actor);
           // The master may have been lost meanwhile: its workers were
           // stopped, and this one must not outlive it either.
-          {
-            std::lock_guard<std::mutex> guard{mtx_};
-            if (!master_link_ || master_link_ != master.lock())
-              throw error(errc::node_down, "proctor: the master was lost while starting");
-          }
+          if (!is_master(master))
+            throw error(errc::node_down, "proctor: the master was lost while starting");
           respond(start_request::reply_type{{actor->node(), actor->id()},
                                             static_cast<std::uint32_t>(child->pid)});
         } catch (const std::exception& e) {
@@ -78,11 +82,8 @@ void runtime_impl::node_side_requests() {
     });
   served_.serve<signal_request>([this](link& from, signal_request& request)
                                   -> caf::expected<signal_request::reply_type> {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (master_link_.get() != &from)
-        return not_from_master(signal_request::kind);
-    }
+    if (!from_master(from))
+      return not_from_master(signal_request::kind);
     for (auto& child : live_children())
       if (child->pid == static_cast<pid_t>(request.pid)) {
         child->signal(request.sig);

@@ -48,6 +48,34 @@ struct signal_request {
   std::int32_t sig = 0;
 };
 
+/// Starts a proctor::process on the node: a worker that runs the task
+/// `task` (PROCTOR_TASK) with its encoded arguments. `ref` is the master's
+/// number for it; the node reports the process's end with it (exit_report).
+struct run_request {
+  static constexpr std::string_view kind = "run";
+  struct reply_type {
+    std::uint32_t pid = 0;
+  };
+  std::uint64_t ref = 0;
+  std::string task;
+  std::string process_name;
+  std::string args;
+  std::string parent_name;
+  bool daemon = false;
+};
+
+/// A node tells its master that the process it started as `ref` ended.
+struct exit_report {
+  static constexpr std::string_view kind = "exited";
+  struct reply_type {};
+  std::uint64_t ref = 0;
+  bool signaled = false;
+  std::int32_t value = 0;
+};
+
+/// The answer to a node's request from anyone but its master.
+caf::error not_from_master(std::string_view kind);
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_request& x) {
   return f(x.host, x.cores, x.pid);
@@ -75,6 +103,26 @@ typename Inspector::result_type inspect(Inspector& f, signal_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, signal_request::reply_type&) {
+  return f();
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_request& x) {
+  return f(x.ref, x.task, x.process_name, x.args, x.parent_name, x.daemon);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_request::reply_type& x) {
+  return f(x.pid);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exit_report& x) {
+  return f(x.ref, x.signaled, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, exit_report::reply_type&) {
   return f();
 }
 

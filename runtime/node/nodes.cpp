@@ -91,6 +91,7 @@ void runtime_impl::serve_nodes() {
     return reply;
   });
   node_side_requests();
+  serve_node_processes();
 }
 
 std::optional<std::string> runtime_impl::node_link_closed(const link& l,
@@ -108,6 +109,7 @@ std::optional<std::string> runtime_impl::node_link_closed(const link& l,
     node_links_.erase(i);
   }
   cv_.notify_all();
+  lose_node_processes(l);
   log("runtime", log_level::warning, text);
   return text;
 }
@@ -143,9 +145,7 @@ std::optional<unsigned> runtime_impl::node_cores(const std::string& id) {
   return i->second.info.cores;
 }
 
-runtime_impl::placed_worker runtime_impl::start_on_node(const std::string& id,
-                                                        const std::string& actor,
-                                                        const std::string& process_name) {
+std::shared_ptr<link> runtime_impl::live_node_link(const std::string& id) {
   std::shared_ptr<link> channel;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -154,6 +154,19 @@ runtime_impl::placed_worker runtime_impl::start_on_node(const std::string& id,
   }
   if (!channel)
     throw error(errc::node_down, "proctor: no node " + id + " is alive");
+  return channel;
+}
+
+std::shared_ptr<worker_process> runtime_impl::node_worker(const std::shared_ptr<link>& channel,
+                                                          const std::string& id,
+                                                          std::uint32_t pid) {
+  return std::make_shared<remote_worker>(*this, channel, id, pid);
+}
+
+runtime_impl::placed_worker runtime_impl::start_on_node(const std::string& id,
+                                                        const std::string& actor,
+                                                        const std::string& process_name) {
+  auto channel = live_node_link(id);
   auto reply = requests_.call(*channel, start_request{actor, process_name},
                               std::chrono::seconds{60});
   if (!reply) {
@@ -169,7 +182,7 @@ runtime_impl::placed_worker runtime_impl::start_on_node(const std::string& id,
   // The worker is reached through its node.
   router_->add_route(reply->address.node, channel);
   return {router_->proxy_for(reply->address.node, reply->address.id),
-          std::make_shared<remote_worker>(*this, channel, id, reply->pid)};
+          node_worker(channel, id, reply->pid)};
 }
 
 } // namespace internal

@@ -6,12 +6,12 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <caf/binary_serializer.hpp>
 
+#include "actors/wire/codec.hpp"
 #include "runtime/core/runtime_impl.hpp"
+#include "runtime/node/node_requests.hpp"
 
 namespace proctor {
 
@@ -35,6 +35,7 @@ process::process(process&& other) noexcept
     args_(std::move(other.args_)),
     offers_(std::move(other.offers_)),
     name_(std::move(other.name_)),
+    node_(std::move(other.node_)),
     daemon_(other.daemon_),
     child_(std::move(other.child_)),
     closed_(other.closed_),
@@ -56,11 +57,16 @@ int process::sentinel() const {
   require_started("watch");
   if (sentinel_ >= 0)
     return sentinel_;
-  std::lock_guard<std::mutex> guard{child_->mtx};
-  // The runtime's pidfd goes when the process is reaped: a duplicate of it
-  // while it is there, else a descriptor that is readable at once.
-  sentinel_ = child_->pidfd ? ::fcntl(child_->pidfd->native_handle(), F_DUPFD_CLOEXEC, 0)
-                            : ::eventfd(1, EFD_CLOEXEC);
+  {
+    // The runtime's pidfd goes when the process is reaped: a duplicate of
+    // it while it is there.
+    std::lock_guard<std::mutex> guard{child_->mtx};
+    if (child_->pidfd)
+      sentinel_ = ::fcntl(child_->pidfd->native_handle(), F_DUPFD_CLOEXEC, 0);
+  }
+  // A process on a node, or one reaped already: an event set at its end.
+  if (sentinel_ < 0)
+    sentinel_ = child_->ended_descriptor();
   if (sentinel_ < 0)
     throw error(errc::invalid_state, std::string{"proctor: no sentinel: "} + std::strerror(errno));
   return sentinel_;
@@ -86,6 +92,13 @@ process& process::name(std::string value) {
   return *this;
 }
 
+process& process::node(std::string id) {
+  if (child_)
+    throw error(errc::invalid_state, "proctor: cannot move a started process");
+  node_ = std::move(id);
+  return *this;
+}
+
 process& process::daemon(bool value) {
   if (child_)
     throw error(errc::invalid_state, "proctor: cannot change daemon after start()");
@@ -98,13 +111,17 @@ void process::start() {
   if (child_)
     throw error(errc::invalid_state, "proctor: a process can be started only once");
   auto& impl = internal::impl_of(*rt_);
-  auto child = impl.start_child(daemon_, name_);
-  std::vector<char> payload;
-  caf::binary_serializer sink{nullptr, payload};
   auto task = task_->name;
   auto parent = impl.process_name;
-  if (sink(task, name_, args_, parent))
-    throw error(errc::bad_argument, "proctor: cannot encode the process's target");
+  if (!node_.empty()) {
+    if (offers_)
+      throw error(errc::bad_argument,
+                  "proctor: pipe ends cannot be passed to a process on a node");
+    child_ = impl.run_on_node(node_, {0, task, name_, args_, parent, daemon_});
+    return;
+  }
+  auto child = impl.start_child(daemon_, name_);
+  auto payload = internal::encode(task, name_, args_, parent);
   {
     // The io thread drops them when the process ends, which may be at once.
     std::lock_guard<std::mutex> guard{child->mtx};

@@ -10,6 +10,13 @@
 //             0..299, printing "running" after 30 results; the test kills
 //             or freezes a node then. "results N wrong W" (W: results that
 //             are not n*n), "retried R", and the nodes' states at the end.
+//   process   proctor::process on the first node: one that returns 7
+//             ("exitcode 7"), one that puts into the master's queue
+//             ("queue 5"), one terminated while its sentinel is watched
+//             ("sentinel 1 exitcode -15"), one on a node that is not there
+//             ("no node node_down")
+//   lost      a process on the first node that sleeps: "started", then,
+//             once the test has killed the node, "lost exitcode -9"
 // Exits 0 when done, 2 on an error.
 #include <chrono>
 #include <cstdio>
@@ -17,11 +24,15 @@
 #include <thread>
 #include <vector>
 
+#include <poll.h>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "proctor/actor.hpp"
 #include "proctor/pool.hpp"
+#include "proctor/process.hpp"
+#include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
 
 namespace proctor::testing {
@@ -40,6 +51,23 @@ int node_slow_square(int n) {
   return n * n;
 }
 PROCTOR_TASK(node_slow_square);
+
+int node_returns(int code) {
+  return code;
+}
+PROCTOR_TASK(node_returns);
+
+int node_puts(queue<int> q, int x) {
+  q.put(x);
+  return 0;
+}
+PROCTOR_TASK(node_puts);
+
+int node_sleeps(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds{ms});
+  return 0;
+}
+PROCTOR_TASK(node_sleeps);
 
 caf::behavior node_adder(caf::event_based_actor*) {
   return {[](int x) { return x + 1; }};
@@ -94,6 +122,61 @@ int failover(runtime& rt, const std::vector<std::string>& ids) {
   return 0;
 }
 
+/// Prints a line at once: a test that times out shows how far it came.
+template <class... Ts>
+void say(const char* format, Ts... xs) {
+  std::printf(format, xs...);
+  std::fflush(stdout);
+}
+
+/// Whether `fd` becomes readable within `ms`.
+bool readable(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, ms) == 1;
+}
+
+int processes(runtime& rt, const std::vector<std::string>& ids) {
+  process returns{rt, node_returns, 7};
+  returns.node(ids.at(0)).start();
+  if (!returns.join(30s))
+    return 2;
+  say("exitcode %d\n", *returns.exitcode());
+  queue<int> q{rt};
+  process puts{rt, node_puts, q, 5};
+  puts.node(ids.at(0)).start();
+  say("queue %d\n", q.get(30s));
+  if (!puts.join(30s))
+    return 2;
+  process sleeps{rt, node_sleeps, 60000};
+  sleeps.node(ids.at(0)).start();
+  int watched = sleeps.sentinel();
+  bool early = readable(watched, 0);
+  sleeps.terminate();
+  bool ended = readable(watched, 30000);
+  if (!sleeps.join(30s))
+    return 2;
+  say("sentinel %d exitcode %d\n", !early && ended, *sleeps.exitcode());
+  process nowhere{rt, node_returns, 1};
+  try {
+    nowhere.node("no-such-host:1").start();
+    say("started nowhere\n");
+  } catch (const error& e) {
+    say("no node %s\n", to_string(e.code()));
+  }
+  return 0;
+}
+
+int lost(runtime& rt, const std::vector<std::string>& ids) {
+  process sleeps{rt, node_sleeps, 600000};
+  sleeps.node(ids.at(0)).start();
+  std::printf("started\n");
+  std::fflush(stdout);
+  if (!sleeps.join(60s))
+    return 2;
+  std::printf("lost exitcode %d\n", *sleeps.exitcode());
+  return 0;
+}
+
 } // namespace
 
 int node_master_helper(runtime& rt, const std::vector<std::string>& args) {
@@ -109,7 +192,14 @@ int node_master_helper(runtime& rt, const std::vector<std::string>& args) {
     std::vector<std::string> ids;
     for (auto& n : rt.nodes())
       ids.push_back(n.id);
-    return args.at(2) == "basic" ? basic(rt, ids) : failover(rt, ids);
+    auto& mode = args.at(2);
+    if (mode == "basic")
+      return basic(rt, ids);
+    if (mode == "process")
+      return processes(rt, ids);
+    if (mode == "lost")
+      return lost(rt, ids);
+    return failover(rt, ids);
   } catch (const std::exception& e) {
     std::printf("error %s\n", e.what());
     return 2;

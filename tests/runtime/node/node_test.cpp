@@ -93,6 +93,27 @@ TEST(nodes, a_node_joins_runs_pool_tasks_and_actors_and_stops_when_its_master_go
   EXPECT_EQ(node.wait(limit), 1) << node.err();
 }
 
+TEST(nodes, a_process_on_a_node_reports_its_exit_code_signals_and_sentinel) {
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "process"), key};
+  ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
+  subprocess node{node_argv(master.out_lines().at(0)), key};
+  ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err() << node.err();
+  EXPECT_TRUE(has_line(master, "exitcode 7")) << master.out();
+  EXPECT_TRUE(has_line(master, "queue 5")) << master.out();
+  EXPECT_TRUE(has_line(master, "sentinel 1 exitcode -15")) << master.out();
+  EXPECT_TRUE(has_line(master, "no node node_down")) << master.out();
+}
+
+TEST(nodes, a_process_on_a_lost_node_has_ended_as_killed) {
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "lost"), key};
+  ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
+  subprocess node{node_argv(master.out_lines().at(0)), key};
+  ASSERT_TRUE(wait_for_line(master, "started")) << master.out() << master.err();
+  ::kill(node.pid(), SIGKILL);
+  ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err();
+  EXPECT_TRUE(has_line(master, "lost exitcode -9")) << master.out();
+}
+
 TEST(nodes, a_killed_node_costs_no_task) {
   fails_over([](subprocess& victim) { ::kill(victim.pid(), SIGKILL); });
 }
