@@ -178,3 +178,20 @@ TEST(nodes, a_join_claiming_no_cores_or_impossibly_many_is_refused) {
   EXPECT_EQ(join(0), proctor::errc::bad_argument);
   EXPECT_EQ(join(1u << 20), proctor::errc::bad_argument);
 }
+
+TEST(nodes, an_exit_report_or_a_run_order_from_a_peer_that_is_no_node_or_master_is_refused) {
+  subprocess master{helper_argv("serve"), key};
+  ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
+  auto endpoint = master.out_lines().at(0);
+  auto& rt = proctor::internal::impl_of(proctor::testing::test_runtime());
+  auto keys = proctor::internal::derive_handshake_keys("nodes");
+  // A member that never joined cannot end a process it does not run...
+  EXPECT_EQ(proctor::testing::error_of([&] {
+              rt.ask_peer(endpoint, keys, proctor::internal::exit_report{1, true, 9}, limit);
+            }),
+            proctor::errc::bad_argument);
+  // ...nor order a runtime that is no node of its to run a task.
+  proctor::internal::run_request order{1, "node_returns", "P", "", "MainProcess", false};
+  EXPECT_EQ(proctor::testing::error_of([&] { rt.ask_peer(endpoint, keys, order, limit); }),
+            proctor::errc::bad_argument);
+}
