@@ -186,10 +186,15 @@ void connection::on_read(std::size_t bytes) {
 }
 
 std::error_code connection::on_tls_read(std::size_t bytes, std::string& detail) {
+  bool was_up = tls_up_;
   if (auto err = tls_->receive({tls_in_.data(), bytes}, read_buf_, read_end_, detail))
     return err;
+  tls_up_ = was_up || tls_->handshake_done();
   // The session may have answered (handshake records), or finished its
-  // handshake, which frees the proctor hello waiting for it.
+  // handshake, which frees the proctor hello waiting for it. Records of
+  // an established session need no answer: the writer is left alone.
+  if (was_up && !tls_->has_output())
+    return {};
   std::unique_lock<std::mutex> guard{mtx_};
   kick_writer(guard);
   return {};

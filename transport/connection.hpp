@@ -203,6 +203,7 @@ private:
 
   // -- io thread only ---------------------------------------------------------
   std::vector<char> tls_in_; ///< TLS records as read, before decryption
+  bool tls_up_ = false;      ///< the TLS handshake is done (io thread only)
   std::vector<char> read_buf_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;

@@ -93,7 +93,12 @@ bool connection::fill_from_tls() {
       handshake_out_.clear();
     }
     if (established_ && !pending_.empty() && !defer_to_io_thread()) {
-      tls_->encrypt(pending_);
+      // In pieces: the io thread, decrypting what arrives, waits for the
+      // session between them rather than for the whole batch.
+      constexpr std::size_t piece = 64 * 1024;
+      std::span<const char> rest{pending_};
+      for (; !rest.empty(); rest = rest.subspan(std::min(piece, rest.size())))
+        tls_->encrypt(rest.first(std::min(piece, rest.size())));
       pending_.clear();
     }
   }

@@ -28,12 +28,6 @@ std::string openssl_error() {
   return text;
 }
 
-bool is_ip_address(const std::string& host) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1
-         || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 /// The first byte of every proctor frame (the magic's "P"); a TLS record
 /// starts with its content type, 20 to 23.
 constexpr char plain_frame_start = static_cast<char>(frame_magic >> 24);
@@ -42,6 +36,13 @@ constexpr char plain_frame_start = static_cast<char>(frame_magic >> 24);
 constexpr std::size_t record_size = 16 * 1024;
 
 } // namespace
+
+bool is_ip_address(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1
+         || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 
 // -- tls_context ----------------------------------------------------------------
 
@@ -210,6 +211,11 @@ bool tls_session::encrypt(std::span<const char> plain) {
     done += n;
   }
   return true;
+}
+
+bool tls_session::has_output() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return BIO_ctrl_pending(out_) > 0;
 }
 
 void tls_session::take_output(std::vector<char>& out) {

@@ -24,6 +24,10 @@ struct bio_st;
 
 namespace proctor::internal {
 
+/// Whether `host` is an IPv4 or IPv6 address rather than a name: a
+/// certificate names the one as IP, the other as DNS.
+bool is_ip_address(const std::string& host);
+
 /// A process's TLS identity: PEM file names.
 struct tls_files {
   std::string certificate; ///< this host's certificate (chain)
@@ -86,6 +90,9 @@ public:
 
   /// Encrypts `plain` into the output; only once handshake_done().
   bool encrypt(std::span<const char> plain);
+
+  /// Whether bytes wait for the socket (a handshake answer, an alert).
+  bool has_output() const;
 
   /// Appends the bytes waiting for the socket to `out`.
   void take_output(std::vector<char>& out);

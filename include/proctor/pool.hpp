@@ -50,6 +50,12 @@ struct pool_options {
   /// `restart_period` and the pool gives up and is broken (pool_broken).
   std::size_t max_restarts = 10;
   std::chrono::milliseconds restart_period{std::chrono::seconds{10}};
+  /// Times a task is dispatched again because the node running it was lost
+  /// (killed, frozen, cut off): not the task's doing, so apart from
+  /// max_retries, but bounded, so that a task that brings down every host
+  /// it reaches fails (node_down) instead of going round the cluster. A
+  /// no_retry task, which may have run, fails at the first loss.
+  std::size_t max_node_losses = 3;
 };
 
 struct pool_stats {

@@ -74,6 +74,7 @@ struct pool_task {
   std::shared_ptr<result_state> result;
   std::size_t part = 0;
   std::size_t attempts = 0;   ///< deaths of its worker that were surely its doing
+  std::size_t node_losses = 0; ///< nodes lost while it was on them
   std::uint64_t runs = 0;     ///< times it reached the front of a worker (timer token)
   /// Was among several unanswered tasks of a worker that died: it runs alone
   /// from now on, so that a death can be pinned on it or cleared.
@@ -164,9 +165,9 @@ private:
   /// one is broken, so that nothing waits on it forever.
   void break_if_stranded(const std::string& why);
   void on_worker_down(const caf::actor_addr& source, const caf::error& reason);
-  /// Puts the tasks of a worker lost with its node back at the front of the
-  /// queue: not their doing, so no attempt counts.
-  void requeue_all(worker_slot& w);
+  /// The worker's node was lost: its tasks run again elsewhere, each up to
+  /// max_node_losses times (not at all for a no_retry task, which may have run).
+  void requeue_after_node_loss(worker_slot& w, const std::string& cause);
   bool over() const;
 
   runtime_impl& rt_;

@@ -76,14 +76,27 @@ std::optional<std::string> pool_core::place(const std::string& preferred) {
   return std::nullopt;
 }
 
-void pool_core::requeue_all(worker_slot& w) {
+void pool_core::requeue_after_node_loss(worker_slot& w, const std::string& cause) {
+  // Counted apart from attempts: a lost node is not the task's doing, but a
+  // task that each node it reaches is lost under (one that brings its host
+  // down) must not go round the cluster forever.
+  std::vector<std::uint64_t> requeue;
   for (auto id : w.in_flight) {
     auto& task = tasks_.at(id);
     task.worker = 0;
     task.timer.cancel();
+    auto limit = task.work.no_retry ? 0 : options_.max_node_losses;
+    if (++task.node_losses > limit) {
+      fail_task(id, {errc::node_down, {},
+                     "proctor: the node running the task was lost (" + cause + "); nodes lost: "
+                       + std::to_string(task.node_losses)
+                       + (task.work.no_retry ? " (no_retry: not run again)" : "")});
+      continue;
+    }
     ++stats_.retried;
+    requeue.push_back(id);
   }
-  pending_.insert(pending_.begin(), w.in_flight.begin(), w.in_flight.end());
+  pending_.insert(pending_.begin(), requeue.begin(), requeue.end());
   w.in_flight.clear();
 }
 
@@ -152,7 +165,7 @@ void pool_core::on_worker_down(const caf::actor_addr& source, const caf::error& 
   if (!retired && !terminated_ && !broken_ && node_lost) {
     // Its node is gone, not its doing: its tasks run again elsewhere, and a
     // worker takes its place elsewhere, outside the restart intensity.
-    requeue_all(w);
+    requeue_after_node_loss(w, describe_end(reason, w) + ": " + detail_of(reason));
     ++stats_.worker_restarts;
     if (auto target = place(w.target); target && (!closed_ || !tasks_.empty()))
       start_slot(std::move(*target));

@@ -7,14 +7,13 @@
 #include <memory>
 #include <stdexcept>
 
-#include <arpa/inet.h>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "tests/support/subprocess.hpp"
+#include "transport/tls.hpp"
 
 namespace proctor::testing {
 
@@ -56,12 +55,6 @@ X509* new_certificate(EVP_PKEY* key, const std::string& common_name, long serial
   return cert;
 }
 
-bool is_ip(const std::string& name) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, name.c_str(), buf) == 1
-         || ::inet_pton(AF_INET6, name.c_str(), buf) == 1;
-}
-
 template <class Write>
 void write_pem(const std::string& path, Write write) {
   auto* file = std::fopen(path.c_str(), "w");
@@ -101,7 +94,7 @@ tls_identity test_pki::issue(const std::string& stem, const std::vector<std::str
   add_extension(cert, ca_cert_, NID_authority_key_identifier, "keyid");
   std::string alt;
   for (const auto& n : names)
-    alt += (alt.empty() ? "" : ",") + std::string{is_ip(n) ? "IP:" : "DNS:"} + n;
+    alt += (alt.empty() ? "" : ",") + std::string{internal::is_ip_address(n) ? "IP:" : "DNS:"} + n;
   if (!alt.empty())
     add_extension(cert, ca_cert_, NID_subject_alt_name, alt);
   check(X509_sign(cert, ca_key_, EVP_sha256()) > 0, "cannot sign a certificate");

@@ -162,3 +162,30 @@ TEST(tls_context, unusable_files_are_refused_with_the_reason) {
                                 detail))
     << detail;
 }
+
+TEST_F(tls_connection, a_handshake_message_too_large_is_refused_before_it_arrives) {
+  raw_peer raw;
+  auto b = make_raw(raw, with_tls(settings_with("k"), server_));
+  // A ClientHello announcing 16 MiB, then records of it: the server must
+  // refuse at the announcement, not buffer what follows.
+  std::vector<unsigned char> record(5 + 16384, 'x');
+  record[0] = 0x16;
+  record[1] = 0x03;
+  record[2] = 0x01;
+  record[3] = 0x40; // 16384 bytes
+  record[4] = 0x00;
+  record[5] = 0x01; // ClientHello
+  record[6] = record[7] = record[8] = 0xff;
+  // (Without waiting for room: a server that stopped reading without
+  // closing fails the test rather than hanging it.)
+  for (int i = 0; i < 64; ++i) {
+    auto n = ::send(raw.fd, record.data(), record.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n <= 0)
+      break;
+    std::fill(record.begin() + 5, record.begin() + 9, 'x');
+  }
+  EXPECT_EQ(b.rec->wait_closed(), errc::tls_failed) << b.rec->detail();
+  EXPECT_NE(b.rec->detail().find("excessive message size"), std::string::npos)
+    << b.rec->detail();
+  EXPECT_FALSE(b.rec->wait_established());
+}

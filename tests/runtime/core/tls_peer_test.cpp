@@ -10,6 +10,11 @@
 #include <string>
 #include <vector>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "tests/support/netns.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/test_pki.hpp"
@@ -43,6 +48,37 @@ std::string ask(const std::string& endpoint, const std::vector<std::string>& fla
                     key};
   client.wait(limit);
   return client.out_lines().empty() ? "nothing: " + client.err() : client.out_lines().at(0);
+}
+
+/// The port of "tcp://HOST:PORT".
+int port_of(const std::string& endpoint) {
+  return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+}
+
+/// A raw TCP connection to 127.0.0.1:`port`; -1 if it cannot be made.
+int dial(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// Whether the peer closed `fd` within `limit` (EOF or a reset).
+bool closed_by_peer(int fd, std::chrono::milliseconds limit) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(limit.count())) != 1)
+    return false;
+  char byte;
+  auto n = ::recv(fd, &byte, 1, MSG_DONTWAIT);
+  while (n > 0) // an alert first, then the end
+    n = ::recv(fd, &byte, 1, 0);
+  return n <= 0;
 }
 
 class tls_peers : public ::testing::Test {
@@ -135,4 +171,29 @@ TEST_F(tls_peers, a_node_joins_its_master_over_tls_across_two_hosts) {
   EXPECT_NE(master.out().find("sum 328350"), std::string::npos) << master.out();
   EXPECT_NE(master.out().find("actor 42"), std::string::npos) << master.out();
   EXPECT_EQ(joined.wait(limit), 1) << joined.err();
+}
+
+TEST_F(tls_peers, a_flood_of_half_open_tls_connections_neither_blocks_members_nor_stays) {
+  subprocess server{helper_argv("serve", strings{"--proctor.handshake-timeout=1000"}
+                                           + pki_.flags(server_)),
+                    key};
+  auto endpoint = start_server(server);
+  auto port = port_of(endpoint);
+  // Each sends the start of a TLS record and then nothing: a peer that
+  // would hold the handshake open forever.
+  const unsigned char start[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+  std::vector<int> flood;
+  for (int i = 0; i < 64; ++i) {
+    int fd = dial(port);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::send(fd, start, sizeof start, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof start));
+    flood.push_back(fd);
+  }
+  // A member still gets through while they hang...
+  EXPECT_EQ(ask(endpoint, pki_.flags(client_)), "reply 42");
+  // ...and every one of them is closed at the handshake deadline.
+  for (int fd : flood) {
+    EXPECT_TRUE(closed_by_peer(fd, std::chrono::duration_cast<std::chrono::milliseconds>(limit)));
+    ::close(fd);
+  }
 }

@@ -6,6 +6,9 @@
 //   basic     a pool with workers on the nodes only maps node_square over
 //             0..99 ("sum S"); an actor spawned on the first node answers
 //             ("actor N")
+//   deadly    a task that kills every node it reaches (started with spawn)
+//             fails after max_node_losses = 1, then a no_retry one at the
+//             first loss: "error node_down: ..." twice
 //   failover  a pool of two workers per node maps node_slow_square over
 //             0..299, printing "running" after 30 results; the test kills
 //             or freezes a node then. "results N wrong W" (W: results that
@@ -19,12 +22,14 @@
 //             once the test has killed the node, "lost exitcode -9"
 // Exits 0 when done, 2 on an error.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
@@ -68,6 +73,14 @@ int node_sleeps(int ms) {
   return 0;
 }
 PROCTOR_TASK(node_sleeps);
+// Kills the node running it: a worker of a node started with
+// --proctor.start-method=spawn is that node's child.
+int node_kills_its_host(int) {
+  ::kill(::getppid(), SIGKILL);
+  std::this_thread::sleep_for(60s);
+  return 0;
+}
+PROCTOR_TASK(node_kills_its_host);
 
 caf::behavior node_adder(caf::event_based_actor*) {
   return {[](int x) { return x + 1; }};
@@ -177,6 +190,25 @@ int lost(runtime& rt, const std::vector<std::string>& ids) {
   return 0;
 }
 
+/// Prints "error CODE: WHAT" for a call that fails, "returned" otherwise.
+template <class Call>
+void print_outcome(Call call) {
+  try {
+    call();
+    std::printf("returned\n");
+  } catch (const error& e) {
+    std::printf("error %s: %s\n", to_string(e.code()), e.what());
+  }
+  std::fflush(stdout);
+}
+
+int deadly(runtime& rt, const std::vector<std::string>& ids) {
+  pool p{rt, {.nodes = ids, .processes_per_node = 1, .max_node_losses = 1}};
+  print_outcome([&] { p.apply(node_kills_its_host, 0); });
+  print_outcome([&] { p.apply(no_retry, node_kills_its_host, 0); });
+  return 0;
+}
+
 } // namespace
 
 int node_master_helper(runtime& rt, const std::vector<std::string>& args) {
@@ -199,6 +231,8 @@ int node_master_helper(runtime& rt, const std::vector<std::string>& args) {
       return processes(rt, ids);
     if (mode == "lost")
       return lost(rt, ids);
+    if (mode == "deadly")
+      return deadly(rt, ids);
     return failover(rt, ids);
   } catch (const std::exception& e) {
     std::printf("error %s\n", e.what());

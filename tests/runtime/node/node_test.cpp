@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -31,18 +32,24 @@ const std::vector<std::string> key{"PROCTOR_AUTHKEY=nodes"};
 const std::vector<std::string> fast{"--proctor.heartbeat-interval=50",
                                     "--proctor.dead-after=500"};
 
+/// `fast`: heartbeats that find a frozen node within half a second, for the
+/// tests that freeze or cut one off; the others keep the defaults, which a
+/// loaded machine (a sanitizer build) cannot mistake for a death.
 std::vector<std::string> master_argv(const std::string& where, int nodes,
-                                     const std::string& mode) {
+                                     const std::string& mode, bool fast_heartbeats = true) {
   std::vector<std::string> args{where, std::to_string(nodes), mode};
-  args.insert(args.end(), fast.begin(), fast.end());
+  if (fast_heartbeats)
+    args.insert(args.end(), fast.begin(), fast.end());
   return helper_argv("node_master", args);
 }
 
-std::vector<std::string> node_argv(const std::string& endpoint, int rejoin_ms = 1000) {
+std::vector<std::string> node_argv(const std::string& endpoint, int rejoin_ms = 1000,
+                                   bool fast_heartbeats = true) {
   // The binary, without a helper: a node never reaches the tests.
   std::vector<std::string> argv{helper_argv("none").at(0), "--proctor.join=" + endpoint,
                                 "--proctor.rejoin-for=" + std::to_string(rejoin_ms)};
-  argv.insert(argv.end(), fast.begin(), fast.end());
+  if (fast_heartbeats)
+    argv.insert(argv.end(), fast.begin(), fast.end());
   return argv;
 }
 
@@ -82,9 +89,9 @@ void fails_over(const std::function<void(subprocess& victim)>& harm) {
 } // namespace
 
 TEST(nodes, a_node_joins_runs_pool_tasks_and_actors_and_stops_when_its_master_goes) {
-  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "basic"), key};
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "basic", false), key};
   ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
-  subprocess node{node_argv(master.out_lines().at(0)), key};
+  subprocess node{node_argv(master.out_lines().at(0), 1000, false), key};
   ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err() << node.err();
   EXPECT_TRUE(has_line(master, "sum 328350")) << master.out();
   EXPECT_TRUE(has_line(master, "actor 42")) << master.out();
@@ -94,9 +101,9 @@ TEST(nodes, a_node_joins_runs_pool_tasks_and_actors_and_stops_when_its_master_go
 }
 
 TEST(nodes, a_process_on_a_node_reports_its_exit_code_signals_and_sentinel) {
-  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "process"), key};
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "process", false), key};
   ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
-  subprocess node{node_argv(master.out_lines().at(0)), key};
+  subprocess node{node_argv(master.out_lines().at(0), 1000, false), key};
   ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err() << node.err();
   EXPECT_TRUE(has_line(master, "exitcode 7")) << master.out();
   EXPECT_TRUE(has_line(master, "queue 5")) << master.out();
@@ -105,9 +112,9 @@ TEST(nodes, a_process_on_a_node_reports_its_exit_code_signals_and_sentinel) {
 }
 
 TEST(nodes, a_process_on_a_lost_node_has_ended_as_killed) {
-  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "lost"), key};
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "lost", false), key};
   ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
-  subprocess node{node_argv(master.out_lines().at(0)), key};
+  subprocess node{node_argv(master.out_lines().at(0), 1000, false), key};
   ASSERT_TRUE(wait_for_line(master, "started")) << master.out() << master.err();
   ::kill(node.pid(), SIGKILL);
   ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err();
@@ -122,10 +129,33 @@ TEST(nodes, a_frozen_node_is_declared_dead_and_costs_no_task) {
   fails_over([](subprocess& victim) { ::kill(victim.pid(), SIGSTOP); });
 }
 
-TEST(nodes, a_node_with_a_wrong_key_exits_at_once) {
-  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "basic"), key};
+TEST(nodes, a_task_that_brings_down_every_node_it_reaches_fails_after_max_node_losses) {
+  subprocess master{master_argv("tcp://127.0.0.1:0", 3, "deadly", false), key};
   ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
-  subprocess node{node_argv(master.out_lines().at(0)), {"PROCTOR_AUTHKEY=wrong"}};
+  std::vector<std::unique_ptr<subprocess>> nodes;
+  for (int i = 0; i < 3; ++i) {
+    // Started with spawn, a node's workers are its children, and the task
+    // kills its worker's parent: the node.
+    auto argv = node_argv(master.out_lines().at(0), 1000, false);
+    argv.push_back("--proctor.start-method=spawn");
+    nodes.push_back(std::make_unique<subprocess>(argv, key));
+  }
+  ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err();
+  auto lines = master.out_lines();
+  ASSERT_EQ(lines.size(), 6u) << master.out(); // endpoint, three nodes, two outcomes
+  EXPECT_EQ(lines[4].rfind("error node_down: ", 0), 0u) << lines[4];
+  EXPECT_NE(lines[4].find("nodes lost: 2"), std::string::npos) << lines[4];
+  EXPECT_EQ(lines[5].rfind("error node_down: ", 0), 0u) << lines[5];
+  EXPECT_NE(lines[5].find("no_retry"), std::string::npos) << lines[5];
+  // Every node went down with the task, none with anything else.
+  for (auto& node : nodes)
+    EXPECT_NE(node->wait(limit), 0);
+}
+
+TEST(nodes, a_node_with_a_wrong_key_exits_at_once) {
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "basic", false), key};
+  ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
+  subprocess node{node_argv(master.out_lines().at(0), 1000, false), {"PROCTOR_AUTHKEY=wrong"}};
   EXPECT_EQ(node.wait(limit), 2) << node.err();
   EXPECT_NE(node.err().find("authentication_failed"), std::string::npos) << node.err();
 }
