@@ -14,6 +14,9 @@
 //     node.failover_lost / _duplicated   results missing or delivered twice
 //     node.frozen_detect_ms      SIGSTOP of the second node: until it is dead
 //                                (run with --proctor.dead-after=1000)
+//   node_bench tls-master ENDPOINT        waits for one node, with --proctor.tls-*
+//                                         flags on both sides, and measures
+//     tls.rtt_us                 node.rtt_us over TLS 1.3
 #include <proctor/proctor.hpp>
 
 #include "bench_support.hpp"
@@ -92,7 +95,7 @@ int pid_of(const std::string& node_id) {
   return std::stoi(node_id.substr(node_id.rfind(':') + 1));
 }
 
-void measure_rtt(proctor::runtime& rt, const std::string& node) {
+void measure_rtt(proctor::runtime& rt, const std::string& node, const char* name) {
   auto actor = rt.spawn_on(node, echo);
   caf::scoped_actor self{rt.system()};
   auto ask = [&](int x) {
@@ -104,7 +107,7 @@ void measure_rtt(proctor::runtime& rt, const std::string& node) {
   auto t = clock_type::now();
   for (int i = 0; i < n; ++i)
     ask(i);
-  print("node.rtt_us", seconds_since(t) / n * 1e6, "us");
+  print(name, seconds_since(t) / n * 1e6, "us");
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -169,11 +172,24 @@ int master(proctor::runtime& rt, const std::string& endpoint) {
     return 1;
   }
   auto nodes = rt.nodes();
-  measure_rtt(rt, nodes.at(0).id);
+  measure_rtt(rt, nodes.at(0).id, "node.rtt_us");
   measure_apply_async(rt, nodes.at(0).id);
   measure_failover(rt, nodes.at(1).id, nodes.at(2).id);
   measure_frozen(rt, nodes.at(1).id);
   ::kill(pid_of(nodes.at(0).id), SIGKILL);
+  return 0;
+}
+
+/// The round trip again, over a link that runs TLS (the flags say so).
+int tls_master(proctor::runtime& rt, const std::string& endpoint) {
+  std::fprintf(stderr, "listening on %s\n", rt.listen(endpoint).c_str());
+  if (!rt.wait_for_nodes(1, 60s)) {
+    std::fprintf(stderr, "node_bench: no node joined over TLS\n");
+    return 1;
+  }
+  auto node = rt.nodes().at(0).id;
+  measure_rtt(rt, node, "tls.rtt_us");
+  ::kill(pid_of(node), SIGKILL);
   return 0;
 }
 
@@ -182,7 +198,8 @@ int master(proctor::runtime& rt, const std::string& endpoint) {
 int main(int argc, char** argv) {
   proctor::runtime rt{argc, argv};
   if (argc < 3) {
-    std::fprintf(stderr, "usage: node_bench manager-serve|manager-measure|master ENDPOINT\n");
+    std::fprintf(stderr,
+                 "usage: node_bench manager-serve|manager-measure|master|tls-master ENDPOINT\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -191,5 +208,7 @@ int main(int argc, char** argv) {
     return manager_serve(rt, endpoint);
   if (mode == "manager-measure")
     return manager_measure(rt, endpoint);
+  if (mode == "tls-master")
+    return tls_master(rt, endpoint);
   return master(rt, endpoint);
 }
