@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -23,6 +24,23 @@
 namespace proctor::internal {
 
 namespace {
+
+/// The sender's deliveries `ids` left the queue for good. Only the consumer
+/// they went to can ack them: ids of another's are not in its ledger.
+void acked(queue_actor* self, std::span<const std::uint64_t> ids) {
+  auto& st = self->state;
+  auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto i = st.unacked.find(consumer);
+  if (i == st.unacked.end())
+    return;
+  std::size_t n = 0;
+  for (auto id : ids)
+    n += i->second.erase(id);
+  if (n == 0)
+    return;
+  st.delivered -= n;
+  pump(self); // room for a waiting producer
+}
 
 caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
                              std::size_t max_batch_bytes) {
@@ -127,12 +145,14 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       return rp;
     },
     [=](ack_atom, std::uint64_t id) {
-      auto& st = self->state;
-      auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (auto i = st.unacked.find(consumer); i != st.unacked.end() && i->second.erase(id)) {
-        --st.delivered;
-        pump(self); // room for a waiting producer
-      }
+      acked(self, std::span<const std::uint64_t>{&id, 1});
+    },
+    [=](ack_atom, const item_bytes& blob) -> caf::result<void> {
+      std::vector<std::uint64_t> ids;
+      if (!decode_ids(blob, ids))
+        return make_caf_error(errc::malformed_payload, "proctor: an ack batch does not decode");
+      acked(self, ids);
+      return caf::unit;
     },
     [=](return_atom, const item_bytes& blob) {
       // A consumer handle let go of items it had fetched but not returned.

@@ -25,7 +25,8 @@ using put_atom = caf::atom_constant<caf::atom("q_put")>;        // int64 timeout
 using put_batch_atom = caf::atom_constant<caf::atom("q_putbt")>;
 using put_done_atom = caf::atom_constant<caf::atom("q_putdn")>;
 using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout_ms, uint32 max -> batch
-using ack_atom = caf::atom_constant<caf::atom("q_ack")>;        // uint64 delivery id
+// uint64 delivery id, or encode_ids() of several (a consumer's acks batched)
+using ack_atom = caf::atom_constant<caf::atom("q_ack")>;
 using return_atom = caf::atom_constant<caf::atom("q_return")>;  // batch of unreturned items
 using size_atom = caf::atom_constant<caf::atom("q_size")>;      // -> uint64 size, uint64 max, bool closed
 // Shuts the queue down for everyone: bool immediate (drop what it holds) -> ()
@@ -50,6 +51,10 @@ bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out);
 /// A batch of items to put, encoded as bytes.
 item_bytes encode_items(std::vector<item_bytes>& items);
 bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out);
+
+/// Delivery ids, for a batch of acks.
+item_bytes encode_ids(std::vector<std::uint64_t>& ids);
+bool decode_ids(const item_bytes& bytes, std::vector<std::uint64_t>& out);
 
 /// Whether the queue keeps a ledger of what it delivers to `consumer`: for
 /// every consumer of a bounded queue (whose room counts fetched-ahead items)

@@ -57,6 +57,16 @@ bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out) {
                         [](record_reader& in, item_bytes& item) { return in.blob(item); });
 }
 
+item_bytes encode_ids(std::vector<std::uint64_t>& ids) {
+  return encode_counted(ids, [](record_writer& w, std::uint64_t& id) { w.fields(id); });
+}
+
+bool decode_ids(const item_bytes& bytes, std::vector<std::uint64_t>& out) {
+  return decode_counted(bytes, out, [](record_reader& in, std::uint64_t& id) {
+    return in.fields(id);
+  });
+}
+
 bool tracks_deliveries(std::size_t maxsize, const caf::node_id& queue_node,
                        const caf::node_id& consumer_node) {
   return maxsize != 0 || queue_node != consumer_node;

@@ -2,6 +2,7 @@
 
 #include "runtime/pipe/pipe_broker.hpp"
 #include "runtime/pool/pool_protocol.hpp"
+#include "runtime/queue/ack_batcher.hpp"
 #include "runtime/queue/queue_feeder.hpp"
 
 #include <algorithm>
@@ -156,6 +157,12 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
 
 runtime_impl::~runtime_impl() {
   drain_feeders();
+  std::shared_ptr<ack_batcher> acks;
+  {
+    std::lock_guard<std::mutex> guard{acks_mtx_};
+    acks = std::move(acks_);
+  }
+  acks.reset(); // sends what is left, before the links close
   std::vector<std::shared_ptr<child_process>> children;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -298,6 +305,23 @@ std::shared_ptr<pipe_broker> runtime_impl::pipes() {
   if (!pipes_)
     pipes_ = std::make_shared<pipe_broker>();
   return pipes_;
+}
+
+std::shared_ptr<ack_batcher> runtime_impl::acks() {
+  std::lock_guard<std::mutex> guard{acks_mtx_};
+  if (!acks_)
+    acks_ = ack_batcher::make(*system_);
+  return acks_;
+}
+
+void runtime_impl::send_acks() {
+  std::shared_ptr<ack_batcher> batcher;
+  {
+    std::lock_guard<std::mutex> guard{acks_mtx_};
+    batcher = acks_;
+  }
+  if (batcher)
+    batcher->send_all();
 }
 
 void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {

@@ -36,6 +36,7 @@
 namespace proctor::internal {
 
 class pipe_broker;
+class ack_batcher;
 struct run_request;
 
 /// A worker process this process started, and how it ended.
@@ -250,6 +251,11 @@ public:
   /// The hand-over service of this process's pipe ends, started on first use.
   std::shared_ptr<pipe_broker> pipes();
 
+  /// This process's batched acks of queue items, made on first use.
+  std::shared_ptr<ack_batcher> acks();
+  /// Sends the acks waiting in the batcher, if there is one.
+  void send_acks();
+
   /// Lets the frames sent so far out before the process ends: waits while
   /// they move, gives up on a peer that takes nothing for 30 s.
   void flush_links();
@@ -359,6 +365,9 @@ private:
   std::optional<service_thread> blocking_;
   std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
   std::shared_ptr<pipe_broker> pipes_;
+  /// Its own mutex: a worker flushes its links with mtx_ held.
+  std::mutex acks_mtx_;
+  std::shared_ptr<ack_batcher> acks_; ///< guarded by acks_mtx_
 
   std::mutex mtx_;
   std::condition_variable cv_;

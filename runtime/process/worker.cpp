@@ -110,8 +110,10 @@ caf::expected<actor_address> runtime_impl::spawn_hosted(const std::string& name)
 
 void runtime_impl::flush_links() {
   // Messages a target sent just before returning (a queue's ack, a reply)
-  // must not die with the process, nor puts still in a feeder's buffer.
+  // must not die with the process, nor puts still in a feeder's buffer,
+  // nor acks still in the batcher.
   drain_feeders();
+  send_acks();
   // No deadline while bytes move: a loaded machine may take seconds to take
   // a large backlog, and cutting it short would lose puts in silence. A peer
   // that takes nothing for `stall` (stopped, wedged) is given up, loudly.

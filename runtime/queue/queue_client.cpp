@@ -15,6 +15,7 @@
 #include "actors/queue/queue_actor.hpp"
 #include "proctor/runtime.hpp"
 #include "runtime/core/actor_client.hpp"
+#include "runtime/queue/ack_batcher.hpp"
 #include "runtime/queue/queue_feeder.hpp"
 #include "runtime/core/runtime_impl.hpp"
 
@@ -101,13 +102,24 @@ public:
     tracked_ = tracks_deliveries(maxsize_, target.node(), sys.node());
   }
 
+  ~queue_session() {
+    // The acks of what it fetched go before its end does (see ack_batcher).
+    if (auto* rt = current_runtime(); rt && tracked_)
+      rt->acks()->send_of(caf::actor_cast<caf::actor>(self));
+  }
+
   void put(item_bytes item, std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
     check_open_here();
     check();
     if (closed_)
       throw error(errc::closed, "proctor: the queue is closed");
-    auto limit = current_runtime() ? current_runtime()->max_frame_size() : 0u;
+    auto* rt = current_runtime();
+    // Acks go before later puts: a consumer that passed an item on (put its
+    // result somewhere) never has it delivered again, even if killed now.
+    if (rt)
+      rt->send_acks();
+    auto limit = rt ? rt->max_frame_size() : 0u;
     if (limit != 0 && item.size() + envelope > limit)
       throw error(errc::frame_too_large,
                   "proctor: a queue item of " + std::to_string(item.size())
@@ -159,9 +171,11 @@ public:
   /// those its handle fetched ahead (a bounded queue counts those itself).
   std::tuple<std::uint64_t, std::uint64_t, bool> size() {
     std::lock_guard<std::mutex> guard{mtx};
-    // This process's puts so far arrive before the question does.
+    // This process's puts and acks so far arrive before the question does.
     if (auto feeder = queue_feeder::existing(target))
       feeder->send_now();
+    if (auto* rt = current_runtime())
+      rt->send_acks();
     auto result = size_unlocked();
     if (!tracked_) {
       std::lock_guard<std::mutex> shared{fetched_->mtx};
@@ -257,7 +271,14 @@ private:
 
   /// get() returns `d` to user code: it leaves the queue for good.
   item_bytes returned(delivery d, const caf::actor& fetcher) {
-    if (tracked_)
+    // A bounded queue counts an unacked item against its room, and a
+    // caller may look at full() or put at once: its acks go now. An
+    // unbounded one's acks only settle what a dead consumer gives back.
+    if (!tracked_)
+      ;
+    else if (auto* rt = current_runtime(); rt && maxsize_ == 0)
+      rt->acks()->ack(fetcher, target, d.id);
+    else
       caf::send_as(fetcher, target, ack_atom::value, d.id);
     return std::move(d.item);
   }

@@ -65,6 +65,15 @@ void consume_some_then_hang(int_queue work, int_queue results, int k) {
 }
 PROCTOR_TASK(consume_some_then_hang);
 
+// Takes `k` items and returns: its acks (batched) must be out before it ends.
+int takes(int_queue work, int k) {
+  for (int i = 0; i < k; ++i)
+    if (work.get(30s) != i)
+      return 1;
+  return 0;
+}
+PROCTOR_TASK(takes);
+
 // Owns a queue holding 5, hands its handle back, then waits to be killed.
 void owns_a_queue(queue<int_queue> back) {
   int_queue mine{proctor::runtime::current()};
@@ -334,6 +343,40 @@ TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
     caf::after(limit) >> [] { FAIL() << "no answer to a malformed batch"; });
   EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
   EXPECT_EQ(count, 0u);
+  std::uint64_t size = 1;
+  self->request(actor, limit, proctor::internal::size_atom::value)
+    .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
+             [&](caf::error& err) { FAIL() << rt.system().render(err); });
+  EXPECT_EQ(size, 0u);
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
+TEST(queue, a_consumer_that_returns_has_none_of_its_items_delivered_again) {
+  auto& rt = test_runtime();
+  int_queue work{rt};
+  constexpr int n = 100;
+  for (int i = 0; i < n; ++i)
+    work.put(i);
+  process consumer{rt, takes, work, 7};
+  consumer.start();
+  ASSERT_TRUE(consumer.join(limit));
+  EXPECT_EQ(consumer.exitcode(), 0);
+  // What it took is gone for good; what it fetched ahead is back, in order.
+  for (int i = 7; i < n; ++i)
+    ASSERT_EQ(work.get(limit), i);
+  EXPECT_THROW(work.get_nowait(), proctor::queue_empty);
+}
+
+TEST(queue, a_malformed_ack_batch_is_refused_and_the_queue_is_unchanged) {
+  auto& rt = test_runtime();
+  auto actor = proctor::internal::spawn_queue(rt.system(), 0);
+  caf::scoped_actor self{rt.system()};
+  proctor::internal::item_bytes garbage{'\x7f', '\x01', '\x02'};
+  caf::error failure;
+  self->request(actor, limit, proctor::internal::ack_atom::value, garbage)
+    .receive([] { FAIL() << "a malformed ack batch was taken"; },
+             [&](caf::error& err) { failure = std::move(err); });
+  EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
   std::uint64_t size = 1;
   self->request(actor, limit, proctor::internal::size_atom::value)
     .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
