@@ -209,7 +209,7 @@ TEST(nodes, a_join_claiming_no_cores_or_impossibly_many_is_refused) {
   EXPECT_EQ(join(1u << 20), proctor::errc::bad_argument);
 }
 
-TEST(nodes, an_exit_report_or_a_run_order_from_a_peer_that_is_no_node_or_master_is_refused) {
+TEST(nodes, orders_and_exit_reports_from_a_peer_that_is_no_node_or_master_are_refused) {
   subprocess master{helper_argv("serve"), key};
   ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
   auto endpoint = master.out_lines().at(0);
@@ -220,8 +220,21 @@ TEST(nodes, an_exit_report_or_a_run_order_from_a_peer_that_is_no_node_or_master_
               rt.ask_peer(endpoint, keys, proctor::internal::exit_report{1, true, 9}, limit);
             }),
             proctor::errc::bad_argument);
-  // ...nor order a runtime that is no node of its to run a task.
+  // ...nor order a runtime that is no node of its to run a task, start a
+  // worker or signal one.
   proctor::internal::run_request order{1, "node_returns", "P", "", "MainProcess", false};
   EXPECT_EQ(proctor::testing::error_of([&] { rt.ask_peer(endpoint, keys, order, limit); }),
+            proctor::errc::bad_argument);
+  EXPECT_EQ(proctor::testing::error_of([&] {
+              rt.ask_peer(endpoint, keys, proctor::internal::start_request{"node_adder", "A"},
+                          limit);
+            }),
+            proctor::errc::bad_argument);
+  EXPECT_EQ(proctor::testing::error_of([&] {
+              rt.ask_peer(endpoint, keys,
+                          proctor::internal::signal_request{static_cast<std::uint32_t>(::getpid()),
+                                                            SIGKILL},
+                          limit);
+            }),
             proctor::errc::bad_argument);
 }
