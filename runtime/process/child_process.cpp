@@ -2,7 +2,7 @@
 // it, and telling whoever watches that it ended. Threads: any; the io
 // thread (or, for a process on a node, the thread that hears of its end)
 // calls end(). Lock: the child's own mtx, never held while calling out.
-#include "runtime/core/runtime_impl.hpp"
+#include "runtime/process/child_process.hpp"
 
 #include <fcntl.h>
 #include <sys/eventfd.h>
