@@ -17,12 +17,16 @@ using ack_poke_atom = caf::atom_constant<caf::atom("q_ackpoke")>;
 std::shared_ptr<ack_batcher> ack_batcher::make(caf::actor_system& sys) {
   std::shared_ptr<ack_batcher> batcher{new ack_batcher};
   std::weak_ptr<ack_batcher> weak = batcher;
-  batcher->actor_ = sys.spawn([weak](caf::event_based_actor*) -> caf::behavior {
-    return {[weak](ack_poke_atom) {
-      if (auto b = weak.lock())
-        b->send_all();
-    }};
-  });
+  // (The unused int: CAF 0.17 spawns a function without arguments through a
+  // null shared_ptr, which UBSan rejects.)
+  batcher->actor_ = sys.spawn(
+    [weak](caf::event_based_actor*, int) -> caf::behavior {
+      return {[weak](ack_poke_atom) {
+        if (auto b = weak.lock())
+          b->send_all();
+      }};
+    },
+    0);
   return batcher;
 }
 
