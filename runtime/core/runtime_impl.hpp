@@ -242,6 +242,13 @@ private:
                                               const std::string& id, std::uint32_t pid);
   /// The node `l` was lost: its processes end as killed.
   void lose_node_processes(const link& l);
+  /// Node side: answers a request of `from` to start a worker (Request)
+  /// with `start(child, master)`, run on a thread of its own, if `from` is
+  /// the master; a worker started for a master lost meanwhile is killed.
+  template <class Request, class Start>
+  void start_for_master(link& from,
+                        request_server::responder<typename Request::reply_type> respond,
+                        Start start);
   /// Node side: whether `l` is the link to this node's master.
   bool from_master(const link& l);
   bool is_master(const std::weak_ptr<link>& l);

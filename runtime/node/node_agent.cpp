@@ -1,4 +1,5 @@
-// Nodes, the node's side: join the master, start and signal workers for it,
+// Nodes, the node's side: join the master, start, run and signal workers
+// for it (reporting the end of the processes it runs),
 // and when it is lost (killed, frozen, partitioned: the link's heartbeats
 // tell), stop every worker, so that no orphan outlives its master on
 // another host either, and try to join again for --proctor.rejoin-for.
@@ -14,7 +15,9 @@
 #include <caf/blocking_actor.hpp>
 #include <caf/spawn_options.hpp>
 
+#include "actors/wire/codec.hpp"
 #include "proctor/runtime.hpp"
+#include "proctor/task.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/node/node_requests.hpp"
 #include "runtime/node/sd_notify.hpp"
@@ -48,37 +51,79 @@ bool runtime_impl::is_master(const std::weak_ptr<link>& l) {
   return master_link_ && master_link_ == l.lock();
 }
 
+template <class Request, class Start>
+void runtime_impl::start_for_master(link& from,
+                                    request_server::responder<typename Request::reply_type> respond,
+                                    Start start) {
+  if (!from_master(from)) {
+    respond(not_from_master(Request::kind));
+    return;
+  }
+  // Starting a worker blocks (and start_child uses the blocking thread).
+  // (The unused int: CAF 0.17 spawns a function without arguments through
+  // a null shared_ptr, which UBSan rejects.)
+  auto run = [this, respond = std::move(respond), start = std::move(start),
+              master = from.weak_from_this()](caf::blocking_actor*, int) {
+    std::shared_ptr<child_process> child;
+    try {
+      auto reply = start(child, master);
+      // The master may have been lost meanwhile: its workers were stopped,
+      // and this one must not outlive it either.
+      if (!is_master(master))
+        throw error(errc::node_down, "proctor: the master was lost while starting");
+      respond(std::move(reply));
+    } catch (const std::exception& e) {
+      if (child)
+        child->signal(SIGKILL);
+      auto* failure = dynamic_cast<const error*>(&e);
+      respond(make_caf_error(failure ? failure->code() : errc::spawn_failed, e.what()));
+    }
+  };
+  system_->spawn<caf::detached>(run, 0);
+}
+
 void runtime_impl::node_side_requests() {
   served_.serve_async<start_request>(
     [this](link& from, start_request& request,
            request_server::responder<start_request::reply_type> respond) {
-      if (!from_master(from)) {
-        respond(not_from_master(start_request::kind));
-        return;
-      }
-      // Starting a worker blocks (and start_child uses the blocking thread).
-      // (The unused int: CAF 0.17 spawns a function without arguments
-      // through a null shared_ptr, which UBSan rejects.)
-      auto start = [this, request, respond = std::move(respond),
-                    master = from.weak_from_this()](caf::blocking_actor*, int) {
-        std::shared_ptr<child_process> child;
-        try {
+      start_for_master<start_request>(
+        from, std::move(respond),
+        [this, request](std::shared_ptr<child_process>& child, const std::weak_ptr<link>&) {
           child = start_child(true, request.process_name);
           auto actor = spawn_in(*child, request.actor);
-          // The master may have been lost meanwhile: its workers were
-          // stopped, and this one must not outlive it either.
-          if (!is_master(master))
-            throw error(errc::node_down, "proctor: the master was lost while starting");
-          respond(start_request::reply_type{{actor->node(), actor->id()},
-                                            static_cast<std::uint32_t>(child->pid)});
-        } catch (const std::exception& e) {
-          if (child)
-            child->signal(SIGKILL);
-          auto* failure = dynamic_cast<const error*>(&e);
-          respond(make_caf_error(failure ? failure->code() : errc::spawn_failed, e.what()));
-        }
-      };
-      system_->spawn<caf::detached>(start, 0);
+          return start_request::reply_type{{actor->node(), actor->id()},
+                                           static_cast<std::uint32_t>(child->pid)};
+        });
+    });
+  served_.serve_async<run_request>(
+    [this](link& from, run_request& request,
+           request_server::responder<run_request::reply_type> respond) {
+      start_for_master<run_request>(
+        from, std::move(respond),
+        [this, request](std::shared_ptr<child_process>& child,
+                        const std::weak_ptr<link>& master) {
+          if (find_task(request.task) == nullptr)
+            throw error(errc::unregistered_task,
+                        "no PROCTOR_TASK named " + request.task + " in this binary");
+          child = start_child(request.daemon, request.process_name);
+          // Kept until it ends: the link's and the pidfd's handlers hold
+          // a child only while they run.
+          auto* kept = child.get();
+          {
+            std::lock_guard<std::mutex> guard{mtx_};
+            run_for_master_[kept] = child;
+          }
+          child->when_ended([this, ref = request.ref, master, kept](const exit_status& how) {
+            if (auto l = master.lock())
+              requests_.post(*l, exit_report{ref, how.signaled, how.value});
+            std::lock_guard<std::mutex> guard{mtx_};
+            run_for_master_.erase(kept);
+          });
+          child->channel->send(frame_kind::run_task,
+                               encode(request.task, request.process_name, request.args,
+                                      request.parent_name));
+          return run_request::reply_type{static_cast<std::uint32_t>(child->pid)};
+        });
     });
   served_.serve<signal_request>([this](link& from, signal_request& request)
                                   -> caf::expected<signal_request::reply_type> {

@@ -1,20 +1,15 @@
-// A proctor::process placed on a node, both sides. The master numbers each
-// one (its ref), registers it before asking the node to run it, and ends
-// it when the node reports its exit, or with SIGKILL's status when the
-// node is lost: a node kills its workers when it loses its master, so a
-// process there cannot outlive that. Threads: run_on_node blocks its
-// caller; exit reports and node deaths are handled on the io thread, with
-// mtx_ held only to update the table; the node starts the worker on a
-// thread of its own and reports its end from its io thread.
+// A proctor::process placed on a node, the master's side (the node's is in
+// node_agent.cpp). The master numbers each one (its ref), registers it
+// before asking the node to run it, and ends it when the node reports its
+// exit, or with SIGKILL's status when the node is lost: a node kills its
+// workers when it loses its master, so a process there cannot outlive
+// that. Threads: run_on_node blocks its caller; exit reports and node
+// deaths are handled on the io thread, with mtx_ held only to update the
+// table.
 #include "runtime/core/runtime_impl.hpp"
 
 #include <csignal>
 
-#include <caf/blocking_actor.hpp>
-#include <caf/spawn_options.hpp>
-
-#include "actors/wire/codec.hpp"
-#include "proctor/task.hpp"
 #include "runtime/core/errors.hpp"
 #include "runtime/node/node_requests.hpp"
 
@@ -92,55 +87,6 @@ void runtime_impl::serve_node_processes() {
     child->end(exit_status{report.signaled, report.value});
     return exit_report::reply_type{};
   });
-
-  // -- node side --------------------------------------------------------------
-
-  served_.serve_async<run_request>(
-    [this](link& from, run_request& request,
-           request_server::responder<run_request::reply_type> respond) {
-      if (!from_master(from)) {
-        respond(not_from_master(run_request::kind));
-        return;
-      }
-      if (find_task(request.task) == nullptr) {
-        respond(make_caf_error(errc::unregistered_task,
-                               "no PROCTOR_TASK named " + request.task + " in this binary"));
-        return;
-      }
-      // Starting a worker blocks (see node_side_requests).
-      auto start = [this, request, respond = std::move(respond),
-                    master = from.weak_from_this()](caf::blocking_actor*, int) {
-        std::shared_ptr<child_process> child;
-        try {
-          child = start_child(request.daemon, request.process_name);
-          // Kept until it ends: the link's and the pidfd's handlers hold
-          // a child only while they run.
-          auto* kept = child.get();
-          {
-            std::lock_guard<std::mutex> guard{mtx_};
-            run_for_master_[kept] = child;
-          }
-          child->when_ended([this, ref = request.ref, master, kept](const exit_status& how) {
-            if (auto l = master.lock())
-              requests_.post(*l, exit_report{ref, how.signaled, how.value});
-            std::lock_guard<std::mutex> guard{mtx_};
-            run_for_master_.erase(kept);
-          });
-          child->channel->send(frame_kind::run_task,
-                               encode(request.task, request.process_name, request.args,
-                                      request.parent_name));
-          if (!is_master(master))
-            throw error(errc::node_down, "proctor: the master was lost while starting");
-          respond(run_request::reply_type{static_cast<std::uint32_t>(child->pid)});
-        } catch (const std::exception& e) {
-          if (child)
-            child->signal(SIGKILL);
-          auto* failure = dynamic_cast<const error*>(&e);
-          respond(make_caf_error(failure ? failure->code() : errc::spawn_failed, e.what()));
-        }
-      };
-      system_->spawn<caf::detached>(start, 0);
-    });
 }
 
 } // namespace proctor::internal

@@ -327,6 +327,15 @@ TEST(queue, puts_of_a_handle_dropped_at_once_are_not_lost) {
     EXPECT_EQ(q.get(limit), i);
 }
 
+/// What the queue actor `queue` says it holds; 1 if it does not answer.
+std::uint64_t size_of(caf::scoped_actor& self, const caf::actor& queue) {
+  std::uint64_t size = 1;
+  self->request(queue, limit, proctor::internal::size_atom::value)
+    .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
+             [&](caf::error& err) { FAIL() << self->system().render(err); });
+  return size;
+}
+
 TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
   auto& rt = test_runtime();
   auto actor = proctor::internal::spawn_queue(rt.system(), 0);
@@ -343,11 +352,7 @@ TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
     caf::after(limit) >> [] { FAIL() << "no answer to a malformed batch"; });
   EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
   EXPECT_EQ(count, 0u);
-  std::uint64_t size = 1;
-  self->request(actor, limit, proctor::internal::size_atom::value)
-    .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
-             [&](caf::error& err) { FAIL() << rt.system().render(err); });
-  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(size_of(self, actor), 0u);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -377,11 +382,7 @@ TEST(queue, a_malformed_ack_batch_is_refused_and_the_queue_is_unchanged) {
     .receive([] { FAIL() << "a malformed ack batch was taken"; },
              [&](caf::error& err) { failure = std::move(err); });
   EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
-  std::uint64_t size = 1;
-  self->request(actor, limit, proctor::internal::size_atom::value)
-    .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
-             [&](caf::error& err) { FAIL() << rt.system().render(err); });
-  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(size_of(self, actor), 0u);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
