@@ -54,12 +54,14 @@ typename Inspector::result_type inspect(Inspector& f, actor_address& x) {
   return f(x.node, x.id);
 }
 
-/// Starts the actor registered with PROCTOR_ACTOR as `name` in the worker at
-/// the other end; served on a worker's link to its parent only.
+/// Starts the actor registered with PROCTOR_ACTOR as `name`, with its
+/// encoded arguments, in the worker at the other end; served on a worker's
+/// link to its parent only.
 struct spawn_request {
   static constexpr std::string_view kind = "spawn";
   using reply_type = actor_address;
   std::string name;
+  std::string args;
 };
 
 /// The actor published as `name` by the runtime at the other end.
@@ -71,7 +73,7 @@ struct lookup_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, spawn_request& x) {
-  return f(x.name);
+  return f(x.name, x.args);
 }
 
 template <class Inspector>

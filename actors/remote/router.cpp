@@ -91,6 +91,16 @@ void router::set_default_route(std::shared_ptr<link> l) {
   default_route_ = std::move(l);
 }
 
+void router::learn_route(const caf::node_id& node, std::shared_ptr<link> via) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  routes_.try_emplace(node, std::move(via));
+}
+
+std::shared_ptr<link> router::default_route() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return default_route_;
+}
+
 std::shared_ptr<link> router::route_to(const caf::node_id& node) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto i = routes_.find(node); i != routes_.end())

@@ -79,8 +79,14 @@ public:
   /// Every established link.
   std::vector<std::shared_ptr<link>> links();
 
+  /// Frames for `node` go through `via`, unless a route to it is known.
+  void learn_route(const caf::node_id& node, std::shared_ptr<link> via);
+
   /// Where frames for nodes without a known route go (a worker's parent).
   void set_default_route(std::shared_ptr<link> l);
+
+  /// The default route, if any: a worker's link to its parent.
+  std::shared_ptr<link> default_route();
 
   /// Handles an actor frame (message, monitor, down, node_down).
   std::error_code handle(link& from, frame_kind kind, std::span<const char> payload);

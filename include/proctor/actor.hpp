@@ -17,6 +17,8 @@
 /// Registers an actor function so that a worker process of this binary can
 /// spawn it by name: `PROCTOR_ACTOR(echo);` at namespace scope, where
 /// `caf::behavior echo(caf::event_based_actor*)` or a typed equivalent.
+/// Parameters after `self` are its arguments, given at the spawn and
+/// encoded as a task's are (values, strings, containers, handles).
 #define PROCTOR_ACTOR(fn)                                                      \
   static const ::proctor::internal::actor_registrar<&fn>                       \
     proctor_actor_registrar_##fn {                                             \

@@ -59,6 +59,12 @@ enum class errc : std::uint8_t {
   // -- managers ----------------------------------------------------------------------
   type_mismatch = 54,        ///< a name is served with another type than the one asked for
   node_down = 55,            ///< a node was declared dead (killed, frozen, partitioned)
+  // -- names and supervisors -----------------------------------------------------------
+  name_taken = 56,           ///< a name is registered to another live actor
+  not_registered = 57,       ///< no actor is registered under that name
+  supervisor_gave_up = 58,   ///< children crashed more often than the restart intensity allows
+  no_such_child = 59,        ///< a supervisor has no child with that id
+  start_failed = 60,         ///< a supervisor's child failed to start
 };
 
 /// The name of an error code, e.g. "frame_too_large".

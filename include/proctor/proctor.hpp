@@ -14,6 +14,7 @@
 #include "proctor/pool.hpp"
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
+#include "proctor/registry.hpp"
 #include "proctor/runtime.hpp"
 #include "proctor/sync.hpp"
 #include "proctor/task.hpp"

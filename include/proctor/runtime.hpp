@@ -67,31 +67,26 @@ public:
   static runtime& current();
 
   /// Starts a worker process that hosts the actor registered by
-  /// PROCTOR_ACTOR(fn) and returns its handle. Monitoring the handle reports
-  /// the process's end with its exit code or signal.
-  template <class Handle = caf::actor, class F>
-  Handle spawn_in_process(F fn) {
-    auto* entry = internal::find_actor(reinterpret_cast<const void*>(fn));
-    if (entry == nullptr)
-      throw error(errc::unregistered_actor,
-                  "proctor: the actor function is not registered; add "
-                  "PROCTOR_ACTOR(name) next to its definition");
-    return caf::actor_cast<Handle>(spawn_registered(entry->name));
+  /// PROCTOR_ACTOR(fn), spawned as fn(self, xs...), and returns its handle.
+  /// The arguments travel encoded, as a task's do. Monitoring the handle
+  /// reports the process's end with its exit code or signal.
+  template <class Handle = caf::actor, class F, class... Ts>
+  Handle spawn_in_process(F fn, Ts&&... xs) {
+    auto& entry = internal::registered_actor(reinterpret_cast<const void*>(fn));
+    auto args = internal::encode_actor_arguments(fn, std::forward<Ts>(xs)...);
+    return caf::actor_cast<Handle>(spawn_registered(entry.name, args));
   }
 
   /// Starts a worker process on the node `node` (an id from nodes()) that
-  /// hosts the actor registered by PROCTOR_ACTOR(fn), and returns its
-  /// handle. If the node dies, monitors see a down_msg with reason
+  /// hosts the actor registered by PROCTOR_ACTOR(fn), spawned as
+  /// fn(self, xs...), and returns its handle. If the node dies, monitors see a down_msg with reason
   /// node_down. Throws proctor::error: node_down (no such node alive),
   /// unregistered_actor, spawn_failed.
-  template <class Handle = caf::actor, class F>
-  Handle spawn_on(const std::string& node, F fn) {
-    auto* entry = internal::find_actor(reinterpret_cast<const void*>(fn));
-    if (entry == nullptr)
-      throw error(errc::unregistered_actor,
-                  "proctor: the actor function is not registered; add "
-                  "PROCTOR_ACTOR(name) next to its definition");
-    return caf::actor_cast<Handle>(spawn_registered_on(node, entry->name));
+  template <class Handle = caf::actor, class F, class... Ts>
+  Handle spawn_on(const std::string& node, F fn, Ts&&... xs) {
+    auto& entry = internal::registered_actor(reinterpret_cast<const void*>(fn));
+    auto args = internal::encode_actor_arguments(fn, std::forward<Ts>(xs)...);
+    return caf::actor_cast<Handle>(spawn_registered_on(node, entry.name, args));
   }
 
   /// The nodes that joined this master (see listen), alive or dead.
@@ -127,8 +122,9 @@ public:
 private:
   friend internal::runtime_impl& internal::impl_of(runtime& rt) noexcept;
 
-  caf::strong_actor_ptr spawn_registered(const std::string& name);
-  caf::strong_actor_ptr spawn_registered_on(const std::string& node, const std::string& name);
+  caf::strong_actor_ptr spawn_registered(const std::string& name, const std::string& args);
+  caf::strong_actor_ptr spawn_registered_on(const std::string& node, const std::string& name,
+                                            const std::string& args);
   void publish_handle(caf::strong_actor_ptr actor, const std::string& name);
   caf::strong_actor_ptr remote_handle(const std::string& endpoint, const std::string& name,
                                       std::chrono::milliseconds timeout);

@@ -23,6 +23,8 @@ void runtime_impl::serve_control() {
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = published_.find(request.name); i != published_.end() && i->second)
       return actor_address{i->second->node(), i->second->id()};
+    if (auto named = names_->find(request.name)) // a registered name, in the master
+      return actor_address{named->node(), named->id()};
     return make_caf_error(errc::not_published,
                           "no actor published as \"" + request.name + "\"");
   });
@@ -42,7 +44,7 @@ void runtime_impl::serve_control() {
                                  -> caf::expected<actor_address> {
     if (&from != parent_link_)
       return make_caf_error(errc::bad_argument, "request \"spawn\" is not served here");
-    return spawn_hosted(request.name);
+    return spawn_hosted(request.name, request.args);
   });
 }
 
@@ -67,8 +69,9 @@ void runtime_impl::link_closed(link& l, std::error_code reason, const std::strin
   router_->link_down(l, why);
 }
 
-caf::strong_actor_ptr runtime_impl::spawn_in(child_process& child, const std::string& name) {
-  auto reply = requests_.call(*child.channel, spawn_request{name}, std::nullopt);
+caf::strong_actor_ptr runtime_impl::spawn_in(child_process& child, const std::string& name,
+                                             const std::string& args) {
+  auto reply = requests_.call(*child.channel, spawn_request{name, args}, std::nullopt);
   if (!reply) {
     auto [code, detail] = parts_of(reply.error(), *system_);
     if (code == errc::connection_closed)

@@ -160,9 +160,10 @@ caf::strong_actor_ptr runtime::remote_handle(const std::string& endpoint,
   return impl_->remote_actor(endpoint, name, timeout);
 }
 
-caf::strong_actor_ptr runtime::spawn_registered(const std::string& name) {
+caf::strong_actor_ptr runtime::spawn_registered(const std::string& name,
+                                                const std::string& args) {
   auto child = impl_->start_child(false, "ActorHost-" + name);
-  return impl_->spawn_in(*child, name);
+  return impl_->spawn_in(*child, name, args);
 }
 
 namespace {

@@ -99,7 +99,9 @@ void check_unique_names() {
 runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_role role)
   : authkey_(std::move(authkey)), keys_(derive_handshake_keys(authkey_)), role_(role) {
   register_pool_worker();
+  names_ = std::make_shared<name_table>();
   serve_control();
+  serve_registry();
   serve_nodes();
   for (int i = 0; i < argc; ++i)
     argv_.emplace_back(argv[i]);

@@ -22,6 +22,7 @@
 
 #include "actors/remote/link.hpp"
 #include "actors/remote/link_requests.hpp"
+#include "actors/registry/name_table.hpp"
 #include "actors/remote/router.hpp"
 #include "runtime/core/directory.hpp"
 #include "runtime/core/worker_process.hpp"
@@ -77,7 +78,8 @@ public:
   std::vector<std::shared_ptr<child_process>> live_children();
 
   /// Asks a worker to spawn the registered actor `name`; waits for its handle.
-  caf::strong_actor_ptr spawn_in(child_process& child, const std::string& name);
+  caf::strong_actor_ptr spawn_in(child_process& child, const std::string& name,
+                                 const std::string& args);
 
   /// Accepts links from runtimes of this binary on `endpoint`; returns the
   /// endpoint bound (the real port for tcp port 0).
@@ -158,7 +160,7 @@ public:
   /// Starts a worker on node `id` hosting the registered actor `actor`.
   /// Blocks; never on the io thread. Throws proctor::error.
   placed_worker start_on_node(const std::string& id, const std::string& actor,
-                              const std::string& process_name);
+                              const std::string& args, const std::string& process_name);
 
   /// Starts a proctor::process on node `id` as `request` says (its ref is
   /// set here); the child ends when the node reports its exit, or with
@@ -175,6 +177,18 @@ public:
 
   /// Makes `actor` reachable as `name` through every link of this process.
   void publish(caf::strong_actor_ptr actor, const std::string& name);
+
+  // -- names (runtime/registry/) -------------------------------------------------
+
+  /// Binds `name` in the cluster's registry (the master's table, asked over
+  /// the link to it elsewhere); `replacing` may be replaced. Throws
+  /// proctor::error. Blocks for a round trip outside the master.
+  void bind_name(const std::string& name, const caf::strong_actor_ptr& actor,
+                 const caf::strong_actor_ptr& replacing = nullptr);
+  /// The actor bound to `name`, or null. Throws for a lost master.
+  caf::strong_actor_ptr find_name(const std::string& name);
+  /// Drops `name`'s binding. Throws proctor::error(not_registered).
+  void unbind_name(const std::string& name);
 
   /// The actor published as `name` by the runtime at `endpoint`, through one
   /// link per endpoint, made on first use.
@@ -231,6 +245,15 @@ public:
 private:
   /// Registers the control requests this runtime serves.
   void serve_control();
+  /// Registers the name registry's requests (runtime/registry/).
+  void serve_registry();
+  /// The link to the runtime that holds the registry; null in the master.
+  std::shared_ptr<link> registry_holder();
+  /// Whether `l` leads to a worker or a node of this runtime (which may
+  /// bind names), not to a peer (which may only look them up).
+  bool is_member_link(const link& l);
+  /// A handle at `address` as seen here.
+  caf::strong_actor_ptr actor_at(const actor_address& address);
   /// Registers the requests of nodes and their master (runtime/node/).
   void serve_nodes();
   void node_side_requests();
@@ -264,7 +287,7 @@ private:
   std::error_code on_worker_control(link& from, frame_kind kind,
                                     std::span<const char> payload);
   /// Spawns the registered actor `name` here, for the parent.
-  caf::expected<actor_address> spawn_hosted(const std::string& name);
+  caf::expected<actor_address> spawn_hosted(const std::string& name, const std::string& args);
 
   /// A link to a peer runtime: accepted on the listening endpoint `ep`
   /// (`endpoint_key` empty), serving `directory`, or connected to `ep`,
@@ -330,6 +353,7 @@ private:
   request_server served_;    ///< control requests it answers
   const link* parent_link_ = nullptr; ///< a worker's link to its parent
   std::map<std::string, caf::strong_actor_ptr> published_;
+  std::shared_ptr<name_table> names_; ///< the cluster's names (the master's)
   std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint

@@ -70,6 +70,14 @@ const actor_entry* find_actor(const void* address) noexcept {
   return find_entry(address, &actor_entry::address);
 }
 
+const actor_entry& registered_actor(const void* address) {
+  if (auto* entry = find_actor(address))
+    return *entry;
+  throw error(errc::unregistered_actor,
+              "proctor: the actor function is not registered; add "
+              "PROCTOR_ACTOR(name) next to its definition");
+}
+
 const actor_entry* find_actor(const std::string& name) noexcept {
   return find_entry(name, &actor_entry::name);
 }

@@ -90,7 +90,7 @@ void runtime_impl::node_side_requests() {
         from, std::move(respond),
         [this, request](std::shared_ptr<child_process>& child, const std::weak_ptr<link>&) {
           child = start_child(true, request.process_name);
-          auto actor = spawn_in(*child, request.actor);
+          auto actor = spawn_in(*child, request.actor, request.args);
           return start_request::reply_type{{actor->node(), actor->id()},
                                            static_cast<std::uint32_t>(child->pid)};
         });

@@ -28,8 +28,8 @@ struct join_request {
 };
 
 /// Starts a worker process on the node hosting the actor registered as
-/// `actor` (PROCTOR_ACTOR, or the pool's worker); answers where it lives
-/// and the process's pid.
+/// `actor` (PROCTOR_ACTOR, or the pool's worker) with its encoded
+/// arguments; answers where it lives and the process's pid.
 struct start_request {
   static constexpr std::string_view kind = "start";
   struct reply_type {
@@ -38,6 +38,7 @@ struct start_request {
   };
   std::string actor;
   std::string process_name;
+  std::string args;
 };
 
 /// Sends a signal to a worker the node started for the master.
@@ -88,7 +89,7 @@ typename Inspector::result_type inspect(Inspector& f, join_request::reply_type& 
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, start_request& x) {
-  return f(x.actor, x.process_name);
+  return f(x.actor, x.process_name, x.args);
 }
 
 template <class Inspector>

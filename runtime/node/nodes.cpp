@@ -165,9 +165,10 @@ std::shared_ptr<worker_process> runtime_impl::node_worker(const std::shared_ptr<
 
 runtime_impl::placed_worker runtime_impl::start_on_node(const std::string& id,
                                                         const std::string& actor,
+                                                        const std::string& args,
                                                         const std::string& process_name) {
   auto channel = live_node_link(id);
-  auto reply = requests_.call(*channel, start_request{actor, process_name},
+  auto reply = requests_.call(*channel, start_request{actor, process_name, args},
                               std::chrono::seconds{60});
   if (!reply) {
     auto [code, detail] = parts_of(reply.error(), *system_);
@@ -196,8 +197,9 @@ bool runtime::wait_for_nodes(std::size_t n, std::chrono::milliseconds timeout) {
 }
 
 caf::strong_actor_ptr runtime::spawn_registered_on(const std::string& node,
-                                                   const std::string& name) {
-  return impl_->start_on_node(node, name, "ActorHost-" + name).actor;
+                                                   const std::string& name,
+                                                   const std::string& args) {
+  return impl_->start_on_node(node, name, args, "ActorHost-" + name).actor;
 }
 
 } // namespace proctor

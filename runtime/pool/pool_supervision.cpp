@@ -28,9 +28,9 @@ void start_worker(caf::blocking_actor* self, runtime_impl* rt, caf::actor inbox,
       // Daemons: the runtime's end terminates them instead of waiting.
       auto local = rt->start_child(true, "PoolWorker");
       child = local;
-      handle = caf::actor_cast<caf::actor>(rt->spawn_in(*local, pool_worker_actor));
+      handle = caf::actor_cast<caf::actor>(rt->spawn_in(*local, pool_worker_actor, {}));
     } else {
-      auto placed = rt->start_on_node(target, pool_worker_actor, "PoolWorker");
+      auto placed = rt->start_on_node(target, pool_worker_actor, {}, "PoolWorker");
       child = std::move(placed.process);
       handle = caf::actor_cast<caf::actor>(std::move(placed.actor));
     }

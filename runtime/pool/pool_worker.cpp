@@ -270,7 +270,7 @@ private:
   std::size_t batch_bytes_ = batch_limit(max_frame_size_);
 };
 
-caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys) {
+caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys, std::string_view) {
   caf::actor_config cfg;
   auto worker = caf::make_actor<pool_worker, caf::strong_actor_ptr>(sys.next_actor_id(),
                                                                     sys.node(), &sys, cfg);

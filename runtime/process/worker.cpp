@@ -71,12 +71,18 @@ std::error_code runtime_impl::on_worker_control(link& from, frame_kind kind,
   }
 }
 
-caf::expected<actor_address> runtime_impl::spawn_hosted(const std::string& name) {
+caf::expected<actor_address> runtime_impl::spawn_hosted(const std::string& name,
+                                                        const std::string& args) {
   auto* entry = find_actor(name);
   if (entry == nullptr)
     return make_caf_error(errc::unregistered_actor,
                           "no PROCTOR_ACTOR named " + name + " in this binary");
-  auto actor = entry->make(*system_);
+  caf::strong_actor_ptr actor;
+  try {
+    actor = entry->make(*system_, args);
+  } catch (const error& e) {
+    return make_caf_error(e.code(), e.what());
+  }
   actor_address reply{system_->node(), actor->id()};
   system_->registry().put(reply.id, actor);
   {

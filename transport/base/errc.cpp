@@ -47,6 +47,11 @@ const char* to_string(errc x) noexcept {
     case errc::broken_barrier: return "broken_barrier";
     case errc::type_mismatch: return "type_mismatch";
     case errc::node_down: return "node_down";
+    case errc::name_taken: return "name_taken";
+    case errc::not_registered: return "not_registered";
+    case errc::supervisor_gave_up: return "supervisor_gave_up";
+    case errc::no_such_child: return "no_such_child";
+    case errc::start_failed: return "start_failed";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "actors/registry/registry_requests.hpp"
 #include "actors/remote/link_requests.hpp"
 #include "proctor/errc.hpp"
 #include "tests/support/subprocess.hpp"
@@ -263,4 +264,13 @@ TEST_F(handshake_attack, a_request_head_that_does_not_decode_closes_the_link) {
   const char head[] = {'\x01'};
   ASSERT_TRUE(peer.write_frame(frame_kind::request, head));
   EXPECT_TRUE(peer.wait_end(limit).closed);
+}
+
+TEST_F(handshake_attack, a_peer_may_look_names_up_but_never_bind_or_drop_them) {
+  wire_peer peer{port_};
+  ASSERT_TRUE(established(peer));
+  EXPECT_EQ(ask(peer, 2, register_request{"idle", {}, {}}), code_of(errc::bad_argument));
+  EXPECT_EQ(ask(peer, 3, unregister_request{"idle"}), code_of(errc::bad_argument));
+  EXPECT_EQ(ask(peer, 4, whereis_request{"nobody"}), code_of(errc::not_registered));
+  EXPECT_EQ(ask(peer, 5, lookup_request{"idle"}), 0); // the link lives on
 }
