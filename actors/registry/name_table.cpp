@@ -7,7 +7,7 @@
 namespace proctor::internal {
 
 errc name_table::bind(const std::string& name, const caf::strong_actor_ptr& actor,
-                      const caf::actor_addr& replacing) {
+                      const actor_address& replacing) {
   if (name.empty() || !actor)
     return errc::bad_argument;
   {
@@ -16,7 +16,8 @@ errc name_table::bind(const std::string& name, const caf::strong_actor_ptr& acto
     if (!added) {
       if (i->second == actor)
         return errc::ok;
-      if (!replacing || caf::actor_cast<caf::actor_addr>(i->second) != replacing)
+      if (replacing.id == 0 || i->second->id() != replacing.id
+          || i->second->node() != replacing.node)
         return errc::name_taken;
       i->second = actor;
     }

@@ -8,6 +8,7 @@
 #include <caf/actor_addr.hpp>
 #include <caf/actor_control_block.hpp>
 
+#include "actors/remote/link_requests.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
@@ -25,7 +26,7 @@ public:
   /// replaced only if it is `replacing` (a supervisor's previous
   /// incarnation of a child); else name_taken. Returns ok or the errc.
   errc bind(const std::string& name, const caf::strong_actor_ptr& actor,
-            const caf::actor_addr& replacing = {});
+            const actor_address& replacing = {});
 
   /// The actor bound to `name`; null if none.
   caf::strong_actor_ptr find(const std::string& name) const;

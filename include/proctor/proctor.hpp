@@ -16,6 +16,7 @@
 #include "proctor/queue.hpp"
 #include "proctor/registry.hpp"
 #include "proctor/runtime.hpp"
+#include "proctor/supervisor.hpp"
 #include "proctor/sync.hpp"
 #include "proctor/task.hpp"
 #include "proctor/wait.hpp"

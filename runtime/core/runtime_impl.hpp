@@ -184,7 +184,7 @@ public:
   /// the link to it elsewhere); `replacing` may be replaced. Throws
   /// proctor::error. Blocks for a round trip outside the master.
   void bind_name(const std::string& name, const caf::strong_actor_ptr& actor,
-                 const caf::strong_actor_ptr& replacing = nullptr);
+                 const caf::actor_addr& replacing = {});
   /// The actor bound to `name`, or null. Throws for a lost master.
   caf::strong_actor_ptr find_name(const std::string& name);
   /// Drops `name`'s binding. Throws proctor::error(not_registered).

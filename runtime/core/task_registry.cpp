@@ -6,6 +6,9 @@
 
 #include <algorithm>
 
+#include "actors/errors.hpp"
+#include "runtime/core/runtime_impl.hpp"
+
 namespace proctor::internal {
 
 namespace {
@@ -92,6 +95,20 @@ void register_message_type(std::string name, type_adder add) {
 
 const std::vector<message_type_entry>& message_types() {
   return entries<message_type_entry>();
+}
+
+} // namespace proctor::internal
+
+namespace proctor::internal {
+
+caf::error describe_exception(caf::scheduled_actor*, std::exception_ptr& x) {
+  try {
+    std::rethrow_exception(x);
+  } catch (const std::exception& e) {
+    return make_caf_error(errc::remote_error, demangled(typeid(e)) + ": " + e.what());
+  } catch (...) {
+    return make_caf_error(errc::remote_error, "an exception of unknown type");
+  }
 }
 
 } // namespace proctor::internal

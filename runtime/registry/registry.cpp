@@ -24,6 +24,10 @@ actor_address address_of(const caf::strong_actor_ptr& actor) {
   return actor ? actor_address{actor->node(), actor->id()} : actor_address{};
 }
 
+actor_address address_of(const caf::actor_addr& actor) {
+  return actor ? actor_address{actor.node(), actor.id()} : actor_address{};
+}
+
 [[noreturn]] void throw_from(const caf::error& failure, caf::actor_system& sys,
                              const std::string& name) {
   auto [code, detail] = parts_of(failure, sys);
@@ -64,12 +68,12 @@ caf::strong_actor_ptr runtime_impl::actor_at(const actor_address& address) {
 }
 
 void runtime_impl::bind_name(const std::string& name, const caf::strong_actor_ptr& actor,
-                             const caf::strong_actor_ptr& replacing) {
+                             const caf::actor_addr& replacing) {
   if (name.empty() || !actor)
     throw error(errc::bad_argument, "proctor: a name and an actor handle are needed");
   auto holder = registry_holder();
   if (!holder) {
-    auto code = names_->bind(name, actor, caf::actor_cast<caf::actor_addr>(replacing));
+    auto code = names_->bind(name, actor, address_of(replacing));
     if (code == errc::name_taken)
       throw error(code, "proctor: the name \"" + name + "\" is registered to another actor");
     if (code != errc::ok)
@@ -167,8 +171,7 @@ void runtime_impl::serve_registry() {
       auto actor = actor_at(request.actor);
       if (!actor)
         return make_caf_error(errc::bad_argument, "the actor to register is gone");
-      auto code = names_->bind(request.name, actor,
-                               caf::actor_cast<caf::actor_addr>(actor_at(request.replacing)));
+      auto code = names_->bind(request.name, actor, request.replacing);
       if (code == errc::name_taken)
         return make_caf_error(code, "the name \"" + request.name
                                       + "\" is registered to another actor");

@@ -12,6 +12,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_control_block.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/scheduled_actor.hpp>
 
 #include "proctor/detail/task_registry.hpp"
 
@@ -40,10 +41,16 @@ const actor_entry& registered_actor(const void* address);
 
 std::vector<std::string> actor_names();
 
+/// What an exception that escapes a registered actor ends it with: its
+/// type and what() in proctor's remote_error, for monitors and supervisors.
+caf::error describe_exception(caf::scheduled_actor* self, std::exception_ptr& x);
+
 // CAF 0.17 keeps the arguments of a spawn in a shared_ptr that is null for
 // none and dereferences it anyway; one unused argument keeps that defined.
 template <auto Fn, class R, class Self, class... Ps>
 R call_ignoring_tag(Self* self, int, Ps... xs) {
+  if constexpr (std::is_base_of_v<caf::scheduled_actor, Self>)
+    self->set_exception_handler(&describe_exception);
   return Fn(self, std::move(xs)...);
 }
 
