@@ -291,3 +291,28 @@ TEST(examples, task_master_and_task_worker_run_on_two_hosts) {
   EXPECT_EQ(results, 10) << master.out();
   EXPECT_TRUE(has(master.out(), "master exit.")) << master.out();
 }
+
+TEST(examples, supervisor_strategies) {
+  auto t = run_example("supervisor_strategies");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "one_for_one: b crashed; restarted: b\\n")) << t.out;
+  EXPECT_TRUE(has(t.out, "one_for_all: b crashed; restarted: a b c\\n")) << t.out;
+  EXPECT_TRUE(has(t.out, "rest_for_one: b crashed; restarted: b c\\n")) << t.out;
+  EXPECT_TRUE(has(t.out, "session#2 crashed and was restarted alone")) << t.out;
+  EXPECT_TRUE(has(t.out, "backoff: restarts waited 100 ms 200 ms 400 ms 400 ms")) << t.out;
+  EXPECT_TRUE(has(t.out, "ended with supervisor_gave_up")) << t.out;
+}
+
+TEST(examples, supervised_server) {
+  auto t = run_example("supervised_server");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "client 1: put color blue -> ok\\n"
+                         "client 2: get color -> blue\\n"
+                         "killed the session process of client 2\\n"
+                         "client 2: get color -> \\(connection closed\\)\\n"
+                         "client 1: get color -> blue\\n"))
+    << t.out;
+  EXPECT_TRUE(has(t.out, "client 1: get color -> \\(connection closed\\)\\n"
+                         "client 3: get color -> '' \\(a new cache\\)"))
+    << t.out;
+}

@@ -217,7 +217,15 @@ public:
   /// without exactly one template).
   supervisor(runtime& rt, supervisor_spec spec, std::string name = "supervisor");
 
-  /// Stops the tree, as stop() does, unless it ended already.
+  /// A handle to the supervisor `actor` running in this process, such as
+  /// a nested one that which_children() reports: its calls and its events
+  /// (of it and those below it). Its destructor leaves the supervisor
+  /// running. Throws bad_argument if `actor` is no supervisor, or not one
+  /// of this process; invalid_state if it has ended.
+  static supervisor attach(const caf::actor& actor);
+
+  /// Stops the tree, as stop() does, unless it ended already (a handle made
+  /// by attach() does not).
   ~supervisor();
 
   supervisor(supervisor&&) noexcept;
@@ -281,9 +289,11 @@ public:
   std::chrono::milliseconds call_timeout{60000};
 
 private:
+  supervisor() = default;
   caf::actor start_dynamic(const std::string& actor_name, std::string args);
 
   std::shared_ptr<internal::supervisor_handle> handle_;
+  bool owner_ = true; ///< stops the tree when destroyed
 };
 
 } // namespace proctor

@@ -182,8 +182,12 @@ void runtime_impl::serve_registry() {
   service.template add<whereis_request>(
     [](link&, whereis_request&) -> std::optional<caf::error> { return std::nullopt; },
     [this](whereis_request& request) -> caf::expected<actor_address> {
-      if (auto actor = names_->find(request.name))
+      if (auto actor = names_->find(request.name)) {
+        // Messages from the asker find a local actor by its id.
+        if (actor->node() == system_->node())
+          system_->registry().put(actor->id(), actor);
         return address_of(actor);
+      }
       return make_caf_error(errc::not_registered, not_registered_text(request.name));
     });
   service.template add<unregister_request>(

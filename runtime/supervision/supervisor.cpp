@@ -31,6 +31,8 @@ Result call(internal::supervisor_handle& h, std::chrono::milliseconds timeout, W
   if (failure) {
     if (failure == caf::sec::request_timeout)
       throw timeout_error("proctor: the supervisor did not answer in time");
+    if (failure == caf::sec::unexpected_message)
+      throw error(errc::bad_argument, "proctor: the actor is not a supervisor");
     throw error(errc::invalid_state, "proctor: the supervisor has ended");
   }
   if (!*out)
@@ -55,8 +57,23 @@ supervisor::supervisor(runtime& rt, supervisor_spec spec, std::string name) {
   handle_ = std::move(*started);
 }
 
+supervisor supervisor::attach(const caf::actor& actor) {
+  if (!actor || actor->node() != actor.home_system().node())
+    throw error(errc::bad_argument, "proctor: not a supervisor of this process");
+  supervisor out;
+  out.owner_ = false;
+  out.handle_ = std::make_shared<internal::supervisor_handle>();
+  out.handle_->actor = actor;
+  out.handle_->events = call<std::shared_ptr<internal::event_hub>>(
+    *out.handle_, out.call_timeout, [](internal::supervisor_core& core) {
+      return caf::expected<std::shared_ptr<internal::event_hub>>{core.events()};
+    });
+  internal::watch_end(out.handle_);
+  return out;
+}
+
 supervisor::~supervisor() {
-  if (handle_)
+  if (handle_ && owner_)
     stop();
 }
 

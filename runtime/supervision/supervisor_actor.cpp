@@ -150,6 +150,15 @@ void record_end(supervisor_handle& handle, const caf::error& reason) {
 
 } // namespace
 
+void watch_end(const std::shared_ptr<supervisor_handle>& handle) {
+  std::weak_ptr<supervisor_handle> weak = handle;
+  caf::actor_cast<caf::abstract_actor*>(handle->actor)
+    ->attach_functor([weak](const caf::error& reason) {
+      if (auto h = weak.lock())
+        record_end(*h, reason);
+    });
+}
+
 caf::expected<std::shared_ptr<supervisor_handle>>
 start_supervisor(runtime_impl& rt, const supervisor_spec& spec, const std::string& path,
                  const std::shared_ptr<event_hub>& events) {
@@ -160,12 +169,7 @@ start_supervisor(runtime_impl& rt, const supervisor_spec& spec, const std::strin
   auto handle = std::make_shared<supervisor_handle>();
   handle->events = events;
   handle->actor = rt.system().spawn<caf::detached>(supervisor_actor, start);
-  std::weak_ptr<supervisor_handle> weak = handle;
-  caf::actor_cast<caf::abstract_actor*>(handle->actor)
-    ->attach_functor([weak](const caf::error& reason) {
-      if (auto h = weak.lock())
-        record_end(*h, reason);
-    });
+  watch_end(handle);
   if (auto failed = started.get())
     return failed;
   return handle;

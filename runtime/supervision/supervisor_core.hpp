@@ -79,6 +79,10 @@ public:
   std::vector<child_info> which_children() const;
   child_counts count_children() const;
 
+  const std::shared_ptr<event_hub>& events() const noexcept {
+    return events_;
+  }
+
   /// Whether `spec` can start a supervisor: bad_argument with the reason.
   static caf::error validate(const supervisor_spec& spec);
 
@@ -148,6 +152,10 @@ private:
   bool finished_ = false;
   caf::error exit_reason_;
 };
+
+/// Records in `handle` how its supervisor ends, when it does (at once if
+/// it has).
+void watch_end(const std::shared_ptr<supervisor_handle>& handle);
 
 /// Starts a supervisor for `spec` named `path` on a thread of its own and
 /// waits until its children have started (or failed to). Blocks.

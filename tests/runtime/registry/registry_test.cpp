@@ -29,8 +29,9 @@ caf::behavior tagged(caf::event_based_actor*, int tag) {
 }
 PROCTOR_ACTOR(tagged);
 
-// Registers itself under the name it is sent; answers whereis(name) as the
-// tag of the actor found there (-1: none), and unregisters on request.
+// Registers itself under the name it is sent; answers whereis(name) with
+// what the actor found there answers to 0 (its tag; -1: none), and
+// unregisters on request.
 caf::behavior name_user(caf::event_based_actor* self, int tag) {
   return {
     [self](caf::atom_value op, const std::string& name) -> caf::result<int> {
@@ -46,7 +47,11 @@ caf::behavior name_user(caf::event_based_actor* self, int tag) {
         auto found = proctor::whereis(name);
         if (!found)
           return -1;
-        return 1; // found; the caller asks the actor itself for its tag
+        auto rp = self->make_response_promise<int>();
+        self->request(found, limit, 0)
+          .then([rp](int tag) mutable { rp.deliver(tag); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
       } catch (const proctor::error& e) {
         return -100 - static_cast<int>(e.code());
       }
@@ -170,14 +175,14 @@ TEST(registry, workers_bind_and_find_names_that_every_process_sees) {
   auto found = proctor::whereis("registry.worker");
   ASSERT_TRUE(found);
   EXPECT_EQ(ask_int(self, found, 0), 11);
-  EXPECT_EQ(ask_int(self, b, caf::atom("whereis"), std::string{"registry.worker"}), 1);
+  EXPECT_EQ(ask_int(self, b, caf::atom("whereis"), std::string{"registry.worker"}), 11);
   // The name is taken for the other worker, in proctor's error.
   EXPECT_EQ(ask_int(self, b, caf::atom("register"), std::string{"registry.worker"}),
             -100 - static_cast<int>(errc::name_taken));
   // A name the master bound is seen in a worker.
   auto local = rt.system().spawn(tagged, 33);
   proctor::register_name("registry.master", local);
-  EXPECT_EQ(ask_int(self, b, caf::atom("whereis"), std::string{"registry.master"}), 1);
+  EXPECT_EQ(ask_int(self, b, caf::atom("whereis"), std::string{"registry.master"}), 33);
   EXPECT_EQ(ask_int(self, b, caf::atom("whereis"), std::string{"registry.none"}), -1);
   // A worker drops a name; dropping it twice is not_registered.
   EXPECT_EQ(ask_int(self, a, caf::atom("drop"), std::string{"registry.worker"}), 0);

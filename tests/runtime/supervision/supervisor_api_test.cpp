@@ -137,6 +137,12 @@ TEST(supervisor_api, the_handle_starts_stops_restarts_and_deletes_children) {
   auto nested = supervisor_spec{};
   nested.children.push_back(child_spec::actor("x", supervised_worker, 9));
   sup.start_child(child_spec::supervisor("sub", nested));
+  {
+    // A nested supervisor's own handle; dropping it leaves it running.
+    auto sub = supervisor::attach(actor_of(sup, "sub"));
+    EXPECT_EQ(sub.which_children().at(0).id, "x");
+    EXPECT_EQ(code_of([&] { supervisor::attach(b); }), errc::bad_argument);
+  }
   auto counts = sup.count_children();
   EXPECT_EQ(counts.specs, 3u);
   EXPECT_EQ(counts.active, 3u);
