@@ -20,6 +20,8 @@
 //             ("no node node_down")
 //   lost      a process on the first node that sleeps: "started", then,
 //             once the test has killed the node, "lost exitcode -9"
+//   supervised  supervisors and names across a node: see
+//             node_supervision_helpers.cpp
 // Exits 0 when done, 2 on an error.
 #include <chrono>
 #include <csignal>
@@ -41,6 +43,8 @@
 #include "proctor/runtime.hpp"
 
 namespace proctor::testing {
+
+int supervised(runtime& rt, const std::vector<std::string>& ids);
 
 namespace {
 
@@ -233,6 +237,8 @@ int node_master_helper(runtime& rt, const std::vector<std::string>& args) {
       return lost(rt, ids);
     if (mode == "deadly")
       return deadly(rt, ids);
+    if (mode == "supervised")
+      return supervised(rt, ids);
     return failover(rt, ids);
   } catch (const std::exception& e) {
     std::printf("error %s\n", e.what());

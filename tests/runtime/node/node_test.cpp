@@ -238,3 +238,14 @@ TEST(nodes, orders_and_exit_reports_from_a_peer_that_is_no_node_or_master_are_re
             }),
             proctor::errc::bad_argument);
 }
+
+TEST(nodes, a_supervised_child_on_a_node_is_restarted_there_and_names_cross_nodes) {
+  subprocess master{master_argv("tcp://127.0.0.1:0", 1, "supervised", false), key};
+  ASSERT_TRUE(master.wait_for_lines(1, limit)) << master.err();
+  subprocess node{node_argv(master.out_lines().at(0), 1000, false), key};
+  ASSERT_EQ(master.wait(limit), 0) << master.out() << master.err() << node.err();
+  EXPECT_TRUE(has_line(master, "answer 101")) << master.out();
+  EXPECT_TRUE(has_line(master, "again 101")) << master.out();
+  EXPECT_TRUE(has_line(master, "self 5")) << master.out();
+  EXPECT_TRUE(has_line(master, "sees 7")) << master.out();
+}
