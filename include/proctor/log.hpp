@@ -9,7 +9,8 @@ namespace proctor {
 enum class log_level { error = 0, warning = 1, info = 2, debug = 3 };
 
 /// Receives each line proctor logs: its level, the component that wrote it
-/// ("transport", "actors", "runtime", "process", "pool", "pipe") and the
+/// ("transport", "actors", "runtime", "process", "pool", "pipe",
+/// "supervisor") and the
 /// message, without a trailing newline.
 ///
 /// Runs on whichever thread logs, the io thread among them, and may run on

@@ -45,10 +45,22 @@ caf::error start_failure(const child_spec& spec, const std::string& why) {
   return make_caf_error(errc::start_failed, "child \"" + spec.id + "\" did not start: " + why);
 }
 
+/// Spawns the actor of `spec` in the idle worker `child`, which is killed
+/// if that fails: it would wait for orders forever.
+caf::actor spawn_in_worker(runtime_impl& rt, const std::shared_ptr<child_process>& child,
+                           const child_spec& spec) {
+  try {
+    return caf::actor_cast<caf::actor>(rt.spawn_in(*child, spec.actor_name, spec.actor_args));
+  } catch (...) {
+    child->signal(SIGKILL);
+    throw;
+  }
+}
+
 /// Starts the actor of `spec` where it is placed.
-started_child start_worker(runtime_impl& rt, const child_spec& spec, const std::string& path) {
+started_child start_worker(runtime_impl& rt, const child_spec& spec, const std::string& path,
+                           std::shared_ptr<child_process>& standby) {
   started_child out;
-  auto process_name = path + "/" + spec.id;
   switch (spec.where.kind) {
     case placement::this_process: {
       auto* entry = find_actor(spec.actor_name);
@@ -58,20 +70,26 @@ started_child start_worker(runtime_impl& rt, const child_spec& spec, const std::
       break;
     }
     case placement::own_process: {
-      auto child = rt.start_child(false, process_name);
-      try {
-        out.actor = caf::actor_cast<caf::actor>(rt.spawn_in(*child, spec.actor_name, spec.actor_args));
-      } catch (...) {
-        child->signal(SIGKILL); // an idle worker would wait for orders forever
-        throw;
+      // The standby if it is still there, else a worker started now.
+      if (auto idle = std::move(standby)) {
+        try {
+          out.actor = spawn_in_worker(rt, idle, spec);
+          out.pid = idle->pid;
+          out.process = std::move(idle);
+          break;
+        } catch (const std::exception& e) {
+          log("supervisor", log_level::warning, path, ": the standby worker failed: ", e.what());
+        }
       }
+      auto child = start_standby(rt, path);
+      out.actor = spawn_in_worker(rt, child, spec);
       out.pid = child->pid;
       out.process = std::move(child);
       break;
     }
     case placement::node: {
       auto placed = rt.start_on_node(spec.where.node_id, spec.actor_name, spec.actor_args,
-                                     process_name);
+                                     path + "/" + spec.id);
       out.actor = caf::actor_cast<caf::actor>(placed.actor);
       out.process = std::move(placed.process);
       break;
@@ -82,9 +100,17 @@ started_child start_worker(runtime_impl& rt, const child_spec& spec, const std::
 
 } // namespace
 
+std::shared_ptr<child_process> start_standby(runtime_impl& rt, const std::string& path) {
+  // A daemon: the runtime's end terminates a tree still running instead of
+  // waiting for it.
+  // Named after its supervisor: it may become any of its children.
+  return rt.start_child(true, path);
+}
+
 caf::expected<started_child> start_incarnation(runtime_impl& rt, const child_spec& spec,
                                                const std::string& path,
-                                               const std::shared_ptr<event_hub>& events) {
+                                               const std::shared_ptr<event_hub>& events,
+                                               std::shared_ptr<child_process>& standby) {
   started_child out;
   if (spec.nested) {
     auto started = start_supervisor(rt, *spec.nested, path + "/" + spec.id, events);
@@ -93,7 +119,7 @@ caf::expected<started_child> start_incarnation(runtime_impl& rt, const child_spe
     out.actor = (*started)->actor;
   } else {
     try {
-      out = start_worker(rt, spec, path);
+      out = start_worker(rt, spec, path, standby);
     } catch (const std::exception& e) {
       return start_failure(spec, e.what());
     }

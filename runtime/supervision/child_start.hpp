@@ -46,14 +46,21 @@ struct started_child {
   }
 };
 
+struct child_process;
+
 /// Starts an incarnation of `spec` where it is placed: an actor here, a
-/// worker process here or on a node, or a supervisor below `path` (which
+/// worker process here (in `standby`, an idle worker started before, if
+/// given; it is taken) or on a node, or a supervisor below `path` (which
 /// reports to `events`). Blocks (a process start, a supervisor's children);
 /// never call it on the io thread or a CAF scheduler thread. The error is
 /// proctor's start_failed with the cause.
 caf::expected<started_child> start_incarnation(runtime_impl& rt, const child_spec& spec,
                                                const std::string& path,
-                                               const std::shared_ptr<event_hub>& events);
+                                               const std::shared_ptr<event_hub>& events,
+                                               std::shared_ptr<child_process>& standby);
+
+/// Starts an idle worker process for a later start_incarnation. Blocks.
+std::shared_ptr<child_process> start_standby(runtime_impl& rt, const std::string& path);
 
 /// Stops `child` as `policy` says: asked to stop (exit reason
 /// user_shutdown), killed if it has not ended within the timeout (at once

@@ -13,6 +13,9 @@ class supervisor_core;
 /// A backoff delay is over: (restart_due_atom, uint64 token).
 using restart_due_atom = caf::atom_constant<caf::atom("svrestart")>;
 
+/// Time to start the standby worker: (refill_standby_atom).
+using refill_standby_atom = caf::atom_constant<caf::atom("svstandby")>;
+
 /// A call of the supervisor's handle, run on the supervisor's thread:
 /// (supervisor_call_atom, shared_ptr<supervisor_call>). Never leaves the
 /// process, so it need not serialize.

@@ -123,6 +123,7 @@ caf::behavior supervisor_actor(supervisor_actor_type* self,
     return {};
   }
   return {
+    [&core](refill_standby_atom) { core.refill_standby(); },
     [&core, finish_if_done](restart_due_atom, std::uint64_t token) {
       core.on_restart_due(token);
       finish_if_done();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <csignal>
 #include <set>
 
 #include <caf/actor_cast.hpp>
@@ -17,6 +18,7 @@
 #include "runtime/core/errors.hpp"
 #include "runtime/core/runtime_impl.hpp"
 #include "runtime/supervision/supervision_atoms.hpp"
+#include "transport/base/log.hpp"
 
 namespace proctor::internal {
 
@@ -103,6 +105,31 @@ supervisor_core::~supervisor_core() {
   for (auto& c : children_)
     if (c.now)
       kill_incarnation(c.now);
+  if (standby_)
+    standby_->signal(SIGKILL);
+}
+
+void supervisor_core::drop_standby() {
+  if (auto idle = std::move(standby_))
+    idle->signal(SIGKILL);
+}
+
+void supervisor_core::refill_standby() {
+  refill_asked_ = false;
+  if (standby_ || finished_)
+    return;
+  bool wanted = std::any_of(children_.begin(), children_.end(), [](const child& c) {
+    return c.spec.where.kind == placement::own_process;
+  });
+  wanted = wanted || (spec_.strategy == strategy::simple_one_for_one
+                      && spec_.children.front().where.kind == placement::own_process);
+  if (!wanted)
+    return;
+  try {
+    standby_ = start_standby(rt_, path_);
+  } catch (const std::exception& e) {
+    log("supervisor", log_level::warning, path_, ": no standby worker: ", e.what());
+  }
 }
 
 caf::error supervisor_core::start_all() {
@@ -135,7 +162,11 @@ supervisor_core::child* supervisor_core::find(const caf::actor_addr& actor) {
 
 caf::error supervisor_core::start(child& c, supervisor_event::kind_type report_as,
                                   std::chrono::milliseconds delay) {
-  auto started = start_incarnation(rt_, c.spec, path_, events_);
+  auto started = start_incarnation(rt_, c.spec, path_, events_, standby_);
+  if (c.spec.where.kind == placement::own_process && !standby_ && !refill_asked_) {
+    refill_asked_ = true; // after what waits in the mailbox
+    self_->send(self_, refill_standby_atom::value);
+  }
   if (!started) {
     report(supervisor_event::start_failed, &c, detail_of(started.error()));
     return std::move(started.error());
@@ -292,6 +323,7 @@ void supervisor_core::give_up(const std::string& why) {
   report(supervisor_event::gave_up, nullptr, why);
   for (auto i = children_.rbegin(); i != children_.rend(); ++i)
     stop(*i);
+  drop_standby();
   pending_.clear();
   finished_ = true;
   exit_reason_ = make_caf_error(errc::supervisor_gave_up, path_ + ": " + why);
@@ -306,6 +338,7 @@ void supervisor_core::shut_down(const std::string& why) {
       report(supervisor_event::terminated, &*i, "shutdown");
     }
   pending_.clear();
+  drop_standby();
   report(supervisor_event::shut_down, nullptr, why);
   finished_ = true;
   exit_reason_ = caf::exit_reason::user_shutdown;

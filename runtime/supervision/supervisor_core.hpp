@@ -70,6 +70,9 @@ public:
   void on_down(const caf::down_msg& msg);
   /// A backoff delay is over: starts what `token` stands for.
   void on_restart_due(std::uint64_t token);
+  /// Starts the idle worker that the next start of a child in a process of
+  /// its own takes, if there is none and such a child exists.
+  void refill_standby();
 
   caf::expected<caf::actor> start_child(child_spec spec);
   caf::expected<caf::actor> start_dynamic(const std::string& actor_name, std::string args);
@@ -126,6 +129,8 @@ private:
   std::vector<std::string> stop_group_of(const std::string& id);
   std::chrono::milliseconds next_delay(child& c);
   void give_up(const std::string& why);
+  /// Ends the standby worker, if any.
+  void drop_standby();
   /// A significant child ended for good: maybe the supervisor ends too.
   void check_auto_shutdown(const child& ended);
   void report(supervisor_event::kind_type kind, const child* c, std::string reason,
@@ -149,6 +154,11 @@ private:
   };
   std::map<std::uint64_t, pending_restart> pending_;
   std::uint64_t dynamic_seq_ = 0;
+  /// An idle worker process, started ahead: a child in a process of its own
+  /// (re)starts in it without waiting for a fork. Refilled after each use,
+  /// once the supervisor has nothing else to do.
+  std::shared_ptr<child_process> standby_;
+  bool refill_asked_ = false;
   bool finished_ = false;
   caf::error exit_reason_;
 };

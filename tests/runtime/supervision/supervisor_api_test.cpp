@@ -71,7 +71,7 @@ TEST(supervisor_api, a_child_that_fails_to_start_stops_those_started_before_it) 
   // Nothing of it is left: the worker process of "second" ends.
   auto any_left = [&] {
     for (auto& child : internal::impl_of(rt).live_children())
-      if (child->name.rfind("rollback/", 0) == 0)
+      if (child->name == "rollback")
         return true;
     return false;
   };
