@@ -20,6 +20,7 @@
 
 #include "proctor/listener.hpp"
 #include "proctor/process.hpp"
+#include "proctor/registry.hpp"
 #include "proctor/runtime.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -122,9 +123,9 @@ int watch_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   }
 }
 
-// serve [ENDPOINT]: publishes an actor as "idle", listens on ENDPOINT (TCP
-// on the loopback by default), prints the endpoint bound and serves until
-// killed (at most a minute).
+// serve [ENDPOINT]: publishes an actor as "idle" and registers another as
+// "registered", listens on ENDPOINT (TCP on the loopback by default),
+// prints the endpoint bound and serves until killed (at most a minute).
 int serve_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   // An argument, because CAF 0.17 spawns a function without one through a
   // null shared_ptr (UBSan rejects it).
@@ -132,6 +133,7 @@ int serve_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
     return {[n](int x) { return x + n; }};
   };
   rt.publish(rt.system().spawn(adds, 1), "idle");
+  proctor::register_name("registered", rt.system().spawn(adds, 2));
   auto where = !args.empty() && !args[0].starts_with("--") ? args[0] : "tcp://127.0.0.1:0";
   std::printf("%s\n", rt.listen(where).c_str());
   std::fflush(stdout);

@@ -272,5 +272,7 @@ TEST_F(handshake_attack, a_peer_may_look_names_up_but_never_bind_or_drop_them) {
   EXPECT_EQ(ask(peer, 2, register_request{"idle", {}, {}}), code_of(errc::bad_argument));
   EXPECT_EQ(ask(peer, 3, unregister_request{"idle"}), code_of(errc::bad_argument));
   EXPECT_EQ(ask(peer, 4, whereis_request{"nobody"}), code_of(errc::not_registered));
-  EXPECT_EQ(ask(peer, 5, lookup_request{"idle"}), 0); // the link lives on
+  EXPECT_EQ(ask(peer, 5, whereis_request{"registered"}), 0);
+  EXPECT_EQ(ask(peer, 6, lookup_request{"registered"}), 0); // remote_actor's path
+  EXPECT_EQ(ask(peer, 7, lookup_request{"idle"}), 0);       // the link lives on
 }
