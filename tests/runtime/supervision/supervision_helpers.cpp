@@ -21,6 +21,8 @@ caf::behavior supervised_worker(caf::event_based_actor* self, int tag) {
         throw std::runtime_error("boom");
       if (op == caf::atom("quit"))
         self->quit();
+      if (op == caf::atom("exit"))
+        proctor::exit(3);
       return static_cast<int>(::getpid());
     },
   };

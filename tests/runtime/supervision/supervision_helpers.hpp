@@ -17,7 +17,8 @@
 namespace proctor::testing {
 
 /// Answers an int with its tag; (crash) throws std::runtime_error("boom");
-/// (quit) ends normally; (pid) answers its process's pid.
+/// (quit) ends normally; (exit) ends its process with exit code 3; (pid)
+/// answers its process's pid.
 caf::behavior supervised_worker(caf::event_based_actor* self, int tag);
 
 /// Ignores every exit message but kill; answers an int with its tag.

@@ -273,3 +273,48 @@ TEST(supervisor, backoff_spaces_restarts_doubling_up_to_its_maximum) {
   EXPECT_EQ(delays, (std::vector<long>{10, 20, 40, 40}));
   EXPECT_EQ(ask_tag(self, current), 1);
 }
+
+TEST(supervisor, backoff_starts_counting_again_after_a_quiet_period) {
+  auto& rt = test_runtime();
+  supervisor_spec spec;
+  spec.intensity = 10;
+  spec.period = 60s;
+  spec.backoff = backoff{10ms, 40ms, 0.0, 5ms};
+  auto child = child_spec::actor("w", supervised_worker, 1);
+  child.name = "backoff.quiet";
+  spec.children.push_back(child);
+  supervisor sup{rt, spec, "quiet"};
+  event_log log{sup};
+  caf::scoped_actor self{rt.system()};
+  auto current = whereis("backoff.quiet");
+  for (std::size_t n = 1; n <= 2; ++n) {
+    ASSERT_TRUE(crash(self, log, current, "w"));
+    ASSERT_TRUE(log.wait_for(supervisor_event::restarted, n, "w"));
+    current = rebound("backoff.quiet", current);
+    ASSERT_TRUE(current);
+    std::this_thread::sleep_for(20ms); // longer than reset_after: quiet
+  }
+  std::vector<long> delays;
+  for (auto& e : log.events())
+    if (e.kind == supervisor_event::restarted)
+      delays.push_back(static_cast<long>(e.delay.count()));
+  EXPECT_EQ(delays, (std::vector<long>{10, 10}));
+}
+
+TEST(supervisor, a_process_child_that_exits_reports_its_exit_code) {
+  auto& rt = test_runtime();
+  supervisor_spec spec;
+  auto child = child_spec::actor("p", supervised_worker, 1);
+  child.where = placement::in_own_process();
+  spec.children.push_back(child);
+  supervisor sup{rt, spec, "exits"};
+  event_log log{sup};
+  caf::anon_send(actor_of(sup, "p"), caf::atom("exit"));
+  ASSERT_TRUE(log.wait_for(supervisor_event::restarted, 1, "p"));
+  auto events = log.events();
+  auto it = std::find_if(events.begin(), events.end(),
+                         [](auto& e) { return e.kind == supervisor_event::crashed; });
+  ASSERT_NE(it, events.end());
+  EXPECT_EQ(it->exitcode, 3);
+  EXPECT_EQ(it->reason, "exit code 3");
+}
