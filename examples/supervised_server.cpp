@@ -60,11 +60,13 @@ void write_line(int fd, const std::string& line) {
 // closes the connection when it is stopped.
 caf::behavior session(caf::event_based_actor* self) {
   return {[self](caf::atom_value, proctor::fd conn) {
-    self->attach_functor([conn] { ::shutdown(conn.get(), SHUT_RDWR); });
-    std::thread{[conn, me = caf::actor{self}]() mutable {
+    // Both copies keep the descriptor open while either runs.
+    int sock = conn.get();
+    self->attach_functor([conn, sock] { ::shutdown(sock, SHUT_RDWR); });
+    std::thread{[conn, sock, me = caf::actor{self}] {
       caf::scoped_actor ask{me.home_system()};
       std::string line;
-      while (read_line(conn.get(), line)) {
+      while (read_line(sock, line)) {
         std::istringstream words{line};
         std::string op, key, value, reply;
         words >> op >> key >> value;
@@ -77,7 +79,7 @@ caf::behavior session(caf::event_based_actor* self) {
           answer(key, value);
         else
           answer(key);
-        write_line(conn.get(), reply);
+        write_line(sock, reply);
       }
       caf::anon_send_exit(me, caf::exit_reason::normal);
     }}.detach();
