@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   std::size_t restarts = 0;
   std::mutex mtx;
   std::condition_variable cv;
-  app.subscribe([&](const proctor::supervisor_event& e) {
+  auto token = app.subscribe([&](const proctor::supervisor_event& e) {
     if (e.kind == proctor::supervisor_event::restarted) {
       std::lock_guard<std::mutex> guard{mtx};
       ++restarts;
@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
     std::unique_lock<std::mutex> guard{mtx};
     cv.wait_for(guard, 30s, [&] { return restarts >= 2; });
   }
+  app.unsubscribe(token);
   std::cout << "killed the cache: rest_for_one restarted the cache and the sessions\n";
   std::cout << "client 1: get color -> " << one.say("get color") << '\n';
   client three{port};

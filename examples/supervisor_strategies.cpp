@@ -24,12 +24,17 @@ PROCTOR_ACTOR(worker);
 /// Collects a supervisor's events; waits for the n-th of a kind.
 class recorder {
 public:
-  explicit recorder(proctor::supervisor& sup) {
-    sup.subscribe([this](const proctor::supervisor_event& e) {
+  explicit recorder(proctor::supervisor& sup) : sup_(sup) {
+    token_ = sup.subscribe([this](const proctor::supervisor_event& e) {
       std::lock_guard<std::mutex> guard{mtx_};
       events_.push_back(e);
       cv_.notify_all();
     });
+  }
+
+  // The supervisor outlives the recorder: its last events go nowhere.
+  ~recorder() {
+    sup_.unsubscribe(token_);
   }
 
   std::vector<proctor::supervisor_event> wait_for(proctor::supervisor_event::kind_type kind,
@@ -49,6 +54,8 @@ public:
   }
 
 private:
+  proctor::supervisor& sup_;
+  std::size_t token_ = 0;
   std::mutex mtx_;
   std::condition_variable cv_;
   std::vector<proctor::supervisor_event> events_;

@@ -247,8 +247,9 @@ private:
   void serve_control();
   /// Registers the name registry's requests (runtime/registry/).
   void serve_registry();
-  /// The link to the runtime that holds the registry; null in the master.
-  std::shared_ptr<link> registry_holder();
+  /// The link to the runtime that holds the registry: nothing in the
+  /// master (it holds it), a null link while that runtime is unreachable.
+  std::optional<std::shared_ptr<link>> registry_holder();
   /// Whether `l` leads to a worker or a node of this runtime (which may
   /// bind names), not to a peer (which may only look them up).
   bool is_member_link(const link& l);

@@ -28,6 +28,18 @@ actor_address address_of(const caf::actor_addr& actor) {
   return actor ? actor_address{actor.node(), actor.id()} : actor_address{};
 }
 
+caf::error master_unreachable() {
+  return make_caf_error(errc::connection_closed, "the master that holds the names is not reachable");
+}
+
+/// The link to ask, or throws if the holder is unreachable.
+link& holder_link(const std::shared_ptr<link>& holder) {
+  if (!holder)
+    throw error(errc::connection_closed,
+                "proctor: the master that holds the names is not reachable");
+  return *holder;
+}
+
 [[noreturn]] void throw_from(const caf::error& failure, caf::actor_system& sys,
                              const std::string& name) {
   auto [code, detail] = parts_of(failure, sys);
@@ -40,12 +52,12 @@ std::string not_registered_text(const std::string& name) {
 
 } // namespace
 
-std::shared_ptr<link> runtime_impl::registry_holder() {
+std::optional<std::shared_ptr<link>> runtime_impl::registry_holder() {
   if (role_ == process_role::worker)
     return router_->default_route();
   std::lock_guard<std::mutex> guard{mtx_};
   if (join_endpoint_.empty())
-    return nullptr;
+    return std::nullopt;
   return master_link_;
 }
 
@@ -83,7 +95,8 @@ void runtime_impl::bind_name(const std::string& name, const caf::strong_actor_pt
   // The holder reaches a local actor by its id.
   if (actor->node() == system_->node())
     system_->registry().put(actor->id(), actor);
-  auto reply = requests_.call(*holder, register_request{name, address_of(actor), address_of(replacing)},
+  auto reply = requests_.call(holder_link(*holder),
+                              register_request{name, address_of(actor), address_of(replacing)},
                               std::nullopt);
   if (!reply)
     throw_from(reply.error(), *system_, name);
@@ -93,7 +106,7 @@ caf::strong_actor_ptr runtime_impl::find_name(const std::string& name) {
   auto holder = registry_holder();
   if (!holder)
     return names_->find(name);
-  auto reply = requests_.call(*holder, whereis_request{name}, std::nullopt);
+  auto reply = requests_.call(holder_link(*holder), whereis_request{name}, std::nullopt);
   if (!reply) {
     if (reply.error().category() == error_category
         && static_cast<errc>(reply.error().code()) == errc::not_registered)
@@ -110,7 +123,7 @@ void runtime_impl::unbind_name(const std::string& name) {
       throw error(errc::not_registered, "proctor: " + not_registered_text(name));
     return;
   }
-  auto reply = requests_.call(*holder, unregister_request{name}, std::nullopt);
+  auto reply = requests_.call(holder_link(*holder), unregister_request{name}, std::nullopt);
   if (!reply)
     throw_from(reply.error(), *system_, name);
 }
@@ -123,7 +136,7 @@ namespace {
 struct name_service {
   request_server& served;
   link_requests& requests;
-  std::function<std::shared_ptr<link>()> holder;
+  std::function<std::optional<std::shared_ptr<link>>()> holder;
   std::function<void(std::function<void()>)> run_blocking;
 
   template <class Request, class Admit, class Serve>
@@ -140,7 +153,11 @@ struct name_service {
           respond(serve(request));
           return;
         }
-        svc.run_blocking([&requests = svc.requests, up, request, respond] {
+        if (!*up) {
+          respond(master_unreachable());
+          return;
+        }
+        svc.run_blocking([&requests = svc.requests, up = *up, request, respond] {
           respond(requests.call(*up, request, std::nullopt));
         });
       });
