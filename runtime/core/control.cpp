@@ -23,11 +23,8 @@ void runtime_impl::serve_control() {
     std::lock_guard<std::mutex> guard{mtx_};
     if (auto i = published_.find(request.name); i != published_.end() && i->second)
       return actor_address{i->second->node(), i->second->id()};
-    if (auto named = names_->find(request.name)) { // a registered name, in the master
-      if (named->node() == system_->node())
-        system_->registry().put(named->id(), named);
+    if (auto named = names_->find(request.name)) // a registered name, in the master
       return actor_address{named->node(), named->id()};
-    }
     return make_caf_error(errc::not_published,
                           "no actor published as \"" + request.name + "\"");
   });

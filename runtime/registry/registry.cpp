@@ -85,6 +85,9 @@ void runtime_impl::bind_name(const std::string& name, const caf::strong_actor_pt
     throw error(errc::bad_argument, "proctor: a name and an actor handle are needed");
   auto holder = registry_holder();
   if (!holder) {
+    // Askers in other processes reach a local actor by its id.
+    if (actor->node() == system_->node())
+      system_->registry().put(actor->id(), actor);
     auto code = names_->bind(name, actor, address_of(replacing));
     if (code == errc::name_taken)
       throw error(code, "proctor: the name \"" + name + "\" is registered to another actor");
@@ -199,12 +202,8 @@ void runtime_impl::serve_registry() {
   service.template add<whereis_request>(
     [](link&, whereis_request&) -> std::optional<caf::error> { return std::nullopt; },
     [this](whereis_request& request) -> caf::expected<actor_address> {
-      if (auto actor = names_->find(request.name)) {
-        // Messages from the asker find a local actor by its id.
-        if (actor->node() == system_->node())
-          system_->registry().put(actor->id(), actor);
+      if (auto actor = names_->find(request.name))
         return address_of(actor);
-      }
       return make_caf_error(errc::not_registered, not_registered_text(request.name));
     });
   service.template add<unregister_request>(

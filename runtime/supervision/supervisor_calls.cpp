@@ -19,7 +19,23 @@ caf::error refused(errc code, const std::string& why) {
   return make_caf_error(code, "proctor: " + why);
 }
 
+/// The answer for a call that needs `c` terminated.
+template <class Child>
+caf::error busy(const Child& c) {
+  return refused(errc::invalid_state, "child \"" + c.spec.id + "\" is "
+                                        + (c.now ? "running" : "restarting"));
+}
+
 } // namespace
+
+caf::expected<caf::actor> supervisor_core::add_and_start(child_spec spec) {
+  children_.push_back(child{std::move(spec), {}, child_info::terminated, 0, 0, {}, {}});
+  if (auto err = start(children_.back(), supervisor_event::started, {})) {
+    children_.pop_back();
+    return err;
+  }
+  return children_.back().now.actor;
+}
 
 caf::expected<caf::actor> supervisor_core::start_child(child_spec spec) {
   if (spec_.strategy == strategy::simple_one_for_one)
@@ -27,12 +43,7 @@ caf::expected<caf::actor> supervisor_core::start_child(child_spec spec) {
                                        "from its template: start_child(fn, args...)");
   if (auto err = validate(spec))
     return err;
-  children_.push_back(child{std::move(spec), {}, child_info::terminated, 0, 0, {}, {}});
-  if (auto err = start(children_.back(), supervisor_event::started, {})) {
-    children_.pop_back();
-    return err;
-  }
-  return children_.back().now.actor;
+  return add_and_start(std::move(spec));
 }
 
 caf::expected<caf::actor> supervisor_core::start_dynamic(const std::string& actor_name,
@@ -48,12 +59,7 @@ caf::expected<caf::actor> supervisor_core::start_dynamic(const std::string& acto
   spec.id = model.id + "#" + std::to_string(++dynamic_seq_);
   spec.actor_args = std::move(args);
   spec.name.clear(); // one name cannot follow many children
-  children_.push_back(child{std::move(spec), {}, child_info::terminated, 0, 0, {}, {}});
-  if (auto err = start(children_.back(), supervisor_event::started, {})) {
-    children_.pop_back();
-    return err;
-  }
-  return children_.back().now.actor;
+  return add_and_start(std::move(spec));
 }
 
 caf::expected<caf::actor> supervisor_core::restart_child(const std::string& id) {
@@ -61,8 +67,7 @@ caf::expected<caf::actor> supervisor_core::restart_child(const std::string& id) 
   if (c == nullptr)
     return no_child(id);
   if (c->state != child_info::terminated)
-    return refused(errc::invalid_state, "child \"" + id + "\" is "
-                                          + (c->now ? "running" : "restarting"));
+    return busy(*c);
   if (auto err = start(*c, supervisor_event::started, {}))
     return err;
   return c->now.actor;
@@ -89,8 +94,7 @@ caf::error supervisor_core::delete_child(const std::string& id) {
   if (c == nullptr)
     return no_child(id);
   if (c->state != child_info::terminated)
-    return refused(errc::invalid_state, "child \"" + id + "\" is "
-                                          + (c->now ? "running" : "restarting"));
+    return busy(*c);
   std::erase_if(children_, [&](const child& x) { return x.spec.id == id; });
   return {};
 }

@@ -117,6 +117,8 @@ private:
   child* find(const caf::actor_addr& actor);
   /// Starts one incarnation of `c` and registers its name.
   caf::error start(child& c, supervisor_event::kind_type report, std::chrono::milliseconds delay);
+  /// Appends `spec` and starts it; drops it again if it does not start.
+  caf::expected<caf::actor> add_and_start(child_spec spec);
   /// Stops `c` within its shutdown time, if it runs.
   void stop(child& c);
   /// A child ended or did not restart: restart what the strategy says, or

@@ -14,10 +14,13 @@
 
 #include "proctor/runtime.hpp"
 #include "runtime/core/runtime_impl.hpp"
+#include "tests/support/errors.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
 using proctor::errc;
+using proctor::testing::error_of;
 using proctor::testing::test_runtime;
 
 namespace {
@@ -79,12 +82,7 @@ caf::error ask_error(caf::scoped_actor& self, const caf::actor& dest, int x) {
 
 /// Waits (bounded) until `name` is bound to nothing.
 bool becomes_unbound(const std::string& name) {
-  for (int i = 0; i < 3000; ++i) {
-    if (!proctor::whereis(name))
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
+  return proctor::testing::eventually([&] { return !proctor::whereis(name); });
 }
 
 } // namespace
@@ -98,29 +96,16 @@ TEST(registry, a_name_binds_is_found_and_is_dropped) {
   proctor::register_name("registry.basic", actor); // the same actor again: fine
   proctor::unregister("registry.basic");
   EXPECT_FALSE(proctor::whereis("registry.basic"));
-  try {
-    proctor::unregister("registry.basic");
-    ADD_FAILURE() << "expected not_registered";
-  } catch (const proctor::error& e) {
-    EXPECT_EQ(e.code(), errc::not_registered);
-  }
+  EXPECT_EQ(error_of([] { proctor::unregister("registry.basic"); }), errc::not_registered);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
 TEST(registry, bad_input_is_refused) {
   auto& rt = test_runtime();
   auto actor = rt.system().spawn(tagged, 1);
-  for (auto attempt : {0, 1}) {
-    try {
-      if (attempt == 0)
-        proctor::register_name("", actor);
-      else
-        proctor::register_name("registry.bad", caf::actor{});
-      ADD_FAILURE() << "expected bad_argument";
-    } catch (const proctor::error& e) {
-      EXPECT_EQ(e.code(), errc::bad_argument);
-    }
-  }
+  EXPECT_EQ(error_of([&] { proctor::register_name("", actor); }), errc::bad_argument);
+  EXPECT_EQ(error_of([] { proctor::register_name("registry.bad", caf::actor{}); }),
+            errc::bad_argument);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -229,11 +214,7 @@ TEST(registry, a_send_through_named_reaches_whatever_is_bound_when_it_arrives) {
 TEST(registry, actor_arguments_that_do_not_decode_are_refused_by_the_worker) {
   auto& impl = proctor::internal::impl_of(test_runtime());
   auto child = impl.start_child(false, "ActorHost-bad-args");
-  try {
-    impl.spawn_in(*child, "tagged", std::string{"\x01", 1});
-    ADD_FAILURE() << "expected bad_argument";
-  } catch (const proctor::error& e) {
-    EXPECT_EQ(e.code(), errc::bad_argument);
-  }
+  EXPECT_EQ(error_of([&] { impl.spawn_in(*child, "tagged", std::string{"\x01", 1}); }),
+            errc::bad_argument);
   child->signal(SIGKILL);
 }

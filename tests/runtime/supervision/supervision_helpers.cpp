@@ -85,6 +85,14 @@ std::vector<supervisor_event> event_log::events() {
   return events_;
 }
 
+std::vector<long> event_log::restart_delays() {
+  std::vector<long> out;
+  for (auto& e : events())
+    if (e.kind == supervisor_event::restarted)
+      out.push_back(static_cast<long>(e.delay.count()));
+  return out;
+}
+
 std::vector<std::string> event_log::sequence(
   std::initializer_list<supervisor_event::kind_type> kinds) {
   std::vector<std::string> out;

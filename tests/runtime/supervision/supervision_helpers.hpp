@@ -44,6 +44,8 @@ public:
   /// Waits until `n` events of `kind` (for `child`, if given) were seen.
   bool wait_for(supervisor_event::kind_type kind, std::size_t n, const std::string& child = {});
   std::vector<supervisor_event> events();
+  /// The backoff delay of each restart, in milliseconds, in order.
+  std::vector<long> restart_delays();
   /// "kind child" for each event, in order, of the kinds in `kinds`.
   std::vector<std::string> sequence(std::initializer_list<supervisor_event::kind_type> kinds);
 

@@ -15,6 +15,8 @@
 #include "proctor/runtime.hpp"
 #include "runtime/core/runtime_impl.hpp"
 #include "tests/runtime/supervision/supervision_helpers.hpp"
+#include "tests/support/errors.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -23,29 +25,16 @@ using namespace proctor::testing;
 
 namespace {
 
-template <class F>
-errc code_of(F f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e.code();
-  }
-  return errc::ok;
-}
-
 /// Whether process `pid` has ended (gone, or a zombie), waited for with a bound.
 bool process_ends(int pid) {
-  for (int i = 0; i < 3000; ++i) {
+  return eventually([pid] {
     if (::kill(pid, 0) != 0)
       return true;
     std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
     std::string skip, state;
     stat >> skip >> skip >> state;
-    if (state == "Z")
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
+    return state == "Z";
+  });
 }
 
 } // namespace
@@ -75,9 +64,7 @@ TEST(supervisor_api, a_child_that_fails_to_start_stops_those_started_before_it) 
         return true;
     return false;
   };
-  for (int i = 0; i < 3000 && any_left(); ++i)
-    std::this_thread::sleep_for(10ms);
-  EXPECT_FALSE(any_left());
+  EXPECT_TRUE(eventually([&] { return !any_left(); }));
   unregister("rollback.taken");
   caf::anon_send_exit(squatter, caf::exit_reason::user_shutdown);
 }
@@ -87,7 +74,7 @@ TEST(supervisor_api, a_child_on_a_node_that_is_not_there_fails_to_start) {
   supervisor_spec spec;
   spec.children.push_back(child_spec::actor("remote", supervised_worker, 1));
   spec.children[0].where = placement::on_node("no-such-node");
-  EXPECT_EQ(code_of([&] { supervisor sup(rt, spec, "nonode"); }), errc::start_failed);
+  EXPECT_EQ(error_of([&] { supervisor sup(rt, spec, "nonode"); }), errc::start_failed);
 }
 
 TEST(supervisor_api, shutdown_goes_right_to_left_and_kills_a_child_that_ignores_it) {
@@ -141,7 +128,7 @@ TEST(supervisor_api, the_handle_starts_stops_restarts_and_deletes_children) {
     // A nested supervisor's own handle; dropping it leaves it running.
     auto sub = supervisor::attach(actor_of(sup, "sub"));
     EXPECT_EQ(sub.which_children().at(0).id, "x");
-    EXPECT_EQ(code_of([&] { supervisor::attach(b); }), errc::bad_argument);
+    EXPECT_EQ(error_of([&] { supervisor::attach(b); }), errc::bad_argument);
   }
   auto counts = sup.count_children();
   EXPECT_EQ(counts.specs, 3u);
@@ -149,17 +136,17 @@ TEST(supervisor_api, the_handle_starts_stops_restarts_and_deletes_children) {
   EXPECT_EQ(counts.supervisors, 1u);
   EXPECT_EQ(counts.workers, 2u);
   // Bad input, each with its error, the tree unchanged.
-  EXPECT_EQ(code_of([&] { sup.start_child(child_spec::actor("a", supervised_worker, 5)); }),
+  EXPECT_EQ(error_of([&] { sup.start_child(child_spec::actor("a", supervised_worker, 5)); }),
             errc::bad_argument);
-  EXPECT_EQ(code_of([&] { sup.restart_child("nobody"); }), errc::no_such_child);
-  EXPECT_EQ(code_of([&] { sup.restart_child("b"); }), errc::invalid_state);
-  EXPECT_EQ(code_of([&] { sup.delete_child("b"); }), errc::invalid_state);
-  EXPECT_EQ(code_of([&] { sup.terminate_child("nobody"); }), errc::no_such_child);
-  EXPECT_EQ(code_of([&] { sup.start_child(supervised_worker, 1); }), errc::bad_argument);
+  EXPECT_EQ(error_of([&] { sup.restart_child("nobody"); }), errc::no_such_child);
+  EXPECT_EQ(error_of([&] { sup.restart_child("b"); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { sup.delete_child("b"); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { sup.terminate_child("nobody"); }), errc::no_such_child);
+  EXPECT_EQ(error_of([&] { sup.start_child(supervised_worker, 1); }), errc::bad_argument);
   auto significant = child_spec::actor("sig", supervised_worker, 1);
   significant.significant = true;
   significant.restart = restart::transient;
-  EXPECT_EQ(code_of([&] { sup.start_child(significant); }), errc::bad_argument);
+  EXPECT_EQ(error_of([&] { sup.start_child(significant); }), errc::bad_argument);
   EXPECT_EQ(sup.count_children().specs, 3u);
   // terminate keeps the spec; restart brings it back; delete drops it.
   sup.terminate_child("b");
@@ -174,7 +161,7 @@ TEST(supervisor_api, the_handle_starts_stops_restarts_and_deletes_children) {
   sup.delete_child("b");
   EXPECT_EQ(sup.count_children().specs, 2u);
   sup.stop();
-  EXPECT_EQ(code_of([&] { sup.which_children(); }), errc::invalid_state);
+  EXPECT_EQ(error_of([&] { sup.which_children(); }), errc::invalid_state);
 }
 
 TEST(supervisor_api, a_name_follows_the_current_incarnation_of_a_child) {

@@ -12,6 +12,7 @@
 #include "proctor/registry.hpp"
 #include "proctor/runtime.hpp"
 #include "tests/runtime/supervision/supervision_helpers.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
@@ -39,19 +40,6 @@ std::vector<caf::actor> actors_of(supervisor& sup) {
   for (auto& child : sup.which_children())
     out.push_back(child.actor);
   return out;
-}
-
-/// Waits until every child of `sup` runs again.
-bool all_running(supervisor& sup) {
-  for (int i = 0; i < 3000; ++i) {
-    bool running = true;
-    for (auto& child : sup.which_children())
-      running = running && child.state == child_info::running;
-    if (running)
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
 }
 
 } // namespace
@@ -196,13 +184,12 @@ TEST(supervisor, transient_temporary_and_permanent_children_follow_their_restart
 
 /// Waits until `name` is bound to an actor other than `old`.
 caf::actor rebound(const std::string& name, const caf::actor& old) {
-  for (int i = 0; i < 3000; ++i) {
-    auto now = whereis(name);
-    if (now && now != old)
-      return now;
-    std::this_thread::sleep_for(10ms);
-  }
-  return {};
+  caf::actor now;
+  eventually([&] {
+    now = whereis(name);
+    return now && now != old;
+  });
+  return now && now != old ? now : caf::actor{};
 }
 
 TEST(supervisor, beyond_its_intensity_a_supervisor_gives_up_and_escalates_to_the_top) {
@@ -266,10 +253,7 @@ TEST(supervisor, backoff_spaces_restarts_doubling_up_to_its_maximum) {
     current = rebound("backoff.w", current);
     ASSERT_TRUE(current);
   }
-  std::vector<long> delays;
-  for (auto& e : log.events())
-    if (e.kind == supervisor_event::restarted)
-      delays.push_back(static_cast<long>(e.delay.count()));
+  auto delays = log.restart_delays();
   EXPECT_EQ(delays, (std::vector<long>{10, 20, 40, 40}));
   EXPECT_EQ(ask_tag(self, current), 1);
 }
@@ -294,10 +278,7 @@ TEST(supervisor, backoff_starts_counting_again_after_a_quiet_period) {
     ASSERT_TRUE(current);
     std::this_thread::sleep_for(20ms); // longer than reset_after: quiet
   }
-  std::vector<long> delays;
-  for (auto& e : log.events())
-    if (e.kind == supervisor_event::restarted)
-      delays.push_back(static_cast<long>(e.delay.count()));
+  auto delays = log.restart_delays();
   EXPECT_EQ(delays, (std::vector<long>{10, 10}));
 }
 
