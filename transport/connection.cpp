@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -13,6 +14,7 @@
 
 #include "proctor/detail/bounded_deserializer.hpp"
 #include "proctor/errc.hpp"
+#include "transport/base/fd_passing.hpp"
 #include "transport/base/log.hpp"
 #include "transport/tls.hpp"
 
@@ -31,6 +33,17 @@ handshake_role other(handshake_role role) {
   return role == handshake_role::initiator ? handshake_role::acceptor
                                            : handshake_role::initiator;
 }
+
+bool is_unix_socket(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
+         && addr.ss_family == AF_UNIX;
+}
+
+/// Descriptors received ahead of the frames that claim them: one frame's,
+/// and the next one's arriving with the same read.
+constexpr std::size_t max_arrived_fds = 2 * max_passed_fds;
 
 const char* name_of(handshake_role role) {
   return role == handshake_role::initiator ? "initiator" : "acceptor";
@@ -68,7 +81,8 @@ connection::connection(socket_type socket, connection_settings settings,
     settings_(std::move(settings)),
     handler_(std::move(handler)),
     handshake_timer_(socket_.get_executor()),
-    heartbeat_timer_(socket_.get_executor()) {
+    heartbeat_timer_(socket_.get_executor()),
+    passes_fds_(!settings_.tls && is_unix_socket(socket_.native_handle())) {
   // Non-blocking so that `send` can try a write from the caller's thread.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -142,21 +156,61 @@ void connection::do_read() {
     tls_in_.resize(min_space);
     space = boost::asio::buffer(tls_in_);
   }
+  if (passes_fds_) {
+    // Descriptors come with the bytes, which Asio cannot read: recvmsg, in
+    // a handler of its own so that a busy peer does not deepen the stack.
+    boost::asio::post(executor(), [self = shared_from_this()] {
+      self->receive_with_descriptors();
+    });
+    return;
+  }
   socket_.async_read_some(space, [self = shared_from_this()](auto ec, auto n) {
-    if (ec) {
-      if (self->read_end_ != self->read_begin_)
-        self->do_close(errc::truncated_frame,
-                       "the peer closed in the middle of a frame ("
-                         + std::to_string(self->read_end_ - self->read_begin_)
-                         + " bytes pending)");
-      else if (ec == boost::asio::error::eof)
-        self->do_close(errc::connection_closed, "end of stream");
-      else
-        self->do_close(errc::connection_closed, ec.message());
-      return;
-    }
+    if (ec)
+      return self->on_read_failed(ec);
     self->on_read(n);
   });
+}
+
+void connection::receive_with_descriptors() {
+  if (!handler_)
+    return;
+  std::vector<int> fds;
+  std::span<char> space{read_buf_.data() + read_end_, read_buf_.size() - read_end_};
+  auto n = receive_with_fds(socket_.native_handle(), space, fds, max_passed_fds);
+  for (int fd : fds)
+    arrived_fds_.emplace_back(fd);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    // The socket is drained, and only this thread runs the reactor: the
+    // next byte's readiness edge cannot pass before this wait is queued.
+    socket_.async_wait(socket_type::wait_read, [self = shared_from_this()](auto ec) {
+      if (ec)
+        return self->on_read_failed(ec);
+      self->receive_with_descriptors();
+    });
+    return;
+  }
+  if (n < 0 && errno == EBADMSG)
+    return refuse_and_close(errc::protocol_violation,
+                            "more descriptors than a frame may carry");
+  if (n < 0)
+    return on_read_failed({errno, boost::system::system_category()});
+  if (n == 0)
+    return on_read_failed(boost::asio::error::eof);
+  if (arrived_fds_.size() > max_arrived_fds)
+    return refuse_and_close(errc::protocol_violation,
+                            "descriptors that no frame claims");
+  on_read(static_cast<std::size_t>(n));
+}
+
+void connection::on_read_failed(const boost::system::error_code& ec) {
+  if (read_end_ != read_begin_)
+    do_close(errc::truncated_frame, "the peer closed in the middle of a frame ("
+                                      + std::to_string(read_end_ - read_begin_)
+                                      + " bytes pending)");
+  else if (ec == boost::asio::error::eof)
+    do_close(errc::connection_closed, "end of stream");
+  else
+    do_close(errc::connection_closed, ec.message());
 }
 
 void connection::on_read(std::size_t bytes) {
@@ -175,6 +229,11 @@ void connection::on_read(std::size_t bytes) {
   }
   if (auto err = consume_frames(detail)) {
     refuse_and_close(err, std::move(detail));
+    return;
+  }
+  // Only a peer that proved the key may hand this process descriptors.
+  if (!io_established_ && !arrived_fds_.empty()) {
+    refuse_and_close(errc::protocol_violation, "descriptors before the handshake ended");
     return;
   }
   {
@@ -217,6 +276,12 @@ std::error_code connection::consume_frames(std::string& detail) {
                  + std::to_string(limit);
       return err;
     }
+    std::size_t fd_count = hdr.flags;
+    if (fd_count > 0 && (handshaking || !passes_fds_ || fd_count > max_passed_fds)) {
+      detail = "a frame announces " + std::to_string(fd_count)
+               + " descriptors, which this connection does not carry";
+      return errc::protocol_violation;
+    }
     auto total = frame_header_size + hdr.length;
     if (available < total) {
       // Only now, with the length checked, make room for the whole frame.
@@ -231,6 +296,17 @@ std::error_code connection::consume_frames(std::string& detail) {
     }
     std::span<const char> payload{read_buf_.data() + read_begin_ + frame_header_size,
                                   hdr.length};
+    // The descriptors were attached to the frame's first byte: here by now.
+    if (arrived_fds_.size() < fd_count) {
+      detail = "a frame announces " + std::to_string(fd_count) + " descriptors, "
+               + std::to_string(arrived_fds_.size()) + " arrived";
+      return errc::protocol_violation;
+    }
+    frame_fds_.clear();
+    for (std::size_t i = 0; i < fd_count; ++i) {
+      frame_fds_.push_back(std::move(arrived_fds_.front()));
+      arrived_fds_.pop_front();
+    }
     read_begin_ += total;
     if (handshaking || is_handshake_kind(hdr.kind)) {
       if (auto err = handle_handshake_frame(hdr.kind, payload, detail))
@@ -242,6 +318,7 @@ std::error_code connection::consume_frames(std::string& detail) {
       detail = "frame of kind " + std::to_string(int(hdr.kind)) + " rejected";
       return err;
     }
+    frame_fds_.clear(); // closes those the handler did not take
     {
       std::lock_guard<std::mutex> guard{mtx_};
       if (closed_)
@@ -250,6 +327,12 @@ std::error_code connection::consume_frames(std::string& detail) {
     if (read_begin_ == read_end_)
       read_begin_ = read_end_ = 0;
   }
+}
+
+std::vector<scoped_fd> connection::take_descriptors() {
+  auto taken = std::move(frame_fds_);
+  frame_fds_.clear();
+  return taken;
 }
 
 // -- handshake ----------------------------------------------------------------
@@ -410,6 +493,7 @@ void connection::do_close(std::error_code reason, std::string detail) {
     closed_ = true;
     established_ = false;
     pending_.clear();
+    pending_bytes_ = 0;
     pid = peer_pid_;
     writable_.notify_all();
   }
@@ -422,6 +506,8 @@ void connection::do_close(std::error_code reason, std::string detail) {
       detail.empty() ? "" : " (", detail, detail.empty() ? "" : ")");
   handshake_timer_.cancel();
   heartbeat_timer_.cancel();
+  // Descriptors that came for frames nobody will read (io thread only).
+  arrived_fds_.clear();
   // Shut down but keep the fd: another thread may be inside ::send on it, and
   // a closed fd number could be reused by an unrelated socket meanwhile.
   boost::system::error_code ignored;

@@ -14,11 +14,18 @@
 // only for a message frame while more than max_pending_bytes are queued.
 // Control frames (is_control_kind) never wait, so a thread holding a lock
 // the io thread needs cannot deadlock against it.
+//
+// Writes. Small frames are copied into one buffer and go out together; a
+// large payload handed over by value is written from where it is, gathered
+// with the others in one sendmsg. On a Unix socket without TLS a frame may
+// carry descriptors (SCM_RIGHTS): they are attached to the frame's first
+// byte, so the reader has them by the time it has the frame's header.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -33,6 +40,7 @@
 #include <boost/asio/basic_stream_socket.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>
 
+#include "transport/base/scoped_fd.hpp"
 #include "transport/frame.hpp"
 #include "transport/handshake.hpp"
 
@@ -47,6 +55,9 @@ struct connection_settings {
   std::uint64_t fingerprint = 0;      ///< of this binary's registered names
   std::vector<char> node;             ///< opaque identity sent in `hello`
   std::uint32_t max_frame_size = default_max_frame_size;
+  /// The largest shared-memory payload a frame's descriptor may bring;
+  /// checked by the layer above before it maps one.
+  std::uint64_t max_shared_size = default_max_shared_size;
   std::chrono::milliseconds handshake_timeout{5000};
   /// Bytes queued for writing beyond which senders block (backpressure).
   std::size_t max_pending_bytes = 64u << 20;
@@ -74,6 +85,13 @@ struct peer_info {
 
 class connection;
 
+/// A descriptor to send with a frame; `owner` keeps it open until the frame
+/// is written or dropped.
+struct passed_fd {
+  int fd = -1;
+  std::shared_ptr<const void> owner;
+};
+
 /// The layer above. Every callback runs on the connection's io thread, one at
 /// a time, and must not block.
 class connection_handler {
@@ -86,7 +104,9 @@ public:
                                          std::string& detail) = 0;
 
   /// One whole frame after the handshake. The payload is valid only during
-  /// the call. A returned error closes the connection with that reason.
+  /// the call, and so are the descriptors that came with it (see
+  /// connection::take_descriptors). A returned error closes the connection
+  /// with that reason.
   virtual std::error_code on_frame(connection& conn, frame_kind kind,
                                    std::span<const char> payload) = 0;
 
@@ -128,6 +148,23 @@ public:
   /// @returns frame_too_large (nothing queued) or connection_closed.
   std::error_code send(frame_kind kind, std::span<const char> payload);
 
+  /// As above, for a payload the connection takes over: a large one is
+  /// written from where it is, never copied. `fds` go with the frame, at
+  /// most max_passed_fds, only where passes_descriptors(); otherwise
+  /// bad_argument and nothing is queued.
+  std::error_code send(frame_kind kind, std::vector<char>&& payload,
+                       std::vector<passed_fd> fds = {});
+
+  /// True on a Unix socket without TLS: frames may carry descriptors.
+  bool passes_descriptors() const noexcept {
+    return passes_fds_;
+  }
+
+  /// The descriptors that came with the frame being delivered, in the order
+  /// sent; only inside connection_handler::on_frame. Those not taken are
+  /// closed when on_frame returns.
+  std::vector<scoped_fd> take_descriptors();
+
   /// Closes with `reason` (logged); the handler's on_closed follows on the io
   /// thread. Thread-safe and idempotent.
   void close(std::error_code reason, std::string detail = {});
@@ -155,7 +192,10 @@ private:
              std::shared_ptr<connection_handler> handler);
 
   void do_read();
+  /// Reads with recvmsg, keeping the descriptors that come along.
+  void receive_with_descriptors();
   void on_read(std::size_t bytes);
+  void on_read_failed(const boost::system::error_code& ec);
   /// TLS: decrypts what the socket delivered into read_buf_.
   std::error_code on_tls_read(std::size_t bytes, std::string& detail);
   /// TLS: moves plaintext into the session, its records into inflight_;
@@ -169,7 +209,18 @@ private:
   std::error_code on_proof(std::span<const char> payload, std::string& detail);
   void send_handshake(frame_kind kind, std::vector<char> payload);
   void refuse_and_close(std::error_code reason, std::string detail);
+  /// Queues a frame (under mtx_): `copied` goes into the shared buffer,
+  /// `owned` into a chunk of its own when it is large or carries `fds`.
+  void enqueue(frame_kind kind, std::span<const char> copied, std::vector<char>&& owned,
+               std::vector<passed_fd>&& fds);
   void kick_writer(std::unique_lock<std::mutex>& guard);
+  /// Writes what inflight_ holds until the socket is full, with one sendmsg
+  /// per run of chunks (a chunk that carries descriptors starts a run).
+  /// Only the writer calls it, without mtx_. Returns the bytes written and
+  /// sets `error` to errno if the socket failed.
+  std::size_t write_inflight(int& error);
+  /// After a write of `n` bytes (under mtx_): true once inflight_ is empty.
+  bool wrote(std::size_t n);
   /// Whether a caller's frames should wait for the io thread (a burst).
   bool defer_to_io_thread();
   void do_async_write();
@@ -205,6 +256,10 @@ private:
   std::vector<char> tls_in_; ///< TLS records as read, before decryption
   bool tls_up_ = false;      ///< the TLS handshake is done (io thread only)
   std::vector<char> read_buf_;
+  /// Descriptors received and not yet claimed by a frame, oldest first.
+  std::deque<scoped_fd> arrived_fds_;
+  /// The descriptors of the frame being delivered.
+  std::vector<scoped_fd> frame_fds_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
   std::vector<std::uint8_t> own_nonce_;
@@ -220,10 +275,26 @@ private:
   // -- guarded by mtx_ --------------------------------------------------------
   mutable std::mutex mtx_;
   std::condition_variable writable_;
+  /// Frames written in one piece: small ones together in `head`, or one
+  /// large frame's header in `head` and its payload in `body`. `fds` go
+  /// with the first byte of `head`.
+  struct out_chunk {
+    std::vector<char> head;
+    std::vector<char> body;
+    std::vector<passed_fd> fds;
+    std::size_t size() const noexcept {
+      return head.size() + body.size();
+    }
+  };
+
   std::vector<char> handshake_out_; ///< handshake frames not yet written
-  std::vector<char> pending_;  ///< frames not yet handed to the socket
-  std::vector<char> inflight_; ///< the bytes the current write owns
-  std::size_t inflight_offset_ = 0;
+  std::deque<out_chunk> pending_;   ///< frames not yet handed to the socket
+  std::size_t pending_bytes_ = 0;
+  /// The chunks the current write owns: changed only by the writer (the
+  /// thread that set writing_), or under mtx_ while nobody writes.
+  std::deque<out_chunk> inflight_;
+  std::size_t inflight_offset_ = 0; ///< into inflight_.front()
+  std::size_t inflight_bytes_ = 0;  ///< not yet written, under mtx_
   bool writing_ = false;
   bool flush_posted_ = false;  ///< the io thread will write pending_
   std::chrono::steady_clock::time_point last_send_{}; ///< by a non-io thread
@@ -234,6 +305,7 @@ private:
   /// sent before it closed is lost.
   bool write_failed_ = false;
   std::uint32_t peer_pid_ = 0;
+  const bool passes_fds_;
 };
 
 } // namespace proctor::internal

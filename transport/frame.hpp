@@ -13,12 +13,16 @@ namespace proctor::internal {
 constexpr std::uint32_t frame_magic = 0x50524354;
 
 /// Bumped on any incompatible change of docs/PROTOCOL.md.
-constexpr std::uint8_t protocol_version = 2;
+constexpr std::uint8_t protocol_version = 3;
 
 constexpr std::size_t frame_header_size = 12;
 
 /// 64 MiB: an upper bound on one message, not a buffer size.
 constexpr std::uint32_t default_max_frame_size = 64u << 20;
+
+/// 1 GiB: an upper bound on one shared-memory payload (a descriptor that
+/// travels with a frame), which is mapped, never read through the socket.
+constexpr std::uint64_t default_max_shared_size = 1ull << 30;
 
 /// What a frame carries; docs/PROTOCOL.md describes each payload.
 enum class frame_kind : std::uint8_t {

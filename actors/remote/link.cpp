@@ -5,6 +5,7 @@
 
 #include "actors/errors.hpp"
 #include "actors/remote/router.hpp"
+#include "actors/wire/segments.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
@@ -27,6 +28,23 @@ std::error_code link::send(frame_kind kind, std::span<const char> payload) {
       return closed_reason_ ? closed_reason_ : errc::connection_closed;
   }
   return conn->send(kind, payload);
+}
+
+std::error_code link::send(frame_kind kind, std::vector<char>&& payload,
+                           std::vector<passed_fd> fds) {
+  std::shared_ptr<connection> conn;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    conn = conn_;
+    if (!conn)
+      return closed_reason_ ? closed_reason_ : errc::connection_closed;
+  }
+  return conn->send(kind, std::move(payload), std::move(fds));
+}
+
+bool link::shares_memory_with(const caf::node_id& node) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return conn_ && conn_->passes_descriptors() && peer_ == node;
 }
 
 std::pair<std::error_code, std::string> link::closed_reason() const {
@@ -127,8 +145,19 @@ std::error_code link::on_established(connection&, const peer_info& peer,
   return owner_.link_up(shared_from_this(), detail);
 }
 
-std::error_code link::on_frame(connection&, frame_kind kind,
+std::error_code link::on_frame(connection& conn, frame_kind kind,
                                std::span<const char> payload) {
+  // Shared memory that came along is there for the values decoded from
+  // this frame, on this thread, and nowhere else.
+  auto fds = conn.take_descriptors();
+  if (fds.empty())
+    return dispatch(kind, payload);
+  incoming_segments segments{std::move(fds), conn.settings().max_shared_size};
+  segment_source_scope scope{segments};
+  return dispatch(kind, payload);
+}
+
+std::error_code link::dispatch(frame_kind kind, std::span<const char> payload) {
   switch (kind) {
     case frame_kind::message:
     case frame_kind::monitor:

@@ -48,6 +48,16 @@ public:
   /// down for (connection_closed before it was attached).
   std::error_code send(frame_kind kind, std::span<const char> payload);
 
+  /// Sends a frame the connection takes over, with descriptors (see
+  /// connection::send).
+  std::error_code send(frame_kind kind, std::vector<char>&& payload,
+                       std::vector<passed_fd> fds);
+
+  /// Whether a value for `node` may travel as shared memory through this
+  /// link: the link passes descriptors and `node` is the peer itself (a
+  /// frame forwarded on could not take them along).
+  bool shares_memory_with(const caf::node_id& node) const;
+
   /// Why the link went down, with its detail; empty while it is up.
   std::pair<std::error_code, std::string> closed_reason() const;
 
@@ -91,6 +101,8 @@ public:
                  const std::string& detail) override;
 
 private:
+  std::error_code dispatch(frame_kind kind, std::span<const char> payload);
+
   struct pending_request {
     caf::strong_actor_ptr sender;
     caf::message_id mid;

@@ -1,5 +1,7 @@
 #include "actors/remote/remote_proxy.hpp"
 
+#include <optional>
+
 #include <caf/binary_serializer.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/sec.hpp>
@@ -7,9 +9,18 @@
 #include "actors/errors.hpp"
 #include "actors/remote/link.hpp"
 #include "actors/remote/router.hpp"
+#include "actors/wire/segments.hpp"
 #include "transport/base/log.hpp"
 
 namespace proctor::internal {
+
+namespace {
+
+/// From this size on a message's encoding is handed to the connection
+/// rather than copied into its buffer.
+constexpr std::size_t large_frame = 16 * 1024;
+
+} // namespace
 
 remote_proxy::remote_proxy(caf::actor_config& cfg, router& owner,
                            std::shared_ptr<link> route)
@@ -32,8 +43,15 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   auto receiver_id = id();
   auto content = element.move_content_to_message();
   caf::binary_serializer sink{&owner_.context(), buf};
-  if (auto err = sink(receiver_node, receiver_id, element.sender, element.mid,
-                      element.stages, content)) {
+  // Large proctor::bytes for a process of this host go as shared memory.
+  outgoing_segments segments;
+  std::optional<segment_sink_scope> sharing;
+  if (route_->shares_memory_with(receiver_node))
+    sharing.emplace(segments);
+  auto err = sink(receiver_node, receiver_id, element.sender, element.mid,
+                  element.stages, content);
+  sharing.reset();
+  if (err) {
     log("actors", log_level::error, "cannot serialize a message to actor ", receiver_id,
         " (register its types with PROCTOR_MESSAGE_TYPE): ",
         owner_.system().render(err));
@@ -43,7 +61,13 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   bool request = element.mid.is_request();
   if (request)
     route_->track_request(element.sender, element.mid, receiver_node);
-  if (auto ec = route_->send(frame_kind::message, buf)) {
+  auto size = buf.size();
+  // A large frame is handed over, not copied again; the buffer regrows.
+  auto ec = segments.empty() && size < large_frame
+              ? route_->send(frame_kind::message, buf)
+              : route_->send(frame_kind::message, std::move(buf), segments.passed_fds());
+  buf.clear();
+  if (ec) {
     if (request)
       route_->untrack_request(element.sender ? element.sender->id() : 0, element.mid);
     if (ec != errc::frame_too_large) {
@@ -54,7 +78,7 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
     // The link is fine; this message is not. A request's sender gets the
     // error. A one-way message has nobody to tell, so the actor is taken
     // for unreachable: its monitors get a down with frame_too_large.
-    auto why = "a message of " + std::to_string(buf.size())
+    auto why = "a message of " + std::to_string(size)
                + " bytes exceeds the frame limit (--proctor.max-frame-size)";
     log("actors", log_level::warning, "message to actor ", receiver_id, " refused: ", why);
     auto reason = make_caf_error(errc::frame_too_large, why);

@@ -1,4 +1,5 @@
 #include "actors/remote/router.hpp"
+#include "actors/wire/segments.hpp"
 
 #include <caf/actor_config.hpp>
 #include <caf/actor_registry.hpp>
@@ -232,8 +233,15 @@ std::error_code router::handle_message(link& from, std::span<const char> payload
   caf::node_id dest;
   if (inspect(source, dest))
     return errc::malformed_payload;
-  if (dest != sys_.node())
+  if (dest != sys_.node()) {
+    // A sender shares memory only with its direct peer (link.hpp).
+    if (segment_source_scope::current() != nullptr) {
+      log("actors", log_level::warning, "pid ", from.peer_pid(),
+          " sent descriptors with a message for another node");
+      return errc::protocol_violation;
+    }
     return forward(dest, frame_kind::message, payload);
+  }
   caf::actor_id aid = 0;
   caf::strong_actor_ptr sender;
   caf::message_id mid;

@@ -65,6 +65,8 @@ enum class errc : std::uint8_t {
   supervisor_gave_up = 58,   ///< children crashed more often than the restart intensity allows
   no_such_child = 59,        ///< a supervisor has no child with that id
   start_failed = 60,         ///< a supervisor's child failed to start
+  // -- memory ----------------------------------------------------------------
+  resource_exhausted = 61,   ///< the system refused memory or descriptors
 };
 
 /// The name of an error code, e.g. "frame_too_large".

@@ -2,6 +2,7 @@
 
 #include "proctor/actor.hpp"
 #include "proctor/barrier.hpp"
+#include "proctor/bytes.hpp"
 #include "proctor/condition.hpp"
 #include "proctor/dict.hpp"
 #include "proctor/errc.hpp"

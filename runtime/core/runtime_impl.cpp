@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
@@ -76,6 +77,17 @@ std::uint64_t binary_fingerprint() {
 
 namespace {
 
+/// Each proctor::bytes in shared memory holds a descriptor: the soft limit
+/// on open descriptors (often 1024) goes up to the hard one, as Go's
+/// runtime does for its network descriptors.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void) ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 /// Two registrations under one name would make lookups by name ambiguous.
 void check_unique_names() {
   auto check = [](std::vector<std::string> names, const char* what) {
@@ -123,6 +135,7 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
     cfg_.set("scheduler.max-threads",
              static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
   read_settings();
+  raise_descriptor_limit();
   cfg_.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                              const caf::message& context) {
     std::string text = "proctor::";

@@ -320,6 +320,7 @@ private:
   handshake_keys keys_; ///< derived from authkey_ once
   process_role role_;
   std::uint32_t max_frame_size_;
+  std::uint64_t max_shared_size_;
   std::chrono::milliseconds handshake_timeout_;
   std::chrono::milliseconds heartbeat_interval_; ///< on peer links only
   std::chrono::milliseconds dead_after_;

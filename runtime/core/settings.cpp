@@ -23,6 +23,8 @@ runtime_config::runtime_config() {
   opt_group{custom_options_, "proctor"}
     .add<std::string>("config-file", "read settings from this file (INI, a [proctor] section)")
     .add<std::size_t>("max-frame-size", "largest frame accepted, in bytes")
+    .add<std::size_t>("max-shared-size",
+                      "largest shared-memory payload accepted from a process, in bytes")
     .add<std::size_t>("handshake-timeout", "handshake deadline, in milliseconds")
     .add<std::size_t>("heartbeat-interval",
                       "heartbeats on links to peers and nodes, in milliseconds (0: none)")
@@ -63,6 +65,8 @@ void runtime_impl::read_settings() {
     throw error(errc::bad_argument, "proctor: bad flag: " + cfg_.render(err));
   max_frame_size_ = static_cast<std::uint32_t>(
     caf::get_or(cfg_, "proctor.max-frame-size", std::size_t{default_max_frame_size}));
+  max_shared_size_ = static_cast<std::uint64_t>(
+    caf::get_or(cfg_, "proctor.max-shared-size", std::size_t{default_max_shared_size}));
   handshake_timeout_ = std::chrono::milliseconds{
     caf::get_or(cfg_, "proctor.handshake-timeout", std::size_t{5000})};
   heartbeat_interval_ = std::chrono::milliseconds{
@@ -104,6 +108,7 @@ connection_settings runtime_impl::link_settings(handshake_role role) const {
   s.fingerprint = binary_fingerprint();
   s.node = router_->node_blob();
   s.max_frame_size = max_frame_size_;
+  s.max_shared_size = max_shared_size_;
   s.handshake_timeout = handshake_timeout_;
   return s;
 }

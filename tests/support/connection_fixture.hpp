@@ -48,11 +48,13 @@ public:
     return {};
   }
 
-  std::error_code on_frame(connection&, frame_kind kind,
+  std::error_code on_frame(connection& conn, frame_kind kind,
                            std::span<const char> payload) override {
     std::lock_guard<std::mutex> guard{mtx_};
     if (kind == frame_kind::reply) // stands for a payload the layer rejects
       return errc::malformed_payload;
+    if (kind != frame_kind::down) // leaves its descriptors untaken
+      descriptors_.push_back(conn.take_descriptors());
     frames_.emplace_back(payload.begin(), payload.end());
     cv_.notify_all();
     return {};
@@ -89,6 +91,12 @@ public:
     return detail_;
   }
 
+  /// The descriptors that came with each frame taken (all but `down`).
+  std::vector<std::vector<internal::scoped_fd>> take_descriptors() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::move(descriptors_);
+  }
+
   peer_info peer() {
     std::lock_guard<std::mutex> guard{mtx_};
     return peer_;
@@ -102,6 +110,7 @@ private:
   std::error_code closed_;
   std::string detail_;
   std::vector<std::string> frames_;
+  std::vector<std::vector<internal::scoped_fd>> descriptors_;
 };
 
 /// An initiator's settings; `acceptor` turns them into the other end's.
@@ -162,10 +171,15 @@ protected:
     return end;
   }
 
+  /// With `initiator_raw`, a duplicate of the initiator's socket is left
+  /// there, for a test to write forged frames once the handshake is done.
   std::pair<endpoint_pair, endpoint_pair> make_pair(connection_settings a,
-                                                    connection_settings b) {
+                                                    connection_settings b,
+                                                    int* initiator_raw = nullptr) {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    if (initiator_raw != nullptr)
+      *initiator_raw = ::dup(fds[0]);
     return {make_end(fds[0], std::move(a)), make_end(fds[1], acceptor(std::move(b)))};
   }
 

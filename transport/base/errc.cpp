@@ -52,6 +52,7 @@ const char* to_string(errc x) noexcept {
     case errc::supervisor_gave_up: return "supervisor_gave_up";
     case errc::no_such_child: return "no_such_child";
     case errc::start_failed: return "start_failed";
+    case errc::resource_exhausted: return "resource_exhausted";
   }
   return "unknown";
 }

@@ -1,0 +1,194 @@
+// proctor::bytes between processes: shared memory both ways, inline when
+// small, and nothing left behind when either side is killed mid-transfer.
+#include "proctor/bytes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
+
+#include "proctor/actor.hpp"
+#include "proctor/runtime.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/runtime.hpp"
+
+using namespace std::chrono_literals;
+using proctor::bytes;
+using proctor::byte_buffer;
+using proctor::testing::eventually;
+using proctor::testing::test_runtime;
+
+namespace {
+
+constexpr auto limit = std::chrono::seconds{30};
+
+std::uint64_t checksum(const bytes& b) {
+  std::uint64_t sum = 0;
+  for (auto x : b.span())
+    sum = sum * 31 + std::to_integer<std::uint8_t>(x);
+  return sum;
+}
+
+/// "size:shared:checksum", as the receiving process saw it.
+std::string describe(const bytes& b) {
+  return std::to_string(b.size()) + ":" + (b.shared() ? "1" : "0") + ":"
+         + std::to_string(checksum(b));
+}
+
+bytes pattern(std::size_t n, int seed) {
+  byte_buffer buffer{n};
+  for (std::size_t i = 0; i < n; ++i)
+    buffer.data()[i] = static_cast<std::byte>((i * 7 + static_cast<std::size_t>(seed)) & 0xff);
+  return buffer.freeze();
+}
+
+/// This process's descriptors and mappings of bytes' shared memory.
+std::size_t segments_held() {
+  std::size_t n = 0;
+  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().find("memfd:proctor-bytes") != std::string::npos)
+      ++n;
+  }
+  std::ifstream maps{"/proc/self/maps"};
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("memfd:proctor-bytes") != std::string::npos)
+      ++n;
+  return n;
+}
+
+} // namespace
+
+caf::behavior bytes_inspector(caf::event_based_actor*) {
+  return {
+    [](const bytes& b) { return describe(b); },
+    [](const bytes& b, int pause_ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{pause_ms});
+      return describe(b);
+    },
+  };
+}
+PROCTOR_ACTOR(bytes_inspector);
+
+caf::behavior bytes_maker(caf::event_based_actor*) {
+  return {
+    [](std::uint64_t n, int seed) { return pattern(n, seed); },
+    [](const bytes& b) { return b; },
+  };
+}
+PROCTOR_ACTOR(bytes_maker);
+
+/// Sends `count` messages of `size` fresh bytes to `target`, as fast as the
+/// link takes them.
+caf::behavior bytes_flooder(caf::event_based_actor* self) {
+  return {
+    [=](caf::actor target, std::uint64_t size, int count) {
+      for (int i = 0; i < count; ++i)
+        self->send(target, pattern(size, i));
+    },
+  };
+}
+PROCTOR_ACTOR(bytes_flooder);
+
+namespace {
+
+/// The pid of the worker process that hosts `actor`.
+pid_t pid_of(const caf::actor& actor) {
+  auto node = to_string(caf::actor_cast<caf::strong_actor_ptr>(actor)->node());
+  return static_cast<pid_t>(std::stoi(node.substr(node.find('#') + 1)));
+}
+
+template <class T>
+T ask(caf::scoped_actor& self, const caf::actor& dest, auto... xs) {
+  T result{};
+  self->request(dest, limit, xs...)
+    .receive([&](T x) { result = x; },
+             [&](caf::error& err) { ADD_FAILURE() << self->system().render(err); });
+  return result;
+}
+
+} // namespace
+
+TEST(bytes, large_bytes_travel_as_shared_memory_both_ways) {
+  auto& rt = test_runtime();
+  auto inspector = rt.spawn_in_process(bytes_inspector);
+  auto maker = rt.spawn_in_process(bytes_maker);
+  caf::scoped_actor self{rt.system()};
+  auto big = pattern(1 << 20, 3);
+  EXPECT_EQ(ask<std::string>(self, inspector, big), describe(big));
+  auto made = ask<bytes>(self, maker, std::uint64_t{1} << 20, 5);
+  EXPECT_TRUE(made.shared());
+  EXPECT_TRUE(made == pattern(1 << 20, 5));
+  // Passed on and back: the same memory, never copied.
+  auto back = ask<bytes>(self, maker, big);
+  EXPECT_TRUE(back.shared());
+  EXPECT_TRUE(back == big);
+  self->send_exit(inspector, caf::exit_reason::user_shutdown);
+  self->send_exit(maker, caf::exit_reason::user_shutdown);
+}
+
+TEST(bytes, small_bytes_and_slices_travel_as_they_should) {
+  auto& rt = test_runtime();
+  auto inspector = rt.spawn_in_process(bytes_inspector);
+  caf::scoped_actor self{rt.system()};
+  bytes small{std::string_view{"a few bytes"}};
+  EXPECT_EQ(ask<std::string>(self, inspector, small), describe(small));
+  EXPECT_EQ(ask<std::string>(self, inspector, bytes{}), "0:0:0");
+  auto big = pattern(300000, 9);
+  auto part = big.slice(1234, 100000);
+  EXPECT_EQ(ask<std::string>(self, inspector, part), describe(part));
+  self->send_exit(inspector, caf::exit_reason::user_shutdown);
+}
+
+TEST(bytes, a_receiver_killed_mid_transfer_leaves_the_sender_nothing) {
+  auto& rt = test_runtime();
+  auto held = segments_held();
+  auto inspector = rt.spawn_in_process(bytes_inspector);
+  caf::scoped_actor self{rt.system()};
+  self->monitor(inspector);
+  {
+    // Slow to answer: most of these are still in flight or queued there.
+    for (int i = 0; i < 64; ++i)
+      self->send(inspector, pattern(256 * 1024, i), 20);
+    EXPECT_EQ(::kill(pid_of(inspector), SIGKILL), 0);
+  }
+  bool down = false;
+  self->receive_while([&] { return !down; })(
+    [&](caf::down_msg&) { down = true; }, [&](std::string&) {}, [&](caf::error&) {},
+    caf::after(limit) >> [&] { ADD_FAILURE() << "no down_msg"; down = true; });
+  EXPECT_TRUE(eventually([&] { return segments_held() == held; }))
+    << segments_held() << " left, " << held << " before";
+}
+
+TEST(bytes, a_sender_killed_mid_transfer_leaves_the_receiver_nothing) {
+  auto& rt = test_runtime();
+  auto held = segments_held();
+  auto flooder = rt.spawn_in_process(bytes_flooder);
+  caf::scoped_actor self{rt.system()};
+  self->monitor(flooder);
+  self->send(flooder, caf::actor{self}, std::uint64_t{512 * 1024}, 200);
+  // Once the first arrived, kill the sender while the rest stream in.
+  self->receive([](bytes&) {}, caf::after(limit) >> [] { ADD_FAILURE() << "nothing came"; });
+  EXPECT_EQ(::kill(pid_of(flooder), SIGKILL), 0);
+  bool down = false;
+  self->receive_while([&] { return !down; })(
+    [&](caf::down_msg&) { down = true; }, [&](bytes&) {},
+    caf::after(limit) >> [&] { ADD_FAILURE() << "no down_msg"; down = true; });
+  // What is still in the mailbox holds its memory until it is taken.
+  for (bool more = true; more;)
+    self->receive([](bytes&) {}, caf::after(100ms) >> [&] { more = false; });
+  EXPECT_TRUE(eventually([&] { return segments_held() == held; }))
+    << segments_held() << " left, " << held << " before";
+}
