@@ -2,12 +2,17 @@
 // pipe and an actor, measured as ../shared/anchors/py_bulk.py measures
 // Python (256 items, best of three runs); and the peak memory a 64 MiB
 // queue item costs each process. Prints `name value unit` lines only.
+//
+// bulk.* move proctor::bytes, the type for bulk data (shared memory on one
+// host); bulk.string.* move std::string, which is copied on every hop.
 #include <proctor/proctor.hpp>
 
 #include "bench_support.hpp"
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <type_traits>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -63,21 +68,61 @@ std::string make(std::size_t n) {
 }
 PROCTOR_TASK(make);
 
-void produce(proctor::queue<std::string> q, int n) {
-  std::string item(item_size, 'x');
+std::size_t weigh_bytes(proctor::bytes b) {
+  return b.size();
+}
+PROCTOR_TASK(weigh_bytes);
+
+proctor::bytes make_bytes(std::size_t n) {
+  proctor::byte_buffer buffer{n};
+  std::memset(buffer.data(), 'r', n);
+  return buffer.freeze();
+}
+PROCTOR_TASK(make_bytes);
+
+template <class T>
+T payload(char c) {
+  if constexpr (std::is_same_v<T, std::string>)
+    return std::string(item_size, c);
+  else
+    return proctor::bytes{std::string(item_size, c)};
+}
+
+template <class T>
+void produce(proctor::queue<T> q, int n) {
+  auto item = payload<T>('x');
   for (int i = 0; i < n; ++i)
     q.put(item);
   q.close();
   q.join_thread();
 }
-PROCTOR_TASK(produce);
 
-void produce_pipe(proctor::pipe_writer<std::string> w, int n) {
-  std::string item(item_size, 'x');
+void produce_strings(proctor::queue<std::string> q, int n) {
+  produce(std::move(q), n);
+}
+PROCTOR_TASK(produce_strings);
+
+void produce_bytes(proctor::queue<proctor::bytes> q, int n) {
+  produce(std::move(q), n);
+}
+PROCTOR_TASK(produce_bytes);
+
+template <class T>
+void produce_pipe(proctor::pipe_writer<T> w, int n) {
+  auto item = payload<T>('x');
   for (int i = 0; i < n; ++i)
     w.send(item);
 }
-PROCTOR_TASK(produce_pipe);
+
+void pipe_strings(proctor::pipe_writer<std::string> w, int n) {
+  produce_pipe(std::move(w), n);
+}
+PROCTOR_TASK(pipe_strings);
+
+void pipe_bytes(proctor::pipe_writer<proctor::bytes> w, int n) {
+  produce_pipe(std::move(w), n);
+}
+PROCTOR_TASK(pipe_bytes);
 
 /// Puts one 64 MiB item and reports the peak RSS growth that cost, in KiB.
 void produce_big(proctor::queue<std::string> q, proctor::queue<long> report) {
@@ -91,7 +136,10 @@ void produce_big(proctor::queue<std::string> q, proctor::queue<long> report) {
 PROCTOR_TASK(produce_big);
 
 caf::behavior weigher(caf::event_based_actor*, int) {
-  return {[](const std::string& bytes) { return static_cast<std::uint64_t>(bytes.size()); }};
+  return {
+    [](const std::string& s) { return static_cast<std::uint64_t>(s.size()); },
+    [](const proctor::bytes& b) { return static_cast<std::uint64_t>(b.size()); },
+  };
 }
 PROCTOR_ACTOR(weigher);
 
@@ -100,30 +148,33 @@ namespace {
 using bench::clock_type;
 using bench::seconds_since;
 
-double pool_arg(proctor::pool& p) {
-  std::string arg(item_size, 'a');
+template <class T>
+double pool_arg(proctor::pool& p, std::size_t (*fn)(T)) {
+  auto arg = payload<T>('a');
   auto t = clock_type::now();
   std::vector<proctor::async_result<std::size_t>> rs;
   for (int i = 0; i < items; ++i)
-    rs.push_back(p.apply_async(weigh, arg));
+    rs.push_back(p.apply_async(fn, arg));
   for (auto& r : rs)
     r.get();
   return seconds_since(t);
 }
 
-double pool_result(proctor::pool& p) {
+template <class T>
+double pool_result(proctor::pool& p, T (*fn)(std::size_t)) {
   auto t = clock_type::now();
-  std::vector<proctor::async_result<std::string>> rs;
+  std::vector<proctor::async_result<T>> rs;
   for (int i = 0; i < items; ++i)
-    rs.push_back(p.apply_async(make, item_size));
+    rs.push_back(p.apply_async(fn, item_size));
   for (auto& r : rs)
     r.get();
   return seconds_since(t);
 }
 
-double queue_run(proctor::runtime& rt) {
-  proctor::queue<std::string> q{rt};
-  proctor::process producer{rt, produce, q, items};
+template <class T>
+double queue_run(proctor::runtime& rt, void (*producer_fn)(proctor::queue<T>, int)) {
+  proctor::queue<T> q{rt};
+  proctor::process producer{rt, producer_fn, q, items};
   auto t = clock_type::now();
   producer.start();
   for (int i = 0; i < items; ++i)
@@ -132,9 +183,10 @@ double queue_run(proctor::runtime& rt) {
   return seconds_since(t);
 }
 
-double pipe_run(proctor::runtime& rt) {
-  auto [r, w] = proctor::pipe<std::string>(rt, proctor::one_way);
-  proctor::process producer{rt, produce_pipe, w, items};
+template <class T>
+double pipe_run(proctor::runtime& rt, void (*producer_fn)(proctor::pipe_writer<T>, int)) {
+  auto [r, w] = proctor::pipe<T>(rt, proctor::one_way);
+  proctor::process producer{rt, producer_fn, w, items};
   auto t = clock_type::now();
   producer.start();
   for (int i = 0; i < items; ++i)
@@ -143,8 +195,9 @@ double pipe_run(proctor::runtime& rt) {
   return seconds_since(t);
 }
 
+template <class T>
 double actor_run(caf::scoped_actor& self, const caf::actor& weigher) {
-  std::string item(item_size, 'm');
+  auto item = payload<T>('m');
   auto t = clock_type::now();
   for (int i = 0; i < items; ++i)
     self->request(weigher, caf::infinite, item)
@@ -175,17 +228,32 @@ int main(int argc, char** argv) {
   {
     proctor::pool p{rt, {.processes = 2}};
     p.map(weigh, std::vector<std::string>(4));
-    bench::print("bulk.pool_arg_MBps", best_of_three([&] { return pool_arg(p); }), "MB/s");
-    bench::print("bulk.pool_result_MBps", best_of_three([&] { return pool_result(p); }),
-                 "MB/s");
+    bench::print("bulk.pool_arg_MBps",
+                 best_of_three([&] { return pool_arg(p, weigh_bytes); }), "MB/s");
+    bench::print("bulk.pool_result_MBps",
+                 best_of_three([&] { return pool_result(p, make_bytes); }), "MB/s");
+    bench::print("bulk.string.pool_arg_MBps",
+                 best_of_three([&] { return pool_arg(p, weigh); }), "MB/s");
+    bench::print("bulk.string.pool_result_MBps",
+                 best_of_three([&] { return pool_result(p, make); }), "MB/s");
   }
-  bench::print("bulk.queue_MBps", best_of_three([&] { return queue_run(rt); }), "MB/s");
-  bench::print("bulk.pipe_MBps", best_of_three([&] { return pipe_run(rt); }), "MB/s");
+  bench::print("bulk.queue_MBps", best_of_three([&] { return queue_run(rt, produce_bytes); }),
+               "MB/s");
+  bench::print("bulk.string.queue_MBps",
+               best_of_three([&] { return queue_run(rt, produce_strings); }), "MB/s");
+  bench::print("bulk.pipe_MBps", best_of_three([&] { return pipe_run(rt, pipe_bytes); }),
+               "MB/s");
+  bench::print("bulk.string.pipe_MBps",
+               best_of_three([&] { return pipe_run(rt, pipe_strings); }), "MB/s");
   {
     auto weigher_actor = rt.spawn_in_process(weigher, 0);
     caf::scoped_actor self{rt.system()};
     bench::print("bulk.actor_MBps",
-                 best_of_three([&] { return actor_run(self, weigher_actor); }), "MB/s");
+                 best_of_three([&] { return actor_run<proctor::bytes>(self, weigher_actor); }),
+                 "MB/s");
+    bench::print("bulk.string.actor_MBps",
+                 best_of_three([&] { return actor_run<std::string>(self, weigher_actor); }),
+                 "MB/s");
     self->send_exit(weigher_actor, caf::exit_reason::user_shutdown);
   }
   bench::print("bulk.peak_rss_ratio", peak_rss_ratio(rt), "x");

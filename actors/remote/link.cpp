@@ -153,7 +153,7 @@ std::error_code link::on_frame(connection& conn, frame_kind kind,
   if (fds.empty())
     return dispatch(kind, payload);
   incoming_segments segments{std::move(fds), conn.settings().max_shared_size};
-  segment_source_scope scope{segments};
+  source_scope scope{segments};
   return dispatch(kind, payload);
 }
 

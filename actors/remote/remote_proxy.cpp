@@ -44,8 +44,8 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   auto content = element.move_content_to_message();
   caf::binary_serializer sink{&owner_.context(), buf};
   // Large proctor::bytes for a process of this host go as shared memory.
-  outgoing_segments segments;
-  std::optional<segment_sink_scope> sharing;
+  auto segments = frame_sink();
+  std::optional<sink_scope> sharing;
   if (route_->shares_memory_with(receiver_node))
     sharing.emplace(segments);
   auto err = sink(receiver_node, receiver_id, element.sender, element.mid,
@@ -63,9 +63,9 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
     route_->track_request(element.sender, element.mid, receiver_node);
   auto size = buf.size();
   // A large frame is handed over, not copied again; the buffer regrows.
-  auto ec = segments.empty() && size < large_frame
+  auto ec = segments.refs.empty() && size < large_frame
               ? route_->send(frame_kind::message, buf)
-              : route_->send(frame_kind::message, std::move(buf), segments.passed_fds());
+              : route_->send(frame_kind::message, std::move(buf), passed_fds(segments.refs));
   buf.clear();
   if (ec) {
     if (request)

@@ -235,7 +235,7 @@ std::error_code router::handle_message(link& from, std::span<const char> payload
     return errc::malformed_payload;
   if (dest != sys_.node()) {
     // A sender shares memory only with its direct peer (link.hpp).
-    if (segment_source_scope::current() != nullptr) {
+    if (source_scope::current() != nullptr) {
       log("actors", log_level::warning, "pid ", from.peer_pid(),
           " sent descriptors with a message for another node");
       return errc::protocol_violation;

@@ -84,7 +84,7 @@ bytes byte_buffer::freeze() {
 namespace internal {
 
 caf::error save_bytes(caf::serializer& sink, const bytes& x) {
-  if (auto* table = segment_sink_scope::current(); table != nullptr && x.segment_) {
+  if (auto* table = sink_scope::current(); table != nullptr && x.segment_) {
     auto segment = std::static_pointer_cast<const sealed_segment>(x.owner_);
     if (auto index = table->add(segment)) {
       auto whole = segment->content();
@@ -119,7 +119,7 @@ caf::error load_bytes(caf::deserializer& source, bytes& x) {
     std::uint64_t length = 0;
     if (auto err = source(index, whole, offset, length))
       return err;
-    auto* table = segment_source_scope::current();
+    auto* table = source_scope::current();
     if (table == nullptr)
       return make_caf_error(errc::malformed_payload,
                             "shared memory where no descriptor can come along");

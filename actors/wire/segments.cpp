@@ -2,33 +2,88 @@
 
 #include <algorithm>
 
+#include "actors/errors.hpp"
+#include "proctor/message_type.hpp"
 #include "transport/base/fd_passing.hpp"
 #include "transport/base/sealed_segment.hpp"
+
+PROCTOR_MESSAGE_TYPE(proctor::internal::segment_list);
 
 namespace proctor::internal {
 
 namespace {
 
-thread_local outgoing_segments* current_sink = nullptr;
-thread_local incoming_segments* current_source = nullptr;
+thread_local segment_sink* current_sink = nullptr;
+thread_local segment_source* current_source = nullptr;
+
+constexpr std::uint8_t inline_form = 0;
+constexpr std::uint8_t descriptor_form = 1;
 
 } // namespace
 
 std::optional<std::uint32_t>
-outgoing_segments::add(std::shared_ptr<const sealed_segment> segment) {
-  auto i = std::find(segments_.begin(), segments_.end(), segment);
-  if (i != segments_.end())
-    return static_cast<std::uint32_t>(i - segments_.begin());
-  if (segments_.size() == max_passed_fds)
+segment_sink::add(const std::shared_ptr<const sealed_segment>& segment) {
+  auto i = std::find(refs.begin(), refs.end(), segment);
+  if (i != refs.end())
+    return static_cast<std::uint32_t>(i - refs.begin());
+  if (refs.size() >= capacity)
     return std::nullopt;
-  segments_.push_back(std::move(segment));
-  return static_cast<std::uint32_t>(segments_.size() - 1);
+  refs.push_back(segment);
+  return static_cast<std::uint32_t>(refs.size() - 1);
 }
 
-std::vector<passed_fd> outgoing_segments::passed_fds() const {
+segment_source::~segment_source() = default;
+
+std::shared_ptr<const sealed_segment>
+refs_source::get(std::uint32_t index, std::uint64_t size, std::string& why) {
+  if (index >= count_ || base_ + index >= refs_.size()) {
+    why = "a value refers to shared memory " + std::to_string(index) + " of "
+          + std::to_string(count_) + " that came with it";
+    return nullptr;
+  }
+  auto& segment = refs_[base_ + index];
+  if (segment->content().size() != size) {
+    why = "a shared payload whose size differs from the announced "
+          + std::to_string(size) + " bytes";
+    return nullptr;
+  }
+  return segment;
+}
+
+sink_scope::sink_scope(segment_sink& sink) noexcept : outer_(current_sink) {
+  current_sink = &sink;
+}
+
+sink_scope::~sink_scope() {
+  current_sink = outer_;
+}
+
+segment_sink* sink_scope::current() noexcept {
+  return current_sink;
+}
+
+source_scope::source_scope(segment_source& source) noexcept : outer_(current_source) {
+  current_source = &source;
+}
+
+source_scope::~source_scope() {
+  current_source = outer_;
+}
+
+segment_source* source_scope::current() noexcept {
+  return current_source;
+}
+
+segment_sink frame_sink() {
+  segment_sink sink;
+  sink.capacity = max_passed_fds;
+  return sink;
+}
+
+std::vector<passed_fd> passed_fds(const segment_refs& refs) {
   std::vector<passed_fd> out;
-  out.reserve(segments_.size());
-  for (auto& segment : segments_)
+  out.reserve(refs.size());
+  for (auto& segment : refs)
     out.push_back({segment->fd(), segment});
   return out;
 }
@@ -60,30 +115,79 @@ incoming_segments::get(std::uint32_t index, std::uint64_t size, std::string& why
   return mapped;
 }
 
-segment_sink_scope::segment_sink_scope(outgoing_segments& table) noexcept
-  : outer_(current_sink) {
-  current_sink = &table;
+// -- segment_list -------------------------------------------------------------
+
+caf::error save_segments(caf::serializer& sink, segment_list& x) {
+  auto count = x.refs.size();
+  if (auto err = sink.begin_sequence(count))
+    return err;
+  auto* frame = sink_scope::current();
+  for (auto& segment : x.refs) {
+    auto whole = segment->content();
+    std::uint64_t size = whole.size();
+    if (frame != nullptr)
+      if (auto index = frame->add(segment)) {
+        auto form = descriptor_form;
+        auto i = *index;
+        if (auto err = sink(form, i, size))
+          return err;
+        continue;
+      }
+    auto form = inline_form;
+    auto n = whole.size();
+    if (auto err = sink(form))
+      return err;
+    if (auto err = sink.begin_sequence(n))
+      return err;
+    if (auto err = sink.apply_raw(n, const_cast<std::byte*>(whole.data())))
+      return err;
+    if (auto err = sink.end_sequence())
+      return err;
+  }
+  return sink.end_sequence();
 }
 
-segment_sink_scope::~segment_sink_scope() {
-  current_sink = outer_;
-}
-
-outgoing_segments* segment_sink_scope::current() noexcept {
-  return current_sink;
-}
-
-segment_source_scope::segment_source_scope(incoming_segments& table) noexcept
-  : outer_(current_source) {
-  current_source = &table;
-}
-
-segment_source_scope::~segment_source_scope() {
-  current_source = outer_;
-}
-
-incoming_segments* segment_source_scope::current() noexcept {
-  return current_source;
+caf::error load_segments(caf::deserializer& source, segment_list& x) {
+  std::size_t count = 0;
+  // A bounded_deserializer checks the count against what remains.
+  if (auto err = source.begin_sequence(count))
+    return err;
+  x.refs.clear();
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint8_t form = 0;
+    if (auto err = source(form))
+      return err;
+    if (form == descriptor_form) {
+      std::uint32_t index = 0;
+      std::uint64_t size = 0;
+      if (auto err = source(index, size))
+        return err;
+      auto* frame = source_scope::current();
+      if (frame == nullptr)
+        return make_caf_error(errc::malformed_payload,
+                              "shared memory where no descriptor can come along");
+      std::string why;
+      auto segment = frame->get(index, size, why);
+      if (!segment)
+        return make_caf_error(errc::malformed_payload, why);
+      x.refs.push_back(std::move(segment));
+      continue;
+    }
+    if (form != inline_form)
+      return make_caf_error(errc::malformed_payload, "unknown form of shared memory");
+    std::size_t n = 0;
+    if (auto err = source.begin_sequence(n))
+      return err;
+    if (n == 0)
+      return make_caf_error(errc::malformed_payload, "an empty shared segment");
+    segment_writer writer{n};
+    if (auto err = source.apply_raw(n, writer.span().data()))
+      return err;
+    if (auto err = source.end_sequence())
+      return err;
+    x.refs.push_back(writer.seal());
+  }
+  return source.end_sequence();
 }
 
 } // namespace proctor::internal

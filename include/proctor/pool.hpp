@@ -276,7 +276,8 @@ private:
     auto bound = internal::bind_task<internal::offer_collector::until_done>(
       fn, std::forward<Ts>(args)...);
     std::vector<internal::chunk> one;
-    one.push_back({bound.entry, 1, std::move(bound.args), std::move(bound.offers), no_retry});
+    one.push_back({bound.entry, 1, std::move(bound.args), std::move(bound.offers), no_retry,
+                   std::move(bound.segments)});
     submit(state, std::move(one));
   }
 

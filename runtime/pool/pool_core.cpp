@@ -200,9 +200,9 @@ void pool_core::receive(caf::message& msg, const caf::strong_actor_ptr& sender) 
       guard_type guard{mtx_};
       on_worker_down(down.source, down.reason);
     }
-  } else if (msg.match_elements<pool_result_atom, std::vector<char>>()) {
+  } else if (msg.match_elements<pool_result_atom, std::vector<char>, segment_list>()) {
     guard_type guard{mtx_};
-    on_results(sender, msg.get_as<std::vector<char>>(1));
+    on_results(sender, msg.get_as<std::vector<char>>(1), msg.get_as<segment_list>(2).refs);
   } else if (msg.match_elements<worker_up_atom, std::uint64_t, caf::actor,
                                 std::shared_ptr<worker_process>>()) {
     on_worker_up(msg.get_as<std::uint64_t>(1), msg.get_as<caf::actor>(2),
@@ -268,11 +268,11 @@ void pool_core::on_init_answer(const caf::strong_actor_ptr& sender,
 
 // -- results and failures -----------------------------------------------------------
 
-void pool_core::complete(pool_task& task, std::vector<char> bytes) {
+void pool_core::complete(pool_task& task, std::vector<char> bytes, segment_refs segments) {
   auto result = task.result;
   auto part = task.part;
   if (!result->has_callback()) {
-    result->complete(part, std::move(bytes));
+    result->complete(part, std::move(bytes), std::move(segments));
     return;
   }
   // A callback is user code: it must neither run under the pool's mutex nor
@@ -283,8 +283,9 @@ void pool_core::complete(pool_task& task, std::vector<char> bytes) {
   // join() does for its result handler thread.
   ++callbacks_pending_;
   caf::anon_send(callbacks_, completion{[result, part, bytes = std::move(bytes),
+                                         segments = std::move(segments),
                                          core = weak_from_this()]() mutable {
-                   result->complete(part, std::move(bytes));
+                   result->complete(part, std::move(bytes), std::move(segments));
                    if (auto self = core.lock()) {
                      guard_type guard{self->mtx_};
                      if (--self->callbacks_pending_ == 0)

@@ -43,6 +43,7 @@
 #include <caf/message.hpp>
 
 #include "actors/supervision/restart_intensity.hpp"
+#include "actors/wire/segments.hpp"
 #include "proctor/pool.hpp"
 #include "runtime/pool/task_timer.hpp"
 
@@ -101,6 +102,7 @@ struct worker_slot {
   std::size_t assigned = 0;
   std::optional<std::string> init_failure;
   std::vector<char> batch; ///< tasks dispatched, not yet queued for sending
+  segment_refs batch_segments; ///< the shared memory of the batch's tasks
 };
 
 class pool_core : public std::enable_shared_from_this<pool_core> {
@@ -134,7 +136,7 @@ private:
   void on_worker_up(std::uint64_t slot, caf::actor handle,
                     std::shared_ptr<worker_process> child);
   void on_init_answer(const caf::strong_actor_ptr& sender, std::optional<std::string> failure);
-  void complete(pool_task& task, std::vector<char> bytes);
+  void complete(pool_task& task, std::vector<char> bytes, segment_refs segments = {});
   void fail_task(std::uint64_t id, task_failure why);
   void fail_all(errc code, const std::string& text);
 
@@ -144,7 +146,8 @@ private:
   void dispatch();
   void send_batch(worker_slot& w);
   void starts_running(std::uint64_t id);
-  void on_results(const caf::strong_actor_ptr& sender, const std::vector<char>& batch);
+  void on_results(const caf::strong_actor_ptr& sender, const std::vector<char>& batch,
+                  const segment_refs& segments);
   void on_task_timeout(std::uint64_t id, std::uint64_t run);
   void settle();
 

@@ -50,8 +50,10 @@ void pool_core::starts_running(std::uint64_t id) {
 
 /// Queues the tasks gathered for `w` as one message.
 void pool_core::send_batch(worker_slot& w) {
-  post(w.handle, caf::make_message(pool_run_atom::value, std::move(w.batch)));
+  post(w.handle, caf::make_message(pool_run_atom::value, std::move(w.batch),
+                                   segment_list{std::move(w.batch_segments)}));
   w.batch.clear();
+  w.batch_segments.clear();
 }
 
 void pool_core::dispatch() {
@@ -98,7 +100,11 @@ void pool_core::dispatch() {
       auto record = task_record_size(task.work.entry->name, task.work.args);
       if (!w.batch.empty() && w.batch.size() + record > batch_bytes_)
         send_batch(w);
-      append_task(w.batch, id, task.work.entry->name, task.work.count, task.work.args);
+      auto& shared = task.work.segments;
+      append_task(w.batch, id, task.work.entry->name, task.work.count,
+                  static_cast<std::uint32_t>(w.batch_segments.size()),
+                  static_cast<std::uint32_t>(shared.size()), task.work.args);
+      w.batch_segments.insert(w.batch_segments.end(), shared.begin(), shared.end());
       if (w.batch.size() >= batch_bytes_)
         send_batch(w);
       if (w.in_flight.size() == 1)
@@ -127,7 +133,8 @@ bool pool_core::over() const {
   return terminated_ || broken_ || (closed_ && tasks_.empty());
 }
 
-void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vector<char>& batch) {
+void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vector<char>& batch,
+                           const segment_refs& segments) {
   auto s = slot_of_.find(caf::actor_cast<caf::actor_addr>(sender));
   if (s == slot_of_.end())
     return;
@@ -151,7 +158,12 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
       continue;
     }
     ++stats_.done;
-    complete(t->second, std::move(r.bytes));
+    segment_refs shared;
+    if (r.segment_count > 0 && r.segment_base <= segments.size()
+        && r.segment_count <= segments.size() - r.segment_base)
+      shared.assign(segments.begin() + r.segment_base,
+                    segments.begin() + r.segment_base + r.segment_count);
+    complete(t->second, std::move(r.bytes), std::move(shared));
     tasks_.erase(t);
   }
   bytes_since_trim_ += batch.size();

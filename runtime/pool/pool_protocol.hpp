@@ -15,15 +15,18 @@ namespace proctor::internal {
 // results too: one message carries as many as are ready, so that a pool of
 // tiny tasks is not bound by one message (and one thread wake-up) per task.
 // Every task carries its id, so a result that arrives twice (a task that ran
-// twice) is recognized.
+// twice) is recognized. The proctor::bytes of a batch's records share one
+// segment_list: each record names its range in it (base, count).
 //
 // pool -> worker:
 //   (pl_init, string task, string args)   run the initializer first
-//   (pl_run, vector<char> tasks)          task records, run in order
+//   (pl_run, vector<char> tasks, segment_list)
+//                                         task records, run in order
 //   (pl_stop)                             finish what you have, then end
 // worker -> pool:
 //   (pl_ready)                            the initializer returned
-//   (pl_result, vector<char> results)     result records, in the tasks' order
+//   (pl_result, vector<char> results, segment_list)
+//                                         result records, in the tasks' order
 //   (pl_failed, uint64 0, uint8 errc, string type, string what)
 //                                         the initializer failed
 using pool_init_atom = caf::atom_constant<caf::atom("pl_init")>;
@@ -58,6 +61,8 @@ struct task_record {
   std::uint64_t id = 0;
   std::string name;
   std::uint32_t count = 0;
+  std::uint32_t segment_base = 0;
+  std::uint32_t segment_count = 0;
   std::string_view args;
 };
 
@@ -68,13 +73,16 @@ struct result_record {
   std::uint64_t id = 0;
   std::uint8_t code = 0;
   std::uint32_t run_us = 0;
+  std::uint32_t segment_base = 0;
+  std::uint32_t segment_count = 0;
   std::vector<char> bytes;
   std::string type;
   std::string what;
 };
 
 void append_task(std::vector<char>& batch, std::uint64_t id, const std::string& name,
-                 std::uint32_t count, std::string_view args);
+                 std::uint32_t count, std::uint32_t segment_base,
+                 std::uint32_t segment_count, std::string_view args);
 void append_result(std::vector<char>& batch, const result_record& r);
 
 /// Decode a batch record by record; false at its end, or (with `malformed`

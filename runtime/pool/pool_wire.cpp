@@ -6,15 +6,16 @@
 namespace proctor::internal {
 
 void append_task(std::vector<char>& batch, std::uint64_t id, const std::string& name,
-                 std::uint32_t count, std::string_view args) {
-  record_writer{batch}.fields(id, name, count).blob(args);
+                 std::uint32_t count, std::uint32_t segment_base,
+                 std::uint32_t segment_count, std::string_view args) {
+  record_writer{batch}.fields(id, name, count, segment_base, segment_count).blob(args);
 }
 
 void append_result(std::vector<char>& batch, const result_record& r) {
   record_writer out{batch};
   out.fields(r.id, r.code, r.run_us);
   if (r.code == 0)
-    out.blob(r.bytes);
+    out.fields(r.segment_base, r.segment_count).blob(r.bytes);
   else
     out.fields(r.type, r.what);
 }
@@ -34,7 +35,8 @@ bool batch_reader::read(Decode decode) {
 
 bool batch_reader::next(task_record& out) {
   return read([&](record_reader& in) {
-    return in.fields(out.id, out.name, out.count) && in.view(out.args);
+    return in.fields(out.id, out.name, out.count, out.segment_base, out.segment_count)
+           && in.view(out.args);
   });
 }
 
@@ -43,7 +45,7 @@ bool batch_reader::next(result_record& out) {
     if (!in.fields(out.id, out.code, out.run_us))
       return false;
     if (out.code == 0)
-      return in.blob(out.bytes);
+      return in.fields(out.segment_base, out.segment_count) && in.blob(out.bytes);
     out.bytes.clear();
     return in.fields(out.type, out.what);
   });

@@ -34,6 +34,7 @@
 #include "proctor/actor.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/task.hpp"
+#include "actors/wire/segments.hpp"
 #include "runtime/core/runtime_impl.hpp"
 
 namespace proctor::internal {
@@ -112,8 +113,8 @@ public:
       auto next = take();
       auto& msg = next->content();
       reply_to_ = next->sender;
-      if (msg.match_elements<pool_run_atom, std::vector<char>>()) {
-        if (!run_batch(msg.get_as<std::vector<char>>(1))) {
+      if (msg.match_elements<pool_run_atom, std::vector<char>, segment_list>()) {
+        if (!run_batch(msg.get_as<std::vector<char>>(1), msg.get_as<segment_list>(2).refs)) {
           reason = caf::exit_reason::unhandled_exception;
           running = false;
         }
@@ -182,7 +183,7 @@ private:
   /// False if the batch does not decode: only a peer that is not this
   /// binary's master could send one, and its tasks cannot be answered, so
   /// the worker ends and the pool sees it die.
-  bool run_batch(const std::vector<char>& batch) {
+  bool run_batch(const std::vector<char>& batch, const segment_refs& segments) {
     bytes_since_trim_ += batch.size();
     batch_reader reader{batch};
     task_record task;
@@ -196,8 +197,12 @@ private:
       if (usual_us >= static_cast<double>(flush_span.count()))
         flush();
       auto start = clock_type::now();
+      segment_sink shared_out;
       if (!failed)
-        failed = catching([&] { r.bytes = entry->call(task.args, task.count); });
+        failed = catching([&] {
+          refs_source shared_in{segments, task.segment_base, task.segment_count};
+          r.bytes = entry->call(task.args, task.count, shared_in, shared_out);
+        });
       auto end = clock_type::now();
       auto took = std::chrono::duration_cast<std::chrono::microseconds>(end - start).count();
       r.run_us = static_cast<std::uint32_t>(std::min<std::int64_t>(took, UINT32_MAX));
@@ -212,6 +217,7 @@ private:
         r.type = std::move(failed->type);
         r.what = std::move(failed->what);
         r.bytes.clear();
+        shared_out.refs.clear();
         // An exception's text is cut to fit a frame, never dropped with it.
         auto text_room = (max_frame_size_ - std::min(max_frame_size_, record_overhead)) / 2;
         if (r.type.size() > text_room)
@@ -225,6 +231,10 @@ private:
           && results_.size() + r.bytes.size() + r.type.size() + r.what.size() + 32
                > batch_bytes_)
         flush();
+      r.segment_base = static_cast<std::uint32_t>(result_segments_.size());
+      r.segment_count = static_cast<std::uint32_t>(shared_out.refs.size());
+      result_segments_.insert(result_segments_.end(), shared_out.refs.begin(),
+                              shared_out.refs.end());
       append_result(results_, r);
       if (end - last_flush_ >= flush_span || results_.size() >= batch_bytes_)
         flush();
@@ -246,8 +256,10 @@ private:
     bytes_since_trim_ += results_.size();
     if (results_.empty())
       return;
-    send(caf::make_message(pool_result_atom::value, std::move(results_)));
+    send(caf::make_message(pool_result_atom::value, std::move(results_),
+                           segment_list{std::move(result_segments_)}));
     results_.clear();
+    result_segments_.clear();
   }
 
   std::mutex mtx_;
@@ -261,6 +273,7 @@ private:
   // The worker thread's own.
   caf::strong_actor_ptr reply_to_;
   std::vector<char> results_;
+  segment_refs result_segments_; ///< the shared memory of results_' bytes
   clock_type::time_point last_flush_ = clock_type::now();
   std::size_t bytes_since_trim_ = 0;
   /// Moving average of each task's running time, by name.

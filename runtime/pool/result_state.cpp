@@ -55,7 +55,7 @@ void result_state::on_done(std::function<void(const result_state&)> callback) {
   on_done_ = std::move(callback);
 }
 
-void result_state::complete(std::size_t i, std::vector<char> bytes) {
+void result_state::complete(std::size_t i, std::vector<char> bytes, segment_refs segments) {
   std::function<void(const result_state&)> callback;
   bool wake;
   std::size_t done;
@@ -66,6 +66,7 @@ void result_state::complete(std::size_t i, std::vector<char> bytes) {
       return;
     p.done = true;
     p.bytes = std::move(bytes);
+    p.segments = std::move(segments);
     finished_.push_back(i);
     items_done_ += p.items;
     done = items_done_;

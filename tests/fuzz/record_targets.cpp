@@ -68,7 +68,7 @@ int pool_batch(const std::uint8_t* data, std::size_t size) {
   std::vector<char> again;
   batch_reader reader{bytes};
   for (task_record task; reader.next(task);) {
-    append_task(again, task.id, task.name, task.count, task.args);
+    append_task(again, task.id, task.name, task.count, task.segment_base, task.segment_count, task.args);
     tasks.push_back(task);
   }
   batch_reader reread{again};

@@ -28,6 +28,8 @@ struct chunk {
   /// is done, so that a retry hands the same ones to the next worker.
   std::shared_ptr<void> offers;
   bool no_retry = false; ///< run at most once (pool::no_retry)
+  /// The shared memory of the proctor::bytes among the arguments.
+  segment_refs segments;
 };
 
 /// Encodes each element of `range` as the argument tuple of Fn, `chunksize`
@@ -46,9 +48,12 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
     chunks.reserve(std::ranges::size(range) / chunksize + 1);
   std::vector<char> buf;
   std::optional<offer_collector> offers; // offered until each task is done
+  segment_sink shared;                   // each chunk's bytes' memory
   auto seal = [&] {
     chunks.back().args.assign(buf.begin(), buf.end());
     chunks.back().offers = offers->take();
+    chunks.back().segments = std::move(shared.refs);
+    shared.refs.clear();
     offers.reset();
     buf.clear();
   };
@@ -68,7 +73,10 @@ std::vector<chunk> make_chunks(R (*fn)(Ps...), Range&& range, std::size_t chunks
       else
         return std::tuple<std::decay_t<Ps>...>{element};
     }();
-    encode_arguments(buf, args);
+    {
+      sink_scope scope{shared};
+      encode_arguments(buf, args);
+    }
     ++chunks.back().count;
     element_start.reset();
   };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "proctor/detail/bounded_deserializer.hpp"
+#include "proctor/detail/segments.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/task.hpp"
 
@@ -42,6 +43,7 @@ public:
   struct part {
     bool done = false;
     std::vector<char> bytes; ///< the part's results, encoded one after another
+    segment_refs segments;   ///< the shared memory of bytes among them
     std::unique_ptr<task_failure> failure; ///< a pointer: most parts never fail
     std::size_t items = 0;
   };
@@ -61,7 +63,7 @@ public:
   /// completes parts on its callback thread.
   bool has_callback() const;
 
-  void complete(std::size_t part, std::vector<char> bytes);
+  void complete(std::size_t part, std::vector<char> bytes, segment_refs segments = {});
   /// Marks part `i` failed; complete(i, {}) then makes it done.
   void record_failure(std::size_t part, task_failure why);
 
@@ -108,6 +110,8 @@ void decode_part(const result_state::part& p, std::vector<R>& out) {
   if (p.failure)
     throw_failure(*p.failure);
   bounded_deserializer source{serialization_unit(), p.bytes.data(), p.bytes.size()};
+  refs_source shared{p.segments, 0, p.segments.size()};
+  source_scope scope{shared};
   for (std::size_t i = 0; i < p.items; ++i) {
     R x{};
     if (source(x))

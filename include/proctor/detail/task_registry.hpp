@@ -3,6 +3,7 @@
 // The registry behind task.hpp and its macro; not API.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -13,6 +14,7 @@
 #include <caf/binary_serializer.hpp>
 
 #include "proctor/detail/bounded_deserializer.hpp"
+#include "proctor/detail/segments.hpp"
 #include "proctor/errc.hpp"
 
 namespace proctor::internal {
@@ -23,8 +25,10 @@ using task_runner = int (*)(std::string_view args);
 
 /// Runs a task for a pool: calls it once per argument tuple among the
 /// `count` encoded one after another in `args`, and returns their results
-/// encoded one after another. A task's exception propagates.
-using task_caller = std::vector<char> (*)(std::string_view args, std::uint32_t count);
+/// encoded one after another. Shared memory the arguments refer to comes
+/// from `in`; the results' goes to `out`. A task's exception propagates.
+using task_caller = std::vector<char> (*)(std::string_view args, std::uint32_t count,
+                                          segment_source& in, segment_sink& out);
 
 struct task_entry {
   std::string name;
@@ -121,6 +125,9 @@ struct bound_task {
   /// Keeps the pipe ends among the arguments offered until the task's
   /// process has ended.
   std::shared_ptr<void> offers;
+  /// The shared memory of the proctor::bytes among the arguments, when
+  /// bound for a pool (a process's arguments carry theirs inline).
+  segment_refs segments;
 };
 
 template <auto Fn>
@@ -140,7 +147,8 @@ int run_task(std::string_view bytes) {
 }
 
 template <auto Fn>
-std::vector<char> call_task(std::string_view bytes, std::uint32_t count) {
+std::vector<char> call_task(std::string_view bytes, std::uint32_t count,
+                           segment_source& in, segment_sink& shared_out) {
   using traits = function_traits<decltype(Fn)>;
   using result = typename traits::result;
   bounded_deserializer source{serialization_unit(), bytes.data(), bytes.size()};
@@ -148,12 +156,18 @@ std::vector<char> call_task(std::string_view bytes, std::uint32_t count) {
   caf::binary_serializer sink{serialization_unit(), out};
   for (std::uint32_t i = 0; i < count; ++i) {
     typename traits::arguments args;
-    if (std::apply([&](auto&... xs) { return source(xs...); }, args))
-      throw error(errc::bad_argument, "proctor: the task's arguments do not decode");
+    // The scopes cover decoding and encoding only, never the call: what the
+    // task itself encodes or decodes (a queue item) has scopes of its own.
+    {
+      source_scope scope{in};
+      if (std::apply([&](auto&... xs) { return source(xs...); }, args))
+        throw error(errc::bad_argument, "proctor: the task's arguments do not decode");
+    }
     if constexpr (std::is_void_v<result>) {
       std::apply(Fn, std::move(args));
     } else {
       auto r = std::apply(Fn, std::move(args));
+      sink_scope scope{shared_out};
       if (sink(r))
         throw error(errc::bad_argument, "proctor: cannot serialize the task's result");
     }
@@ -189,8 +203,15 @@ bound_task bind_task(R (*fn)(Ps...), Ts&&... xs) {
   std::tuple<std::decay_t<Ps>...> args{std::forward<Ts>(xs)...};
   offer_collector offers{Claims};
   std::vector<char> buf;
-  encode_arguments(buf, args);
-  return {&entry, std::string{buf.begin(), buf.end()}, offers.take()};
+  // A pool task's bytes travel as shared memory where they can.
+  segment_sink shared;
+  {
+    std::optional<sink_scope> scope;
+    if constexpr (Claims == offer_collector::until_done)
+      scope.emplace(shared);
+    encode_arguments(buf, args);
+  }
+  return {&entry, std::string{buf.begin(), buf.end()}, offers.take(), std::move(shared.refs)};
 }
 
 } // namespace proctor::internal

@@ -28,10 +28,10 @@ bytes filled(std::size_t n, char c) {
   return buffer.freeze();
 }
 
-std::vector<char> encode(std::vector<bytes>& xs, outgoing_segments* table = nullptr) {
+std::vector<char> encode(std::vector<bytes>& xs, segment_sink* table = nullptr) {
   std::vector<char> buf;
   caf::binary_serializer sink{nullptr, buf};
-  std::optional<segment_sink_scope> scope;
+  std::optional<sink_scope> scope;
   if (table != nullptr)
     scope.emplace(*table);
   for (auto& x : xs)
@@ -42,14 +42,14 @@ std::vector<char> encode(std::vector<bytes>& xs, outgoing_segments* table = null
 /// Decodes `n` values, with the descriptors of `table` (duplicated, as if
 /// they had come with a frame) if it is given.
 caf::error decode(const std::vector<char>& buf, std::vector<bytes>& out, std::size_t n,
-                  const outgoing_segments* table = nullptr) {
+                  const segment_sink* table = nullptr) {
   bounded_deserializer source{nullptr, buf.data(), buf.size()};
   std::vector<scoped_fd> fds;
   if (table != nullptr)
-    for (auto& passed : table->passed_fds())
+    for (auto& passed : passed_fds(table->refs))
       fds.emplace_back(::dup(passed.fd));
   incoming_segments incoming{std::move(fds), limit};
-  std::optional<segment_source_scope> scope;
+  std::optional<source_scope> scope;
   if (table != nullptr)
     scope.emplace(incoming);
   out.resize(n);
@@ -72,7 +72,7 @@ std::vector<char> forged(std::uint32_t index, std::uint64_t size, std::uint64_t 
 caf::error decode_forged(const std::vector<char>& buf, std::vector<scoped_fd> fds) {
   bounded_deserializer source{nullptr, buf.data(), buf.size()};
   incoming_segments incoming{std::move(fds), limit};
-  segment_source_scope scope{incoming};
+  source_scope scope{incoming};
   bytes x;
   return source(x);
 }
@@ -119,10 +119,10 @@ TEST(bytes_codec, without_a_descriptor_table_everything_travels_inline) {
 TEST(bytes_codec, with_a_table_a_shared_value_travels_as_its_descriptor) {
   auto big = filled(300000, 's');
   std::vector<bytes> xs{big, big.slice(10, 20), bytes{std::string_view{"inline"}}};
-  outgoing_segments table;
+  auto table = frame_sink();
   auto buf = encode(xs, &table);
   EXPECT_LT(buf.size(), 200u);
-  EXPECT_EQ(table.passed_fds().size(), 1u); // one segment, referred to twice
+  EXPECT_EQ(table.refs.size(), 1u); // one segment, referred to twice
   std::vector<bytes> ys;
   ASSERT_FALSE(decode(buf, ys, 3, &table));
   EXPECT_TRUE(ys == xs);
@@ -135,9 +135,9 @@ TEST(bytes_codec, past_the_descriptor_limit_values_travel_inline) {
   std::vector<bytes> xs;
   for (int i = 0; i < 20; ++i)
     xs.push_back(filled(bytes::shared_threshold + i, static_cast<char>('a' + i)));
-  outgoing_segments table;
+  auto table = frame_sink();
   auto buf = encode(xs, &table);
-  EXPECT_EQ(table.passed_fds().size(), 16u);
+  EXPECT_EQ(table.refs.size(), 16u);
   std::vector<bytes> ys;
   ASSERT_FALSE(decode(buf, ys, 20, &table));
   EXPECT_TRUE(ys == xs);

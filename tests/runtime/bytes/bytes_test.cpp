@@ -19,6 +19,7 @@
 #include <caf/system_messages.hpp>
 
 #include "proctor/actor.hpp"
+#include "proctor/pool.hpp"
 #include "proctor/runtime.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
@@ -70,6 +71,26 @@ std::size_t segments_held() {
 }
 
 } // namespace
+
+std::string describe_task(bytes b) {
+  return describe(b);
+}
+PROCTOR_TASK(describe_task);
+
+bytes make_task(std::uint64_t n, int seed) {
+  return pattern(n, seed);
+}
+PROCTOR_TASK(make_task);
+
+/// Dies the first time (no `marker` file yet), describes `b` the second.
+std::string describe_after_a_crash(bytes b, std::string marker) {
+  if (!std::filesystem::exists(marker)) {
+    std::ofstream{marker} << "crashed";
+    std::raise(SIGKILL);
+  }
+  return describe(b);
+}
+PROCTOR_TASK(describe_after_a_crash);
 
 caf::behavior bytes_inspector(caf::event_based_actor*) {
   return {
@@ -191,4 +212,40 @@ TEST(bytes, a_sender_killed_mid_transfer_leaves_the_receiver_nothing) {
     self->receive([](bytes&) {}, caf::after(100ms) >> [&] { more = false; });
   EXPECT_TRUE(eventually([&] { return segments_held() == held; }))
     << segments_held() << " left, " << held << " before";
+}
+
+TEST(bytes, a_pool_task_takes_and_returns_shared_memory) {
+  auto& rt = test_runtime();
+  proctor::pool p{rt, {.processes = 2}};
+  auto big = pattern(1 << 20, 1);
+  EXPECT_EQ(p.apply(describe_task, big), describe(big));
+  auto made = p.apply(make_task, std::uint64_t{1} << 20, 2);
+  EXPECT_TRUE(made.shared());
+  EXPECT_TRUE(made == pattern(1 << 20, 2));
+  EXPECT_EQ(p.apply(make_task, std::uint64_t{10}, 3), pattern(10, 3));
+}
+
+TEST(bytes, a_map_over_many_bytes_keeps_each_with_its_chunk) {
+  auto& rt = test_runtime();
+  proctor::pool p{rt, {.processes = 2}};
+  std::vector<bytes> inputs;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 40; ++i) {
+    inputs.push_back(pattern(70000 + static_cast<std::size_t>(i) * 1000, i));
+    expected.push_back(describe(inputs.back()));
+  }
+  inputs.push_back(bytes{std::string_view{"small"}});
+  expected.push_back(describe(inputs.back()));
+  EXPECT_EQ(p.map(describe_task, inputs, 7), expected);
+}
+
+TEST(bytes, a_retried_task_gets_the_same_shared_memory) {
+  auto& rt = test_runtime();
+  proctor::pool p{rt, {.processes = 1}};
+  auto marker = std::filesystem::temp_directory_path()
+                / ("proctor-bytes-retry-" + std::to_string(::getpid()));
+  std::filesystem::remove(marker);
+  auto big = pattern(300000, 4);
+  EXPECT_EQ(p.apply(describe_after_a_crash, big, marker.string()), describe(big));
+  std::filesystem::remove(marker);
 }

@@ -11,8 +11,8 @@ using namespace proctor::internal;
 
 TEST(pool_wire, tasks_and_results_come_out_as_they_went_in) {
   std::vector<char> tasks;
-  append_task(tasks, 7, "square", 2, std::string("\x01\x02\x03\x04", 4));
-  append_task(tasks, 8, "add", 1, "");
+  append_task(tasks, 7, "square", 2, 0, 0, std::string("\x01\x02\x03\x04", 4));
+  append_task(tasks, 8, "add", 1, 1, 2, "");
   batch_reader tr{tasks};
   task_record t;
   ASSERT_TRUE(tr.next(t));
@@ -22,18 +22,22 @@ TEST(pool_wire, tasks_and_results_come_out_as_they_went_in) {
   EXPECT_EQ(t.args, std::string("\x01\x02\x03\x04", 4));
   ASSERT_TRUE(tr.next(t));
   EXPECT_EQ(t.id, 8u);
+  EXPECT_EQ(t.segment_base, 1u);
+  EXPECT_EQ(t.segment_count, 2u);
   EXPECT_TRUE(t.args.empty());
   EXPECT_FALSE(tr.next(t));
   EXPECT_FALSE(tr.malformed());
 
   std::vector<char> results;
-  append_result(results, {1, 0, 12, {'a', 'b'}, {}, {}});
-  append_result(results, {2, 48, 3, {}, "std::runtime_error", "boom"});
+  append_result(results, {1, 0, 12, 3, 1, {'a', 'b'}, {}, {}});
+  append_result(results, {2, 48, 3, 0, 0, {}, "std::runtime_error", "boom"});
   batch_reader rr{results};
   result_record r;
   ASSERT_TRUE(rr.next(r));
   EXPECT_EQ(r.id, 1u);
   EXPECT_EQ(r.run_us, 12u);
+  EXPECT_EQ(r.segment_base, 3u);
+  EXPECT_EQ(r.segment_count, 1u);
   EXPECT_EQ(r.bytes, (std::vector<char>{'a', 'b'}));
   ASSERT_TRUE(rr.next(r));
   EXPECT_EQ(r.code, 48);
@@ -45,7 +49,7 @@ TEST(pool_wire, tasks_and_results_come_out_as_they_went_in) {
 
 TEST(pool_wire, a_truncated_batch_is_malformed) {
   std::vector<char> tasks;
-  append_task(tasks, 7, "square", 1, "abcd");
+  append_task(tasks, 7, "square", 1, 0, 0, "abcd");
   tasks.pop_back();
   batch_reader reader{tasks};
   task_record t;
@@ -55,10 +59,11 @@ TEST(pool_wire, a_truncated_batch_is_malformed) {
 
 TEST(pool_wire, a_length_beyond_the_batch_is_refused_before_allocating) {
   std::vector<char> results;
-  append_result(results, {1, 0, 0, {'x'}, {}, {}});
-  // The blob's length is the uint32 after id (8), code (1) and run_us (4):
-  // claim 4 GiB - 1 of result bytes in a batch of a few.
-  for (std::size_t i = 13; i < 17; ++i)
+  append_result(results, {1, 0, 0, 0, 0, {'x'}, {}, {}});
+  // The blob's length is the uint32 after id (8), code (1), run_us (4) and
+  // the segment range (4 + 4): claim 4 GiB - 1 of result bytes in a batch
+  // of a few.
+  for (std::size_t i = 21; i < 25; ++i)
     results[i] = static_cast<char>(0xff);
   batch_reader reader{results};
   result_record r;

@@ -44,10 +44,15 @@ scoped_fd memfd_with(const std::string& content, int seals) {
 
 constexpr int all_seals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
 
-std::size_t open_fds() {
+/// This process's descriptors of segments.
+std::size_t segment_fds() {
   std::size_t n = 0;
-  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"})
-    ++n;
+  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().find("memfd:proctor-bytes") != std::string::npos)
+      ++n;
+  }
   return n;
 }
 
@@ -130,7 +135,7 @@ TEST(sealed_segment, a_writer_seals_what_was_written_in_place) {
 }
 
 TEST(sealed_segment, nothing_is_left_once_the_last_holder_is_gone) {
-  auto fds = open_fds();
+  auto fds = segment_fds();
   auto maps = segment_mappings();
   {
     std::string content(200000, 'z');
@@ -141,7 +146,8 @@ TEST(sealed_segment, nothing_is_left_once_the_last_holder_is_gone) {
     auto c = sealed_segment::adopt(scoped_fd{::dup(a->fd())}, content.size(), limit, why);
     ASSERT_TRUE(c) << why;
     EXPECT_EQ(segment_mappings(), maps + 3);
+    EXPECT_EQ(segment_fds(), fds + 3);
   }
-  EXPECT_EQ(open_fds(), fds);
+  EXPECT_EQ(segment_fds(), fds);
   EXPECT_EQ(segment_mappings(), maps);
 }

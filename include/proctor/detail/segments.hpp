@@ -1,0 +1,96 @@
+#pragma once
+
+// Shared memory that encoded values refer to (proctor::bytes); not API.
+//
+// A proctor::bytes in shared memory is encoded as an index into a list of
+// segments that travels beside the encoding: as descriptors with a frame
+// to a process of this host, as content elsewhere. Encoders and decoders
+// find the current list through thread-local scopes, as CAF's inspectors
+// take no context of ours.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace proctor::internal {
+
+class sealed_segment;
+
+/// The shared memory an encoded value refers to, by index.
+using segment_refs = std::vector<std::shared_ptr<const sealed_segment>>;
+
+/// Where proctor::bytes encoded on this thread put their shared memory
+/// while a sink_scope makes it current.
+struct segment_sink {
+  segment_refs refs;
+  /// Past this many segments, values travel inline.
+  std::size_t capacity = static_cast<std::size_t>(-1);
+
+  /// The index of `segment` in refs (one per segment, however often it is
+  /// added), or nullopt once full.
+  std::optional<std::uint32_t> add(const std::shared_ptr<const sealed_segment>& segment);
+};
+
+/// Where proctor::bytes decoded on this thread find their shared memory
+/// while a source_scope makes it current.
+class segment_source {
+public:
+  virtual ~segment_source();
+
+  /// Segment `index`, announced as `size` bytes; null with why if there is
+  /// no such segment or it is not what was announced.
+  virtual std::shared_ptr<const sealed_segment> get(std::uint32_t index, std::uint64_t size,
+                                                    std::string& why) = 0;
+};
+
+/// The segments refs[base, base + count).
+class refs_source final : public segment_source {
+public:
+  refs_source(const segment_refs& refs, std::size_t base, std::size_t count) noexcept
+    : refs_(refs), base_(base), count_(count) {
+  }
+
+  std::shared_ptr<const sealed_segment> get(std::uint32_t index, std::uint64_t size,
+                                            std::string& why) override;
+
+private:
+  const segment_refs& refs_;
+  std::size_t base_;
+  std::size_t count_;
+};
+
+/// Makes `sink` current on this thread while alive (the innermost wins).
+class sink_scope {
+public:
+  explicit sink_scope(segment_sink& sink) noexcept;
+  ~sink_scope();
+  sink_scope(const sink_scope&) = delete;
+  sink_scope& operator=(const sink_scope&) = delete;
+
+  /// The current sink, or null: encode inline.
+  static segment_sink* current() noexcept;
+
+private:
+  segment_sink* outer_;
+};
+
+/// Makes `source` current on this thread while alive (the innermost wins).
+class source_scope {
+public:
+  explicit source_scope(segment_source& source) noexcept;
+  ~source_scope();
+  source_scope(const source_scope&) = delete;
+  source_scope& operator=(const source_scope&) = delete;
+
+  /// The current source, or null: a value that refers to a segment is
+  /// malformed here.
+  static segment_source* current() noexcept;
+
+private:
+  segment_source* outer_;
+};
+
+} // namespace proctor::internal
