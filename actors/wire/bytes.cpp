@@ -143,13 +143,19 @@ caf::error load_bytes(caf::deserializer& source, bytes& x) {
   // allocates anything.
   if (auto err = source.begin_sequence(n))
     return err;
-  byte_buffer buffer{n};
-  if (n > 0)
-    if (auto err = source.apply_raw(n, buffer.data()))
-      return err;
+  if (n == 0) {
+    x = bytes{};
+    return source.end_sequence();
+  }
+  // Received inline (from another host), it lands on the heap: faster to
+  // fill than new shared memory, and copied once more only if passed on.
+  std::shared_ptr<std::byte[]> heap{new std::byte[n]};
+  if (auto err = source.apply_raw(n, heap.get()))
+    return err;
   if (auto err = source.end_sequence())
     return err;
-  x = buffer.freeze();
+  auto* data = heap.get();
+  x = bytes{std::move(heap), data, n, nullptr};
   return caf::none;
 }
 

@@ -74,6 +74,8 @@ segment_source* source_scope::current() noexcept {
   return current_source;
 }
 
+static_assert(max_segments_per_message == max_passed_fds);
+
 segment_sink frame_sink() {
   segment_sink sink;
   sink.capacity = max_passed_fds;

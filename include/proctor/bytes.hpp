@@ -40,7 +40,9 @@ caf::error load_bytes(caf::deserializer& source, bytes& x);
 ///     below); never if it is written in place (byte_buffer);
 ///   - never when it is copied, sliced or passed on within this host;
 ///   - once on each side when it goes to another host, or is smaller than
-///     shared_threshold (it then travels inline, like a std::string).
+///     shared_threshold (it then travels inline, like a std::string); a
+///     `bytes` received inline is on the heap, and passing it on to a
+///     process of this host copies it once more.
 /// The memory is freed when the last copy in the last process that holds
 /// it is gone, however that process ended: nothing outlives a crash.
 class bytes {

@@ -69,7 +69,7 @@ public:
   void send(const T& x)
     requires CanSend
   {
-    send_bytes(internal::encode_value(x));
+    send_value(x);
   }
 
   /// The next message; end_of_pipe once the other end is closed or gone and
@@ -77,14 +77,14 @@ public:
   T recv()
     requires CanRecv
   {
-    return internal::decode_value<T>(recv_bytes(std::nullopt));
+    return recv_value<T>(std::nullopt);
   }
 
   /// Throws timeout_error if no message starts arriving within `timeout`.
   T recv(std::chrono::milliseconds timeout)
     requires CanRecv
   {
-    return internal::decode_value<T>(recv_bytes(timeout));
+    return recv_value<T>(timeout);
   }
 
   /// True if recv() would not block (a message is there, or the end of the

@@ -225,6 +225,10 @@ public:
     return max_frame_size_;
   }
 
+  std::uint64_t max_shared_size() const noexcept {
+    return max_shared_size_;
+  }
+
   /// Connection settings for a new link on which this process plays `role`.
   connection_settings link_settings(handshake_role role) const;
 

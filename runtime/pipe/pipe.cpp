@@ -7,9 +7,11 @@
 #include <cstring>
 
 #include "proctor/runtime.hpp"
+#include "actors/wire/segments.hpp"
+#include "runtime/core/runtime_impl.hpp"
 #include "runtime/pipe/pipe_broker.hpp"
 #include "runtime/pipe/pipe_socket.hpp"
-#include "runtime/core/runtime_impl.hpp"
+#include "transport/base/sealed_segment.hpp"
 #include "transport/frame.hpp"
 
 namespace proctor::internal {
@@ -33,6 +35,11 @@ struct offers_in_transit {
 std::uint32_t max_message() {
   auto* rt = current_runtime();
   return rt != nullptr ? rt->max_frame_size() : default_max_frame_size;
+}
+
+std::uint64_t max_shared() {
+  auto* rt = current_runtime();
+  return rt != nullptr ? rt->max_shared_size() : default_max_shared_size;
 }
 
 } // namespace
@@ -90,15 +97,27 @@ bool pipe_base::closed() const {
   return socket().closed();
 }
 
-void pipe_base::send_bytes(const std::vector<char>& bytes) {
-  socket().send(bytes);
+bool pipe_base::shares_memory() const {
+  return socket().passes_descriptors();
 }
 
-std::vector<char> pipe_base::recv_bytes(std::optional<std::chrono::milliseconds> timeout) {
+void pipe_base::send_bytes(const std::vector<char>& bytes, const segment_refs& shared) {
+  std::vector<int> fds;
+  for (auto& segment : shared)
+    fds.push_back(segment->fd());
+  socket().send(bytes, fds);
+}
+
+pipe_base::received pipe_base::recv_message(std::optional<std::chrono::milliseconds> timeout) {
   std::optional<pipe_socket::clock::time_point> deadline;
   if (timeout)
     deadline = pipe_socket::clock::now() + *timeout;
-  return socket().recv(deadline);
+  auto message = socket().recv_with_descriptors(deadline);
+  received out{std::move(message.bytes), nullptr};
+  if (!message.fds.empty())
+    out.shared = std::make_unique<incoming_segments>(std::move(message.fds),
+                                                     max_shared());
+  return out;
 }
 
 bool pipe_base::poll_impl(std::chrono::milliseconds timeout) {

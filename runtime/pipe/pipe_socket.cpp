@@ -2,9 +2,11 @@
 
 #include "proctor/pipe.hpp"
 #include "runtime/core/runtime_impl.hpp"
+#include "transport/base/fd_passing.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -21,10 +23,33 @@ constexpr std::size_t header_size = 4;
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t kept_inbox = 1024 * 1024;
 
-std::uint32_t read_length(const char* p) {
+/// Set in a header's length word: one byte follows the header, the number
+/// of descriptors that came with the message's first byte.
+constexpr std::uint32_t with_descriptors = 1u << 31;
+
+/// Descriptors received ahead of the message that claims them.
+constexpr std::size_t max_inbox_fds = 2 * max_passed_fds;
+
+std::uint32_t read_word(const char* p) {
   auto b = reinterpret_cast<const unsigned char*>(p);
   return std::uint32_t{b[0]} | std::uint32_t{b[1]} << 8 | std::uint32_t{b[2]} << 16
          | std::uint32_t{b[3]} << 24;
+}
+
+std::uint32_t read_length(const char* p) {
+  return read_word(p) & ~with_descriptors;
+}
+
+/// The header's size: four bytes, and the descriptor count if there is one.
+std::size_t header_of(const char* p) {
+  return (read_word(p) & with_descriptors) != 0 ? header_size + 1 : header_size;
+}
+
+bool is_unix_socket(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
+         && addr.ss_family == AF_UNIX;
 }
 
 int remaining_ms(pipe_socket::clock::time_point deadline) {
@@ -36,7 +61,7 @@ int remaining_ms(pipe_socket::clock::time_point deadline) {
 } // namespace
 
 pipe_socket::pipe_socket(int fd, std::uint32_t max_message)
-  : fd_(fd), state_(state::open), max_message_(max_message) {
+  : fd_(fd), state_(state::open), max_message_(std::min(max_message, ~with_descriptors)) {
 }
 
 pipe_socket::pipe_socket(errc code, std::string detail)
@@ -45,7 +70,7 @@ pipe_socket::pipe_socket(errc code, std::string detail)
 
 pipe_socket::pipe_socket(opener open, std::uint32_t max_message)
   : open_later_(std::move(open)), fd_(-1), state_(state::deferred),
-    max_message_(max_message) {
+    max_message_(std::min(max_message, ~with_descriptors)) {
 }
 
 pipe_socket::~pipe_socket() {
@@ -229,7 +254,17 @@ errc pipe_socket::hand_over(const std::function<bool(int fd)>& transfer) {
   return errc::ok;
 }
 
-void pipe_socket::send(std::span<const char> message) {
+bool pipe_socket::passes_descriptors() {
+  auto known = unix_.load(std::memory_order_relaxed);
+  if (known >= 0)
+    return known == 1;
+  pin use{*this};
+  bool is_unix = is_unix_socket(use.fd);
+  unix_.store(is_unix ? 1 : 0, std::memory_order_relaxed);
+  return is_unix;
+}
+
+void pipe_socket::send(std::span<const char> message, std::span<const int> fds) {
   std::lock_guard<std::mutex> sending{send_mtx_};
   pin use{*this};
   if (message.size() > max_message_)
@@ -237,22 +272,24 @@ void pipe_socket::send(std::span<const char> message) {
                 "proctor: a pipe message of " + std::to_string(message.size())
                   + " bytes exceeds the maximum frame size ("
                   + std::to_string(max_message_) + ")");
+  if (fds.size() > max_passed_fds)
+    throw error(errc::bad_argument, "proctor: too many descriptors for one pipe message");
   auto length = static_cast<std::uint32_t>(message.size());
-  unsigned char header[header_size] = {
+  if (!fds.empty())
+    length |= with_descriptors;
+  unsigned char header[header_size + 1] = {
     static_cast<unsigned char>(length), static_cast<unsigned char>(length >> 8),
-    static_cast<unsigned char>(length >> 16), static_cast<unsigned char>(length >> 24)};
-  iovec parts[2] = {{header, header_size},
+    static_cast<unsigned char>(length >> 16), static_cast<unsigned char>(length >> 24),
+    static_cast<unsigned char>(fds.size())};
+  iovec parts[2] = {{header, fds.empty() ? header_size : header_size + 1},
                     {const_cast<char*>(message.data()), message.size()}};
   iovec* next = parts;
-  int count = message.empty() ? 1 : 2;
+  std::size_t count = message.empty() ? 1 : 2;
+  // The descriptors go with the first byte: the first sendmsg only.
+  auto pending_fds = fds;
   while (count > 0) {
-    msghdr msg{};
-    msg.msg_iov = next;
-    msg.msg_iovlen = static_cast<std::size_t>(count);
-    auto n = ::sendmsg(use.fd, &msg, MSG_NOSIGNAL);
+    auto n = send_with_fds(use.fd, {next, count}, pending_fds);
     if (n < 0) {
-      if (errno == EINTR)
-        continue;
       if (closed())
         throw_unusable();
       if (errno == EPIPE || errno == ECONNRESET)
@@ -260,6 +297,7 @@ void pipe_socket::send(std::span<const char> message) {
       throw error(errc::connection_closed,
                   std::string{"proctor: pipe send failed: "} + std::strerror(errno));
     }
+    pending_fds = {};
     auto sent = static_cast<std::size_t>(n);
     while (count > 0 && sent >= next->iov_len) {
       sent -= next->iov_len;
@@ -282,7 +320,10 @@ bool pipe_socket::ready_or_descriptor(int& fd) {
 
 bool pipe_socket::has_message() const {
   auto have = end_ - begin_;
-  return have >= header_size && have - header_size >= read_length(inbox_.data() + begin_);
+  if (have < header_size)
+    return false;
+  auto header = header_of(inbox_.data() + begin_);
+  return have >= header && have - header >= read_length(inbox_.data() + begin_);
 }
 
 bool pipe_socket::fill(std::optional<clock::time_point> deadline) {
@@ -293,15 +334,10 @@ bool pipe_socket::fill(std::optional<clock::time_point> deadline) {
     std::size_t wanted = read_chunk;
     if (end_ - begin_ >= header_size) {
       auto length = read_length(inbox_.data() + begin_);
-      if (length > max_message_) {
-        std::lock_guard<std::mutex> guard{mtx_};
-        state_ = state::broken;
-        code_ = errc::malformed_payload;
-        detail_ = "proctor: a pipe message announces " + std::to_string(length)
-                  + " bytes, over the maximum frame size";
-        throw error(code_, detail_);
-      }
-      wanted = std::max(wanted, header_size + length);
+      if (length > max_message_)
+        break_with("proctor: a pipe message announces " + std::to_string(length)
+                   + " bytes, over the maximum frame size");
+      wanted = std::max(wanted, header_size + 1 + length);
     }
     if (inbox_.size() - begin_ < wanted) {
       if (end_ > begin_)
@@ -322,19 +358,32 @@ bool pipe_socket::fill(std::optional<clock::time_point> deadline) {
       if (ready < 0)
         continue; // EINTR
     }
-    auto n = ::read(use.fd, inbox_.data() + end_, inbox_.size() - end_);
+    std::vector<int> fds;
+    auto n = receive_with_fds(use.fd, {inbox_.data() + end_, inbox_.size() - end_}, fds,
+                              max_passed_fds);
+    for (int fd : fds)
+      inbox_fds_.emplace_back(fd);
     if (n > 0)
       end_ += static_cast<std::size_t>(n);
     else if (n == 0 || errno == ECONNRESET)
       eof_ = true;
-    else if (errno != EINTR)
+    else if (errno == EBADMSG)
+      break_with("proctor: more descriptors on the pipe than a message may carry");
+    else
       throw error(errc::connection_closed,
                   std::string{"proctor: pipe receive failed: "} + std::strerror(errno));
+    if (inbox_fds_.size() > max_inbox_fds)
+      break_with("proctor: descriptors on the pipe that no message claims");
   }
   return true;
 }
 
 std::vector<char> pipe_socket::recv(std::optional<clock::time_point> deadline) {
+  return recv_with_descriptors(deadline).bytes;
+}
+
+pipe_socket::message
+pipe_socket::recv_with_descriptors(std::optional<clock::time_point> deadline) {
   std::lock_guard<std::mutex> receiving{recv_mtx_};
   if (!fill(deadline))
     throw timeout_error("proctor: no message on the pipe within the timeout");
@@ -347,15 +396,37 @@ std::vector<char> pipe_socket::recv(std::optional<clock::time_point> deadline) {
                                 "middle of a message");
   }
   auto length = read_length(inbox_.data() + begin_);
-  auto first = inbox_.begin() + static_cast<std::ptrdiff_t>(begin_ + header_size);
-  std::vector<char> message{first, first + length};
-  begin_ += header_size + length;
+  auto header = header_of(inbox_.data() + begin_);
+  message out;
+  if (header > header_size) {
+    // Descriptors came with the message's first byte: they are here.
+    auto count = static_cast<std::uint8_t>(inbox_[begin_ + header_size]);
+    if (count == 0 || count > max_passed_fds || count > inbox_fds_.size())
+      break_with("proctor: a pipe message announces " + std::to_string(count)
+                 + " descriptors, " + std::to_string(inbox_fds_.size()) + " arrived");
+    for (std::size_t i = 0; i < count; ++i) {
+      out.fds.push_back(std::move(inbox_fds_.front()));
+      inbox_fds_.pop_front();
+    }
+  }
+  auto first = inbox_.begin() + static_cast<std::ptrdiff_t>(begin_ + header);
+  out.bytes.assign(first, first + length);
+  begin_ += header + length;
   if (begin_ == end_) {
     begin_ = end_ = 0;
     if (inbox_.size() > kept_inbox)
       std::vector<char>(read_chunk).swap(inbox_);
   }
-  return message;
+  return out;
+}
+
+void pipe_socket::break_with(std::string detail) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  state_ = state::broken;
+  code_ = errc::malformed_payload;
+  detail_ = std::move(detail);
+  inbox_fds_.clear();
+  throw error(code_, detail_);
 }
 
 bool pipe_socket::poll(clock::time_point deadline) {

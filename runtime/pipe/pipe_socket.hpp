@@ -1,8 +1,10 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -11,11 +13,14 @@
 #include <vector>
 
 #include "proctor/errc.hpp"
+#include "transport/base/scoped_fd.hpp"
 
 namespace proctor::internal {
 
 /// One end of a pipe: a connected Unix stream socket carrying messages as a
-/// 4-byte little-endian length and that many bytes. Calls block on the
+/// 4-byte little-endian length and that many bytes. A message that carries
+/// descriptors (a Unix socket only) sets the length's top bit and one more
+/// byte, their count; they come with its first byte (SCM_RIGHTS). Calls block on the
 /// caller's thread (no io thread in between), which keeps a round trip at
 /// two wake-ups, as with a raw socket.
 class pipe_socket {
@@ -47,10 +52,24 @@ public:
   pipe_socket(const pipe_socket&) = delete;
   pipe_socket& operator=(const pipe_socket&) = delete;
 
-  void send(std::span<const char> message);
+  /// Sends a message, with up to max_passed_fds descriptors (only where
+  /// passes_descriptors()).
+  void send(std::span<const char> message, std::span<const int> fds = {});
 
-  /// Waits until `deadline` (forever if none) for a whole message.
+  /// True if the end is a Unix socket, whose messages may carry descriptors.
+  bool passes_descriptors();
+
+  /// Waits until `deadline` (forever if none) for a whole message; the
+  /// descriptors that came with it are closed.
   std::vector<char> recv(std::optional<clock::time_point> deadline);
+
+  struct message {
+    std::vector<char> bytes;
+    std::vector<scoped_fd> fds;
+  };
+
+  /// recv, keeping the descriptors that came with the message.
+  message recv_with_descriptors(std::optional<clock::time_point> deadline);
 
   /// True once a whole message or the end of the pipe is there.
   bool poll(clock::time_point deadline);
@@ -109,6 +128,9 @@ private:
     int fd;
   };
   [[noreturn]] void throw_unusable() const;
+  /// The peer broke the protocol: the end reads malformed_payload from now
+  /// on (under recv_mtx_).
+  [[noreturn]] void break_with(std::string detail);
 
   /// Reads until the inbox holds a whole message or the end; false on timeout.
   bool fill(std::optional<clock::time_point> deadline);
@@ -128,6 +150,8 @@ private:
   std::mutex send_mtx_;
   std::mutex recv_mtx_;
   std::vector<char> inbox_; ///< received bytes [begin_, end_) not yet returned
+  std::deque<scoped_fd> inbox_fds_; ///< descriptors received, oldest first
+  std::atomic<int> unix_{-1}; ///< passes_descriptors(), once known (-1: not yet)
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;

@@ -15,6 +15,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/serializer.hpp>
 
+#include "proctor/detail/segments.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/task.hpp"
 
@@ -67,8 +68,36 @@ protected:
   explicit pipe_base(std::shared_ptr<pipe_socket> socket) : socket_(std::move(socket)) {
   }
 
-  void send_bytes(const std::vector<char>& bytes);
-  std::vector<char> recv_bytes(std::optional<std::chrono::milliseconds> timeout);
+  /// Sends `x`; its proctor::bytes in shared memory go as descriptors to a
+  /// process of this host.
+  template <class T>
+  void send_value(const T& x) {
+    segment_sink shared;
+    shared.capacity = max_segments_per_message;
+    std::vector<char> bytes;
+    {
+      std::optional<sink_scope> scope;
+      if (shares_memory())
+        scope.emplace(shared);
+      bytes = encode_value(x);
+    }
+    send_bytes(bytes, shared.refs);
+  }
+
+  template <class T>
+  T recv_value(std::optional<std::chrono::milliseconds> timeout) {
+    auto message = recv_message(timeout);
+    return decode_value<T>(message.bytes, message.shared.get());
+  }
+
+  struct received {
+    std::vector<char> bytes;
+    std::unique_ptr<segment_source> shared; ///< what came with it, if anything
+  };
+
+  bool shares_memory() const;
+  void send_bytes(const std::vector<char>& bytes, const segment_refs& shared);
+  received recv_message(std::optional<std::chrono::milliseconds> timeout);
   bool poll_impl(std::chrono::milliseconds timeout);
 
   /// The descriptor of an open end, or errc closed/moved/... thrown.

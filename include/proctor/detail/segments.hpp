@@ -22,6 +22,10 @@ class sealed_segment;
 /// The shared memory an encoded value refers to, by index.
 using segment_refs = std::vector<std::shared_ptr<const sealed_segment>>;
 
+/// The most segments one message takes along as descriptors (the
+/// transport's limit on descriptors per message).
+constexpr std::size_t max_segments_per_message = 16;
+
 /// Where proctor::bytes encoded on this thread put their shared memory
 /// while a sink_scope makes it current.
 struct segment_sink {

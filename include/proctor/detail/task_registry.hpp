@@ -86,6 +86,15 @@ T decode_value(const std::vector<char>& bytes) {
   return x;
 }
 
+/// decode_value, taking shared memory from `shared` if it is given.
+template <class T>
+T decode_value(const std::vector<char>& bytes, segment_source* shared) {
+  std::optional<source_scope> scope;
+  if (shared != nullptr)
+    scope.emplace(*shared);
+  return decode_value<T>(bytes);
+}
+
 /// Collects the pipe ends offered (see pipe.hpp) by serialization on this
 /// thread while it lives. Dropping what take() returns withdraws the offers
 /// nobody claimed, which closes those ends.

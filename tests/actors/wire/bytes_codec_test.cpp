@@ -113,7 +113,7 @@ TEST(bytes_codec, without_a_descriptor_table_everything_travels_inline) {
   std::vector<bytes> ys;
   ASSERT_FALSE(decode(buf, ys, 3));
   EXPECT_TRUE(ys == xs);
-  EXPECT_TRUE(ys[1].shared()); // large, so received into shared memory
+  EXPECT_FALSE(ys[1].shared()); // received inline: on the heap
 }
 
 TEST(bytes_codec, with_a_table_a_shared_value_travels_as_its_descriptor) {

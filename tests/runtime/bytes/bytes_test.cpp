@@ -19,7 +19,9 @@
 #include <caf/system_messages.hpp>
 
 #include "proctor/actor.hpp"
+#include "proctor/pipe.hpp"
 #include "proctor/pool.hpp"
+#include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
@@ -91,6 +93,16 @@ std::string describe_after_a_crash(bytes b, std::string marker) {
   return describe(b);
 }
 PROCTOR_TASK(describe_after_a_crash);
+
+/// Sends `count` patterns of `size` bytes down the pipe, then what the
+/// other end sends back, described.
+void pipe_bytes_out(proctor::pipe_end<bytes> end, std::uint64_t size, int count) {
+  for (int i = 0; i < count; ++i)
+    end.send(pattern(size, i));
+  auto back = end.recv();
+  end.send(bytes{describe(back)});
+}
+PROCTOR_TASK(pipe_bytes_out);
 
 caf::behavior bytes_inspector(caf::event_based_actor*) {
   return {
@@ -248,4 +260,21 @@ TEST(bytes, a_retried_task_gets_the_same_shared_memory) {
   auto big = pattern(300000, 4);
   EXPECT_EQ(p.apply(describe_after_a_crash, big, marker.string()), describe(big));
   std::filesystem::remove(marker);
+}
+
+TEST(bytes, a_pipe_carries_shared_memory_both_ways) {
+  auto& rt = test_runtime();
+  auto [mine, theirs] = proctor::pipe<bytes>(rt);
+  proctor::process child{rt, pipe_bytes_out, theirs, std::uint64_t{200000}, 20};
+  child.start();
+  for (int i = 0; i < 20; ++i) {
+    auto got = mine.recv(limit);
+    EXPECT_TRUE(got.shared()); // mapped, not received inline
+    EXPECT_TRUE(got == pattern(200000, i)) << i;
+  }
+  auto big = pattern(1 << 20, 77);
+  mine.send(big);
+  EXPECT_EQ(mine.recv(limit).view(), describe(big));
+  child.join();
+  EXPECT_EQ(child.exitcode(), std::optional<int>{0});
 }
