@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -32,13 +31,6 @@ constexpr std::size_t handshake_read_space = max_handshake_frame + frame_header_
 handshake_role other(handshake_role role) {
   return role == handshake_role::initiator ? handshake_role::acceptor
                                            : handshake_role::initiator;
-}
-
-bool is_unix_socket(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
-         && addr.ss_family == AF_UNIX;
 }
 
 /// Descriptors received ahead of the frames that claim them: one frame's,

@@ -45,13 +45,6 @@ std::size_t header_of(const char* p) {
   return (read_word(p) & with_descriptors) != 0 ? header_size + 1 : header_size;
 }
 
-bool is_unix_socket(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
-         && addr.ss_family == AF_UNIX;
-}
-
 int remaining_ms(pipe_socket::clock::time_point deadline) {
   using namespace std::chrono;
   auto left = ceil<milliseconds>(deadline - pipe_socket::clock::now()).count();

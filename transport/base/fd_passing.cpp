@@ -17,6 +17,13 @@ struct control_buffer {
 
 } // namespace
 
+bool is_unix_socket(int fd) noexcept {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0
+         && addr.ss_family == AF_UNIX;
+}
+
 ssize_t send_with_fds(int socket, std::span<const iovec> data,
                       std::span<const int> fds) noexcept {
   if (fds.size() > max_passed_fds) {

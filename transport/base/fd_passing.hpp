@@ -12,6 +12,9 @@ namespace proctor::internal {
 /// The most descriptors one message may carry, either way.
 constexpr std::size_t max_passed_fds = 16;
 
+/// True if `fd` is a Unix domain socket, over which descriptors can pass.
+bool is_unix_socket(int fd) noexcept;
+
 /// Sends `data` over the Unix socket `socket` with `fds` attached to its
 /// first byte (SCM_RIGHTS; at most max_passed_fds). Returns the bytes the
 /// kernel took (the rest is the caller's to send plainly), or -1 with errno.
