@@ -18,6 +18,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/system_messages.hpp>
 
+#include "proctor/bytes.hpp"
 #include "proctor/listener.hpp"
 #include "proctor/process.hpp"
 #include "proctor/registry.hpp"
@@ -98,6 +99,28 @@ int connect_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   }
 }
 
+// send_bytes ENDPOINT: sends 1 MiB of proctor::bytes (shared memory here)
+// to the "bytes" actor at ENDPOINT; prints "reply TEXT".
+int send_bytes_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
+  try {
+    auto server = rt.remote_actor(args.at(0), "bytes", 10s);
+    caf::scoped_actor self{rt.system()};
+    proctor::bytes payload{std::string(1 << 20, 't')};
+    int code = 4;
+    self->request(server, std::chrono::seconds{10}, payload)
+      .receive(
+        [&](std::string& text) {
+          std::printf("reply %s\n", text.c_str());
+          code = 0;
+        },
+        [&](caf::error& err) { std::printf("failed %s\n", rt.system().render(err).c_str()); });
+    return code;
+  } catch (const proctor::error& e) {
+    std::printf("error %s\n", proctor::to_string(e.code()));
+    return 3;
+  }
+}
+
 // watch ENDPOINT NAME [--proctor flags]: monitors the published actor;
 // prints "linked", then "down REASON" when it goes, and exits 0 (at most a
 // minute).
@@ -134,6 +157,13 @@ int serve_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
   };
   rt.publish(rt.system().spawn(adds, 1), "idle");
   proctor::register_name("registered", rt.system().spawn(adds, 2));
+  // Says how a proctor::bytes arrived: "SIZE:shared" or "SIZE:inline".
+  auto weighs = [](caf::event_based_actor*, int) -> caf::behavior {
+    return {[](const proctor::bytes& b) {
+      return std::to_string(b.size()) + (b.shared() ? ":shared" : ":inline");
+    }};
+  };
+  rt.publish(rt.system().spawn(weighs, 0), "bytes");
   auto where = !args.empty() && !args[0].starts_with("--") ? args[0] : "tcp://127.0.0.1:0";
   std::printf("%s\n", rt.listen(where).c_str());
   std::fflush(stdout);
@@ -194,7 +224,7 @@ std::optional<int> run_helper(int argc, char** argv) {
     return std::nullopt;
   using helper = std::function<int(runtime&, const std::vector<std::string>&)>;
   static const std::map<std::string, helper> helpers{
-    {"connect", connect_helper}, {"watch", watch_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
+    {"connect", connect_helper}, {"send_bytes", send_bytes_helper}, {"watch", watch_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
     {"serve", serve_helper}, {"small_frames", small_frames_helper},
     {"pipe_listen", pipe_listen_helper},
     {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper},

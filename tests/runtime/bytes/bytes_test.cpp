@@ -25,6 +25,7 @@
 #include "proctor/runtime.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
+#include "tests/support/subprocess.hpp"
 
 using namespace std::chrono_literals;
 using proctor::bytes;
@@ -277,4 +278,21 @@ TEST(bytes, a_pipe_carries_shared_memory_both_ways) {
   EXPECT_EQ(mine.recv(limit).view(), describe(big));
   child.join();
   EXPECT_EQ(child.exitcode(), std::optional<int>{0});
+}
+
+TEST(bytes, to_a_peer_they_travel_inline_over_tcp_and_shared_over_a_unix_socket) {
+  using proctor::testing::helper_argv;
+  using proctor::testing::subprocess;
+  const std::vector<std::string> key{"PROCTOR_AUTHKEY=bytes-peers"};
+  auto dir = proctor::testing::make_temp_dir();
+  for (auto [where, arrives] : {std::pair<std::string, std::string>{"tcp://127.0.0.1:0", "inline"},
+                                {"unix:" + dir + "/peer", "shared"}}) {
+    subprocess server{helper_argv("serve", {where}), key};
+    ASSERT_TRUE(server.wait_for_lines(1, limit)) << server.err();
+    subprocess client{helper_argv("send_bytes", {server.out_lines().at(0)}), key};
+    EXPECT_EQ(client.wait(limit), std::optional<int>{0}) << client.err();
+    ASSERT_TRUE(client.wait_for_lines(1, limit));
+    EXPECT_EQ(client.out_lines().at(0), "reply 1048576:" + arrives) << where;
+  }
+  std::filesystem::remove_all(dir);
 }
