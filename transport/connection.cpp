@@ -149,8 +149,19 @@ void connection::do_read() {
     space = boost::asio::buffer(tls_in_);
   }
   if (passes_fds_) {
-    // Descriptors come with the bytes, which Asio cannot read: recvmsg, in
-    // a handler of its own so that a busy peer does not deepen the stack.
+    // Descriptors come with the bytes, which Asio cannot read: recvmsg. A
+    // drained socket waits for its next readiness edge (only this thread
+    // runs the reactor, so none can pass before the wait is queued); one
+    // that may hold more is read again, in a handler of its own so that a
+    // busy peer does not deepen the stack.
+    if (drained_) {
+      socket_.async_wait(socket_type::wait_read, [self = shared_from_this()](auto ec) {
+        if (ec)
+          return self->on_read_failed(ec);
+        self->receive_with_descriptors();
+      });
+      return;
+    }
     boost::asio::post(executor(), [self = shared_from_this()] {
       self->receive_with_descriptors();
     });
@@ -172,14 +183,8 @@ void connection::receive_with_descriptors() {
   for (int fd : fds)
     arrived_fds_.emplace_back(fd);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    // The socket is drained, and only this thread runs the reactor: the
-    // next byte's readiness edge cannot pass before this wait is queued.
-    socket_.async_wait(socket_type::wait_read, [self = shared_from_this()](auto ec) {
-      if (ec)
-        return self->on_read_failed(ec);
-      self->receive_with_descriptors();
-    });
-    return;
+    drained_ = true;
+    return do_read();
   }
   if (n < 0 && errno == EBADMSG)
     return refuse_and_close(errc::protocol_violation,
@@ -191,6 +196,9 @@ void connection::receive_with_descriptors() {
   if (arrived_fds_.size() > max_arrived_fds)
     return refuse_and_close(errc::protocol_violation,
                             "descriptors that no frame claims");
+  // A Unix stream read returns all that is queued, up to the space given,
+  // unless it stops after a message that carried descriptors.
+  drained_ = static_cast<std::size_t>(n) < space.size() && fds.empty();
   on_read(static_cast<std::size_t>(n));
 }
 

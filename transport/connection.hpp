@@ -260,6 +260,8 @@ private:
   std::deque<scoped_fd> arrived_fds_;
   /// The descriptors of the frame being delivered.
   std::vector<scoped_fd> frame_fds_;
+  /// The last recvmsg emptied the socket: wait for readiness before the next.
+  bool drained_ = false;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
   std::vector<std::uint8_t> own_nonce_;
@@ -295,6 +297,10 @@ private:
   std::deque<out_chunk> inflight_;
   std::size_t inflight_offset_ = 0; ///< into inflight_.front()
   std::size_t inflight_bytes_ = 0;  ///< not yet written, under mtx_
+  /// A written chunk's buffer, kept by the writer for wrote() to recycle.
+  std::vector<char> written_head_;
+  /// An empty buffer with room, for the next chunk of small frames.
+  std::vector<char> spare_head_;
   bool writing_ = false;
   bool flush_posted_ = false;  ///< the io thread will write pending_
   std::chrono::steady_clock::time_point last_send_{}; ///< by a non-io thread

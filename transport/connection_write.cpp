@@ -100,6 +100,10 @@ void connection::enqueue(frame_kind kind, std::span<const char> copied,
     return;
   }
   out_chunk chunk;
+  if (owned.empty()) {
+    chunk.head = std::move(spare_head_); // small frames will follow
+    spare_head_ = {};
+  }
   chunk.head.resize(header.size() + copied.size());
   std::memcpy(chunk.head.data(), header.data(), header.size());
   if (!copied.empty())
@@ -182,7 +186,12 @@ std::size_t connection::write_inflight(int& error) {
     inflight_offset_ += written;
     inflight_.front().fds.clear();
     while (!inflight_.empty() && inflight_offset_ >= inflight_.front().size()) {
-      inflight_offset_ -= inflight_.front().size();
+      auto& done = inflight_.front();
+      inflight_offset_ -= done.size();
+      // The largest buffer written is kept for the next batch of small
+      // frames, which would otherwise grow one from nothing.
+      if (done.head.capacity() > written_head_.capacity())
+        written_head_ = std::move(done.head);
       inflight_.pop_front();
     }
   }
@@ -191,6 +200,11 @@ std::size_t connection::write_inflight(int& error) {
 
 bool connection::wrote(std::size_t n) {
   inflight_bytes_ -= std::min(n, inflight_bytes_);
+  if (written_head_.capacity() > spare_head_.capacity()) {
+    spare_head_ = std::move(written_head_);
+    spare_head_.clear();
+  }
+  written_head_ = {};
   if (!inflight_.empty())
     return false;
   inflight_offset_ = 0;
