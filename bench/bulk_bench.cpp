@@ -124,16 +124,38 @@ void pipe_bytes(proctor::pipe_writer<proctor::bytes> w, int n) {
 }
 PROCTOR_TASK(pipe_bytes);
 
+/// A 64 MiB item: a std::string, or bytes written in place.
+template <class T>
+T big_payload() {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return std::string(big_item_size, 'b');
+  } else {
+    proctor::byte_buffer buffer{big_item_size};
+    std::memset(buffer.data(), 'b', big_item_size);
+    return buffer.freeze();
+  }
+}
+
 /// Puts one 64 MiB item and reports the peak RSS growth that cost, in KiB.
-void produce_big(proctor::queue<std::string> q, proctor::queue<long> report) {
+template <class T>
+void produce_big(proctor::queue<T> q, proctor::queue<long> report) {
   auto before = status_kib("VmRSS");
   reset_peak_rss();
-  q.put(std::string(big_item_size, 'b'));
+  q.put(big_payload<T>());
   q.close();
   q.join_thread();
   report.put(status_kib("VmHWM") - before);
 }
-PROCTOR_TASK(produce_big);
+
+void produce_big_string(proctor::queue<std::string> q, proctor::queue<long> report) {
+  produce_big(std::move(q), std::move(report));
+}
+PROCTOR_TASK(produce_big_string);
+
+void produce_big_bytes(proctor::queue<proctor::bytes> q, proctor::queue<long> report) {
+  produce_big(std::move(q), std::move(report));
+}
+PROCTOR_TASK(produce_big_bytes);
 
 caf::behavior weigher(caf::event_based_actor*, int) {
   return {
@@ -206,10 +228,12 @@ double actor_run(caf::scoped_actor& self, const caf::actor& weigher) {
 }
 
 /// Peak RSS growth over the item's size, the worse of producer and consumer.
-double peak_rss_ratio(proctor::runtime& rt) {
-  proctor::queue<std::string> q{rt};
+template <class T>
+double peak_rss_ratio(proctor::runtime& rt,
+                      void (*producer_fn)(proctor::queue<T>, proctor::queue<long>)) {
+  proctor::queue<T> q{rt};
   proctor::queue<long> report{rt};
-  proctor::process producer{rt, produce_big, q, report};
+  proctor::process producer{rt, producer_fn, q, report};
   auto before = status_kib("VmRSS");
   reset_peak_rss();
   producer.start();
@@ -256,5 +280,6 @@ int main(int argc, char** argv) {
                  "MB/s");
     self->send_exit(weigher_actor, caf::exit_reason::user_shutdown);
   }
-  bench::print("bulk.peak_rss_ratio", peak_rss_ratio(rt), "x");
+  bench::print("bulk.peak_rss_ratio", peak_rss_ratio(rt, produce_big_bytes), "x");
+  bench::print("bulk.string.peak_rss_ratio", peak_rss_ratio(rt, produce_big_string), "x");
 }

@@ -66,8 +66,10 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
     pump(self);
   });
   return {
-    [=](put_atom, std::int64_t timeout_ms, item_bytes& item) -> caf::result<void> {
+    [=](put_atom, std::int64_t timeout_ms, item_bytes& data,
+        segment_list& segments) -> caf::result<void> {
       auto& st = self->state;
+      queue_item item{std::move(data), std::move(segments.refs)};
       if (st.closed)
         return queue_error(errc::closed);
       if (st.has_room() && st.putters.empty()) {
@@ -87,11 +89,11 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
         self->delayed_send(self, std::chrono::milliseconds{timeout_ms}, expire_atom::value, id);
       return rp;
     },
-    [=](put_batch_atom, const item_bytes& blob) {
+    [=](put_batch_atom, const item_bytes& records, const segment_list& segments) {
       auto& st = self->state;
       auto sender = self->current_sender();
-      std::vector<item_bytes> batch;
-      if (!decode_items(blob, batch)) {
+      std::vector<queue_item> batch;
+      if (!decode_items(records, segments.refs, batch)) {
         report(self, sender,
                make_caf_error(errc::malformed_payload, "proctor: a put batch does not decode"),
                0);
@@ -123,7 +125,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       pump(self);
     },
     [=](get_atom, std::int64_t timeout_ms,
-        std::uint32_t max) -> caf::result<item_bytes> {
+        std::uint32_t max) -> caf::result<item_bytes, segment_list> {
       auto& st = self->state;
       auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
       auto tracked = is_tracked(self, self->current_sender());
@@ -131,7 +133,7 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       if (!st.items.empty() && st.getters.empty()) {
         auto batch = take_batch(self, consumer, tracked, max);
         pump(self);
-        return batch;
+        return {std::move(batch.records), std::move(batch.segments)};
       }
       if (st.closed)
         return queue_error(errc::closed);
@@ -154,14 +156,14 @@ caf::behavior queue_behavior(queue_actor* self, std::size_t maxsize,
       acked(self, ids);
       return caf::unit;
     },
-    [=](return_atom, const item_bytes& blob) {
+    [=](return_atom, const item_bytes& records, const segment_list& segments) {
       // A consumer handle let go of items it had fetched but not returned.
       auto& st = self->state;
       auto consumer = caf::actor_cast<caf::actor_addr>(self->current_sender());
       std::vector<delivery> batch;
-      if (!decode_batch(blob, batch))
+      if (!decode_batch(records, segments.refs, batch))
         return;
-      std::map<std::uint64_t, item_bytes> returned;
+      std::map<std::uint64_t, queue_item> returned;
       if (!is_tracked(self, self->current_sender())) {
         for (auto& d : batch)
           returned.emplace(d.id, std::move(d.item));

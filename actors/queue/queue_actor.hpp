@@ -7,27 +7,42 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/wire/segments.hpp"
+#include "proctor/detail/queue_handle.hpp"
+
 namespace proctor::internal {
 
-/// An item as the queue keeps it: the bytes of one serialized value. The
-/// queue never decodes them, so it needs no knowledge of the item type.
+/// An item as the queue keeps it: the bytes of one serialized value, and
+/// the shared memory its proctor::bytes refer to. The queue never decodes
+/// them, so it needs no knowledge of the item type.
+using queue_item = encoded_item;
+
+/// The size of `item` in a frame where its shared memory travels inline:
+/// what batches and the frame limit count.
+std::size_t wire_size(const queue_item& item);
+
+/// An encoded batch of records (items, deliveries, ids).
 using item_bytes = std::vector<char>;
 
 // The queue actor's messages. A request that fails is answered with a
 // caf::error in proctor's category (make_caf_error): queue_full, queue_empty,
 // closed, timeout, invalid_state; a success with the value shown, or nothing.
-using put_atom = caf::atom_constant<caf::atom("q_put")>;        // int64 timeout_ms, item -> ()
-// Pipelined puts: (q_putbt, items) from a producer's feeder, `items` being
-// encode_items() of a batch; the queue tells the sender with (q_putdn,
+// A batch of items travels as two elements: encode_items() or
+// encode_batch()'s records, and a segment_list of the shared memory they
+// refer to (each record names its range of the list).
+using put_atom = caf::atom_constant<caf::atom("q_put")>; // int64 timeout_ms, data, segment_list -> ()
+// Pipelined puts: (q_putbt, records, segment_list) from a producer's feeder; the queue tells the sender with (q_putdn,
 // caf::error, uint32 count) that that many of its puts were admitted (no
 // error) or refused with that error, once per batch, when the batch's last
 // item is in.
 using put_batch_atom = caf::atom_constant<caf::atom("q_putbt")>;
 using put_done_atom = caf::atom_constant<caf::atom("q_putdn")>;
-using get_atom = caf::atom_constant<caf::atom("q_get")>;        // int64 timeout_ms, uint32 max -> batch
+// int64 timeout_ms, uint32 max -> records, segment_list
+using get_atom = caf::atom_constant<caf::atom("q_get")>;
 // uint64 delivery id, or encode_ids() of several (a consumer's acks batched)
 using ack_atom = caf::atom_constant<caf::atom("q_ack")>;
-using return_atom = caf::atom_constant<caf::atom("q_return")>;  // batch of unreturned items
+// records, segment_list: deliveries a consumer gives back unreturned
+using return_atom = caf::atom_constant<caf::atom("q_return")>;
 using size_atom = caf::atom_constant<caf::atom("q_size")>;      // -> uint64 size, uint64 max, bool closed
 // Shuts the queue down for everyone: bool immediate (drop what it holds) -> ()
 using close_atom = caf::atom_constant<caf::atom("q_close")>;
@@ -39,18 +54,32 @@ using expire_atom = caf::atom_constant<caf::atom("q_expire")>;  // uint64 waiter
 constexpr std::int64_t wait_forever = -1;
 constexpr std::int64_t dont_wait = 0;
 
-/// A batch of delivered items: (delivery id, item) pairs, encoded as bytes.
+/// A delivered item and its delivery id.
 struct delivery {
   std::uint64_t id = 0;
-  item_bytes item;
+  queue_item item;
 };
 
-item_bytes encode_batch(std::vector<delivery>& batch);
-bool decode_batch(const item_bytes& bytes, std::vector<delivery>& out);
+/// Records and the shared memory they refer to: one batch on the wire.
+struct encoded_batch {
+  item_bytes records;
+  segment_list segments;
+};
 
-/// A batch of items to put, encoded as bytes.
-item_bytes encode_items(std::vector<item_bytes>& items);
-bool decode_items(const item_bytes& bytes, std::vector<item_bytes>& out);
+/// A batch of deliveries. Decoding fails on a record whose range of
+/// `segments` is not there.
+encoded_batch encode_batch(std::vector<delivery>& batch);
+bool decode_batch(const item_bytes& records, const segment_refs& segments,
+                  std::vector<delivery>& out);
+
+/// A batch of items to put.
+encoded_batch encode_items(std::vector<queue_item>& items);
+bool decode_items(const item_bytes& records, const segment_refs& segments,
+                  std::vector<queue_item>& out);
+
+/// Plain blobs, a count first (a dict's entries travel so).
+item_bytes encode_blobs(std::vector<item_bytes>& blobs);
+bool decode_blobs(const item_bytes& bytes, std::vector<item_bytes>& out);
 
 /// Delivery ids, for a batch of acks.
 item_bytes encode_ids(std::vector<std::uint64_t>& ids);

@@ -76,15 +76,16 @@ void admit_putters(queue_actor* self) {
   }
 }
 
-item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
-                      std::uint32_t max) {
+encoded_batch take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
+                         std::uint32_t max) {
   auto& st = self->state;
   std::vector<delivery> batch;
   std::size_t bytes = 0;
   auto* ledger = tracked ? &st.unacked[consumer] : nullptr;
   while (!st.items.empty() && batch.size() < std::max<std::uint32_t>(max, 1)) {
-    // Each entry adds its id and a length to the item's bytes.
-    auto entry = st.items.front().size() + 16;
+    // Each entry adds its id, its segments' range and a length to the
+    // item's bytes. Shared memory counts too: it travels inline over TCP.
+    auto entry = wire_size(st.items.front()) + 24;
     if (!batch.empty() && bytes + entry > st.max_batch_bytes)
       break;
     bytes += entry;
@@ -123,11 +124,12 @@ void pump(queue_actor* self) {
     st.getters.pop_front();
     // One item per waiting consumer while others wait: fair, in order.
     auto max = st.getters.empty() ? g.max : 1u;
-    g.promise.deliver(take_batch(self, g.consumer, g.tracked, max));
+    auto batch = take_batch(self, g.consumer, g.tracked, max);
+    g.promise.deliver(std::move(batch.records), std::move(batch.segments));
   }
 }
 
-void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger) {
+void give_back(queue_actor* self, std::map<std::uint64_t, queue_item>& ledger) {
   auto& items = self->state.items;
   // Highest id first, each to the front: the lowest ends up at the head.
   for (auto i = ledger.rbegin(); i != ledger.rend(); ++i)

@@ -21,7 +21,7 @@ namespace proctor::internal {
 
 struct waiting_putter {
   std::uint64_t id;
-  item_bytes item;
+  queue_item item;
   caf::actor_addr producer;
   std::optional<caf::response_promise> promise; ///< a request; else pipelined
   caf::strong_actor_ptr async_sender;
@@ -44,10 +44,10 @@ struct queue_state {
   std::size_t maxsize = 0;
   std::size_t max_batch_bytes = 0;
   bool closed = false;
-  std::deque<item_bytes> items;
+  std::deque<queue_item> items;
   std::deque<waiting_putter> putters;
   std::deque<waiting_getter> getters;
-  std::map<caf::actor_addr, std::map<std::uint64_t, item_bytes>> unacked;
+  std::map<caf::actor_addr, std::map<std::uint64_t, queue_item>> unacked;
   std::set<caf::actor_addr> watched;
   std::uint64_t next_id = 1;
   std::uint64_t unfinished = 0; ///< joinable: puts minus task_done calls
@@ -88,7 +88,7 @@ void answer_putter(queue_actor* self, waiting_putter& p, errc code);
 void admit_putters(queue_actor* self);
 /// Up to `max` items for `consumer`, and no more bytes than a batch may hold
 /// (but at least one item); if `tracked`, recorded as delivered but not acked.
-item_bytes take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
+encoded_batch take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
                       std::uint32_t max);
 bool is_tracked(queue_actor* self, const caf::strong_actor_ptr& consumer);
 /// Serves waiting consumers, then lets waiting producers in, until neither
@@ -96,7 +96,7 @@ bool is_tracked(queue_actor* self, const caf::strong_actor_ptr& consumer);
 void pump(queue_actor* self);
 /// Puts items back at the head of the queue, in id order (the caller
 /// settles `delivered` for those it had counted).
-void give_back(queue_actor* self, std::map<std::uint64_t, item_bytes>& ledger);
+void give_back(queue_actor* self, std::map<std::uint64_t, queue_item>& ledger);
 void settle_joiners(queue_actor* self);
 /// `n` items are dropped by an immediate shutdown: nobody will finish them.
 void discard(queue_actor* self, std::size_t n);

@@ -109,11 +109,11 @@ caf::behavior table(caf::stateful_actor<table_state>* self, int) {
         flat.push_back(key);
         flat.push_back(value);
       }
-      return encode_items(flat);
+      return encode_blobs(flat);
     },
     [self](table_merge_atom, const bytes& encoded) -> caf::result<void> {
       std::vector<bytes> flat;
-      if (!decode_items(encoded, flat) || flat.size() % 2 != 0)
+      if (!decode_blobs(encoded, flat) || flat.size() % 2 != 0)
         return malformed("a merge");
       for (std::size_t i = 0; i < flat.size(); i += 2)
         self->state.set(flat[i], std::move(flat[i + 1]));

@@ -18,8 +18,8 @@ using table_pop_atom = caf::atom_constant<caf::atom("t_pop")>;     // key -> boo
 // these bytes), it becomes the desired one (absent, or these bytes).
 using table_cas_atom = caf::atom_constant<caf::atom("t_cas")>;
 using table_default_atom = caf::atom_constant<caf::atom("t_setdef")>; // key, value -> value now
-using table_items_atom = caf::atom_constant<caf::atom("t_items")>; // -> encode_items(k0, v0, k1, v1...)
-using table_merge_atom = caf::atom_constant<caf::atom("t_merge")>; // encode_items(k0, v0...) -> ()
+using table_items_atom = caf::atom_constant<caf::atom("t_items")>; // -> encode_blobs(k0, v0, k1, v1...)
+using table_merge_atom = caf::atom_constant<caf::atom("t_merge")>; // encode_blobs(k0, v0...) -> ()
 using table_size_atom = caf::atom_constant<caf::atom("t_size")>;   // -> uint64
 using table_clear_atom = caf::atom_constant<caf::atom("t_clear")>; // -> ()
 

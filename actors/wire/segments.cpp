@@ -82,6 +82,13 @@ segment_sink frame_sink() {
   return sink;
 }
 
+std::size_t content_size(const segment_refs& refs) {
+  std::size_t n = 0;
+  for (auto& segment : refs)
+    n += segment->content().size();
+  return n;
+}
+
 std::vector<passed_fd> passed_fds(const segment_refs& refs) {
   std::vector<passed_fd> out;
   out.reserve(refs.size());

@@ -19,6 +19,10 @@ namespace proctor::internal {
 /// The sink for one frame: at most the descriptors a frame may carry.
 segment_sink frame_sink();
 
+/// The bytes of `refs` together: what they take in a frame where they
+/// travel inline.
+std::size_t content_size(const segment_refs& refs);
+
 /// The descriptors to send with a frame, each kept open by its segment.
 std::vector<passed_fd> passed_fds(const segment_refs& refs);
 

@@ -31,7 +31,9 @@ public:
   }
 };
 
-/// Python's multiprocessing.Queue for any type CAF can serialize. The queue
+/// Python's multiprocessing.Queue for any type CAF can serialize (a
+/// proctor::bytes in an item stays in shared memory on this host: see
+/// docs/bulk.md). The queue
 /// lives in the process that created it; a handle is a value: copy it, pass
 /// it to a process or a task as an argument, send it inside a message. Every
 /// process may put and get at once.
@@ -66,31 +68,31 @@ public:
   queue() = default;
 
   void put(const T& x) {
-    put_bytes(internal::encode_value(x), internal::wait_mode::forever, {});
+    put_value(x, internal::wait_mode::forever, {});
   }
 
   /// Throws queue_full if there is no room within `timeout`.
   void put(const T& x, std::chrono::milliseconds timeout) {
-    put_bytes(internal::encode_value(x), internal::wait_mode::timed, timeout);
+    put_value(x, internal::wait_mode::timed, timeout);
   }
 
   void put_nowait(const T& x) {
-    put_bytes(internal::encode_value(x), internal::wait_mode::none, {});
+    put_value(x, internal::wait_mode::none, {});
   }
 
   /// Throws proctor::error(errc::closed) once the queue is shut down and
   /// drained.
   T get() {
-    return internal::decode_value<T>(get_bytes(internal::wait_mode::forever, {}));
+    return get_value<T>(internal::wait_mode::forever, {});
   }
 
   /// Throws queue_empty if no item comes within `timeout`.
   T get(std::chrono::milliseconds timeout) {
-    return internal::decode_value<T>(get_bytes(internal::wait_mode::timed, timeout));
+    return get_value<T>(internal::wait_mode::timed, timeout);
   }
 
   T get_nowait() {
-    return internal::decode_value<T>(get_bytes(internal::wait_mode::none, {}));
+    return get_value<T>(internal::wait_mode::none, {});
   }
 
   template <class Inspector>
@@ -111,12 +113,12 @@ public:
   simple_queue() = default;
 
   void put(const T& x) {
-    put_bytes(internal::encode_value(x), internal::wait_mode::forever, {});
+    put_value(x, internal::wait_mode::forever, {});
   }
 
   /// Throws proctor::error(errc::invalid_state) after close() here.
   T get() {
-    return internal::decode_value<T>(get_bytes(internal::wait_mode::forever, {}));
+    return get_value<T>(internal::wait_mode::forever, {});
   }
 
   using queue_base::close;

@@ -1,5 +1,7 @@
 #include "runtime/core/runtime_impl.hpp"
 
+#include "runtime/core/heap_trimmer.hpp"
+
 #include "runtime/pipe/pipe_broker.hpp"
 #include "runtime/pool/pool_protocol.hpp"
 #include "runtime/queue/ack_batcher.hpp"
@@ -211,6 +213,10 @@ runtime_impl::~runtime_impl() {
   work_.reset();
   io_.stop();
   io_thread_.join();
+  {
+    std::lock_guard<std::mutex> guard{blocking_mtx_};
+    trimmer_.reset();
+  }
   blocking_.reset();
   forkserver_.reset();
   pipes_.reset();
@@ -306,6 +312,14 @@ void runtime_impl::watch_exit(const std::shared_ptr<child_process>& child) {
 
 void runtime_impl::run_blocking(std::function<void()> work) {
   boost::asio::post(blocking().context(), std::move(work));
+}
+
+std::shared_ptr<heap_trimmer> runtime_impl::trimmer() {
+  auto& context = blocking().context();
+  std::lock_guard<std::mutex> guard{blocking_mtx_};
+  if (!trimmer_)
+    trimmer_ = std::make_shared<heap_trimmer>(context);
+  return trimmer_;
 }
 
 service_thread& runtime_impl::blocking() {

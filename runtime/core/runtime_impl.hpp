@@ -36,6 +36,7 @@
 
 namespace proctor::internal {
 
+class heap_trimmer;
 class pipe_broker;
 class ack_batcher;
 struct run_request;
@@ -209,6 +210,10 @@ public:
   /// Runs `work` on the runtime's thread for blocking work, in order.
   void run_blocking(std::function<void()> work);
 
+  /// The process's heap trimmer (made on first use). Fetch it for each
+  /// use: it must not outlive the runtime.
+  std::shared_ptr<heap_trimmer> trimmer();
+
   /// The hand-over service of this process's pipe ends, started on first use.
   std::shared_ptr<pipe_broker> pipes();
 
@@ -220,6 +225,10 @@ public:
   /// Lets the frames sent so far out before the process ends: waits while
   /// they move, gives up on a peer that takes nothing for 30 s.
   void flush_links();
+
+  /// Whether shared memory reaches `node` as such: it is this process, or
+  /// its link passes descriptors (else proctor::bytes travel inline).
+  bool shares_memory_with(const caf::node_id& node);
 
   std::uint32_t max_frame_size() const noexcept {
     return max_frame_size_;
@@ -346,6 +355,7 @@ private:
   service_thread& blocking();
   std::mutex blocking_mtx_;
   std::optional<service_thread> blocking_;
+  std::shared_ptr<heap_trimmer> trimmer_; ///< on blocking_'s context; blocking_mtx_
   std::unique_ptr<forkserver> forkserver_; ///< null: start method "spawn"
   std::shared_ptr<pipe_broker> pipes_;
   /// Its own mutex: a worker flushes its links with mtx_ held.

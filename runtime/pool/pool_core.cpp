@@ -19,6 +19,7 @@
 #include <caf/type_erased_tuple.hpp>
 
 #include "runtime/pool/pool_protocol.hpp"
+#include "runtime/core/heap_trimmer.hpp"
 #include "runtime/core/runtime_impl.hpp"
 #include "transport/base/log.hpp"
 
@@ -141,6 +142,7 @@ void pool_core::submit(std::shared_ptr<result_state> result, std::vector<chunk> 
     enqueue(result, chunks);
     dispatch();
   }
+  rt_.trimmer()->busy();
   flush();
 }
 

@@ -103,6 +103,7 @@ struct worker_slot {
   std::optional<std::string> init_failure;
   std::vector<char> batch; ///< tasks dispatched, not yet queued for sending
   segment_refs batch_segments; ///< the shared memory of the batch's tasks
+  std::size_t batch_shared = 0; ///< their bytes (content_size)
 };
 
 class pool_core : public std::enable_shared_from_this<pool_core> {
@@ -196,10 +197,8 @@ private:
   std::optional<std::string> broken_;
   pool_stats stats_;
   double task_us_ = -1; ///< moving average of a task's running time; -1: none yet
-  /// Result bytes since the heap was last trimmed: a pool out of work gives
-  /// back what its batches grew once this passes trim_after_bytes.
-  std::size_t bytes_since_trim_ = 0;
-  static constexpr std::size_t trim_after_bytes = 1u << 20;
+  /// Result bytes since the pool was last out of work (heap_trimmer).
+  std::size_t bytes_moved_ = 0;
 
   /// Messages for workers, sent in order by one thread at a time.
   std::deque<std::pair<caf::actor, caf::message>> outbox_;

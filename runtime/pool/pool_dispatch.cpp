@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <csignal>
 
-#include <malloc.h>
 
 #include <caf/message.hpp>
 
 #include "runtime/pool/pool_protocol.hpp"
+#include "runtime/core/heap_trimmer.hpp"
 #include "runtime/core/runtime_impl.hpp"
 #include "transport/base/log.hpp"
 
@@ -54,6 +54,7 @@ void pool_core::send_batch(worker_slot& w) {
                                    segment_list{std::move(w.batch_segments)}));
   w.batch.clear();
   w.batch_segments.clear();
+  w.batch_shared = 0;
 }
 
 void pool_core::dispatch() {
@@ -97,15 +98,18 @@ void pool_core::dispatch() {
       ++w.assigned;
       // A record that would take the batch past the frame limit starts the
       // next batch (submit refused any record that cannot fit one alone).
-      auto record = task_record_size(task.work.entry->name, task.work.args);
-      if (!w.batch.empty() && w.batch.size() + record > batch_bytes_)
+      // Shared memory counts: over TCP it travels inline.
+      auto record = task_record_size(task.work.entry->name, task.work.args)
+                    + content_size(task.work.segments);
+      if (!w.batch.empty() && w.batch.size() + w.batch_shared + record > batch_bytes_)
         send_batch(w);
       auto& shared = task.work.segments;
       append_task(w.batch, id, task.work.entry->name, task.work.count,
                   static_cast<std::uint32_t>(w.batch_segments.size()),
                   static_cast<std::uint32_t>(shared.size()), task.work.args);
       w.batch_segments.insert(w.batch_segments.end(), shared.begin(), shared.end());
-      if (w.batch.size() >= batch_bytes_)
+      w.batch_shared += content_size(shared);
+      if (w.batch.size() + w.batch_shared >= batch_bytes_)
         send_batch(w);
       if (w.in_flight.size() == 1)
         starts_running(id);
@@ -166,13 +170,11 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
     complete(t->second, std::move(r.bytes), std::move(shared));
     tasks_.erase(t);
   }
-  bytes_since_trim_ += batch.size();
-  if (tasks_.empty() && bytes_since_trim_ >= trim_after_bytes) {
-    // Out of work: give the heap its batches grew back to the system, as
-    // an idle worker does, off the io thread (a trim walks every arena).
-    bytes_since_trim_ = 0;
-    rt_.run_blocking([] { ::malloc_trim(0); });
-  }
+  bytes_moved_ += batch.size();
+  if (tasks_.empty())
+    // Out of work: the heap its batches grew goes back to the system if
+    // the process stays quiet, as an idle worker's does.
+    rt_.trimmer()->idle(std::exchange(bytes_moved_, 0));
   if (reader.malformed()) {
     // Not our worker's doing; nothing it says can be trusted from here on.
     log("pool", log_level::error, "a pool worker sent results that do not decode; killing it");

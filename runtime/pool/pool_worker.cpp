@@ -20,7 +20,6 @@
 #include <vector>
 
 #include <atomic>
-#include <malloc.h>
 #include <deque>
 #include <thread>
 #include <unordered_map>
@@ -35,6 +34,7 @@
 #include "proctor/errc.hpp"
 #include "proctor/task.hpp"
 #include "actors/wire/segments.hpp"
+#include "runtime/core/heap_trimmer.hpp"
 #include "runtime/core/runtime_impl.hpp"
 
 namespace proctor::internal {
@@ -44,7 +44,6 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 
 constexpr auto flush_span = std::chrono::microseconds{200};
-constexpr std::size_t trim_after_bytes = 1u << 20;
 
 /// What a task's failure looks like on the wire.
 struct failure {
@@ -144,7 +143,9 @@ private:
       // Tasks already waiting run before the results so far are sent: one
       // message then answers them all.
       flush();
-      give_back_memory();
+      auto* rt = current_runtime();
+      if (rt)
+        rt->trimmer()->idle(std::exchange(bytes_moved_, 0));
       guard.lock();
       while (mailbox_.empty()) {
         waiting_ = true;
@@ -154,6 +155,8 @@ private:
         guard.lock();
       }
       waiting_ = false;
+      if (rt)
+        rt->trimmer()->busy();
     }
     auto next = std::move(mailbox_.front());
     mailbox_.pop_front();
@@ -184,7 +187,7 @@ private:
   /// binary's master could send one, and its tasks cannot be answered, so
   /// the worker ends and the pool sees it die.
   bool run_batch(const std::vector<char>& batch, const segment_refs& segments) {
-    bytes_since_trim_ += batch.size();
+    bytes_moved_ += batch.size();
     batch_reader reader{batch};
     task_record task;
     while (reader.next(task)) {
@@ -235,31 +238,25 @@ private:
       r.segment_count = static_cast<std::uint32_t>(shared_out.refs.size());
       result_segments_.insert(result_segments_.end(), shared_out.refs.begin(),
                               shared_out.refs.end());
+      // Shared memory counts: over a node's TCP link it travels inline.
+      results_shared_ += content_size(shared_out.refs);
       append_result(results_, r);
-      if (end - last_flush_ >= flush_span || results_.size() >= batch_bytes_)
+      if (end - last_flush_ >= flush_span || results_.size() + results_shared_ >= batch_bytes_)
         flush();
     }
     return !reader.malformed();
   }
 
-  /// An idle worker returns the heap its batches grew to the system, so
-  /// that a pool that once moved a lot of data does not keep it resident.
-  void give_back_memory() {
-    if (bytes_since_trim_ < trim_after_bytes)
-      return;
-    bytes_since_trim_ = 0;
-    ::malloc_trim(0);
-  }
-
   void flush() {
     last_flush_ = clock_type::now();
-    bytes_since_trim_ += results_.size();
+    bytes_moved_ += results_.size();
     if (results_.empty())
       return;
     send(caf::make_message(pool_result_atom::value, std::move(results_),
                            segment_list{std::move(result_segments_)}));
     results_.clear();
     result_segments_.clear();
+    results_shared_ = 0;
   }
 
   std::mutex mtx_;
@@ -274,8 +271,11 @@ private:
   caf::strong_actor_ptr reply_to_;
   std::vector<char> results_;
   segment_refs result_segments_; ///< the shared memory of results_' bytes
+  std::size_t results_shared_ = 0; ///< its bytes (content_size)
   clock_type::time_point last_flush_ = clock_type::now();
-  std::size_t bytes_since_trim_ = 0;
+  /// Batch bytes since it was last idle: a process that stays quiet after
+  /// moving much gives its heap back (heap_trimmer).
+  std::size_t bytes_moved_ = 0;
   /// Moving average of each task's running time, by name.
   std::unordered_map<const task_entry*, double> run_us_of_;
   std::size_t max_frame_size_ = current_runtime() ? current_runtime()->max_frame_size()

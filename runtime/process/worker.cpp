@@ -114,6 +114,13 @@ caf::expected<actor_address> runtime_impl::spawn_hosted(const std::string& name,
   return reply;
 }
 
+bool runtime_impl::shares_memory_with(const caf::node_id& node) {
+  if (node == system().node())
+    return true;
+  auto direct = router_->link_to(node);
+  return direct && direct->shares_memory_with(node);
+}
+
 void runtime_impl::flush_links() {
   // Messages a target sent just before returning (a queue's ack, a reply)
   // must not die with the process, nor puts still in a feeder's buffer,

@@ -100,6 +100,8 @@ public:
     }
     maxsize_ = std::get<1>(size_unlocked());
     tracked_ = tracks_deliveries(maxsize_, target.node(), sys.node());
+    if (auto* rt = current_runtime())
+      shares_memory_ = rt->shares_memory_with(target.node());
   }
 
   ~queue_session() {
@@ -108,7 +110,7 @@ public:
       rt->acks()->send_of(caf::actor_cast<caf::actor>(self));
   }
 
-  void put(item_bytes item, std::int64_t timeout) {
+  void put(queue_item item, std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
     check_open_here();
     check();
@@ -120,9 +122,11 @@ public:
     if (rt)
       rt->send_acks();
     auto limit = rt ? rt->max_frame_size() : 0u;
-    if (limit != 0 && item.size() + envelope > limit)
+    // Shared memory counts unless it reaches the queue as such.
+    auto size = shares_memory_ ? item.data.size() : wire_size(item);
+    if (limit != 0 && size + envelope > limit)
       throw error(errc::frame_too_large,
-                  "proctor: a queue item of " + std::to_string(item.size())
+                  "proctor: a queue item of " + std::to_string(size)
                     + " bytes exceeds the maximum frame size of " + std::to_string(limit)
                     + " bytes (--proctor.max-frame-size); the queue is unchanged");
     if (timeout == wait_forever) {
@@ -137,10 +141,12 @@ public:
     }
     // A timed or non-blocking put answers for itself: earlier puts go first.
     await_all_put_done();
-    noting_closed([&] { ask_done(put_atom::value, timeout, std::move(item)); });
+    noting_closed([&] {
+      ask_done(put_atom::value, timeout, std::move(item.data), segment_list{std::move(item.segments)});
+    });
   }
 
-  item_bytes get(std::int64_t timeout) {
+  queue_item get(std::int64_t timeout) {
     std::lock_guard<std::mutex> guard{mtx};
     check_open_here();
     // One step: take an item another thread fetched, or count as fetching.
@@ -158,10 +164,11 @@ public:
     } fetching{*fetched_};
     check();
     auto max = tracked_ ? tracked_fetch : untracked_fetch;
-    item_bytes blob;
-    noting_closed([&] { blob = ask<item_bytes>(get_atom::value, timeout, max); });
+    std::tuple<item_bytes, segment_list> reply;
+    noting_closed([&] { reply = ask2<item_bytes, segment_list>(get_atom::value, timeout, max); });
     std::vector<delivery> batch;
-    if (!decode_batch(blob, batch) || batch.empty())
+    auto& [records, segments] = reply;
+    if (!decode_batch(records, segments.refs, batch) || batch.empty())
       throw error(errc::malformed_payload, "proctor: a queue reply does not decode");
     auto me = caf::actor_cast<caf::actor>(self);
     keep_fetched(batch, me);
@@ -261,7 +268,8 @@ private:
     if (fetched_->fetching > 1) {
       std::vector<delivery> rest{std::make_move_iterator(batch.begin() + 1),
                                  std::make_move_iterator(batch.end())};
-      self->send(target, return_atom::value, encode_batch(rest));
+      auto back = encode_batch(rest);
+      self->send(target, return_atom::value, std::move(back.records), std::move(back.segments));
     } else {
       for (auto i = batch.begin() + 1; i != batch.end(); ++i)
         fetched_->items.push_back({std::move(*i), me});
@@ -270,7 +278,7 @@ private:
   }
 
   /// get() returns `d` to user code: it leaves the queue for good.
-  item_bytes returned(delivery d, const caf::actor& fetcher) {
+  queue_item returned(delivery d, const caf::actor& fetcher) {
     // A bounded queue counts an unacked item against its room, and a
     // caller may look at full() or put at once: its acks go now. An
     // unbounded one's acks only settle what a dead consumer gives back.
@@ -310,6 +318,9 @@ private:
 
   std::uint64_t maxsize_ = 0;
   bool tracked_ = true; ///< each item returned is acked (see tracks_deliveries)
+  /// The queue gets shared memory as such: it is here, or behind a link
+  /// that passes descriptors.
+  bool shares_memory_ = false;
   std::shared_ptr<queue_feeder> feeder_; ///< made by the first pipelined put
   std::shared_ptr<fetched_items> fetched_;
   std::shared_ptr<std::atomic<bool>> closed_here_;
@@ -340,8 +351,11 @@ private:
         by_fetcher[e.fetcher].push_back(std::move(e.item));
       shared_->items.clear();
     }
-    for (auto& [fetcher, unreturned] : by_fetcher)
-      caf::send_as(fetcher, target(), return_atom::value, encode_batch(unreturned));
+    for (auto& [fetcher, unreturned] : by_fetcher) {
+      auto back = encode_batch(unreturned);
+      caf::send_as(fetcher, target(), return_atom::value, std::move(back.records),
+                   std::move(back.segments));
+    }
   }
 };
 
@@ -363,12 +377,12 @@ queue_client& queue_base::client() const {
   return lazily_made(client_, handle_);
 }
 
-void queue_base::put_bytes(std::vector<char> item, wait_mode mode,
-                           std::chrono::milliseconds timeout) {
+void queue_base::put_item(encoded_item item, wait_mode mode,
+                          std::chrono::milliseconds timeout) {
   client().mine().put(std::move(item), wire_timeout(mode, timeout));
 }
 
-std::vector<char> queue_base::get_bytes(wait_mode mode, std::chrono::milliseconds timeout) {
+encoded_item queue_base::get_item(wait_mode mode, std::chrono::milliseconds timeout) {
   return client().mine().get(wire_timeout(mode, timeout));
 }
 

@@ -113,7 +113,7 @@ void queue_feeder::throw_if_failed() {
     throw error(*failure_, failure_text_);
 }
 
-void queue_feeder::put(item_bytes item) {
+void queue_feeder::put(queue_item item) {
   bool poke = false;
   {
     std::unique_lock<std::mutex> guard{mtx_};
@@ -151,14 +151,16 @@ void queue_feeder::fail(errc code, std::string text) {
 void queue_feeder::send_buffer() {
   auto next = buffer_.begin();
   while (next != buffer_.end()) {
-    std::vector<item_bytes> batch;
+    std::vector<queue_item> batch;
     std::size_t bytes = 0;
     do {
-      bytes += next->size();
+      bytes += wire_size(*next);
       batch.push_back(std::move(*next++));
-    } while (next != buffer_.end() && bytes + next->size() <= max_batch_bytes_);
+    } while (next != buffer_.end() && bytes + wire_size(*next) <= max_batch_bytes_);
     in_flight_ += batch.size();
-    caf::send_as(actor_, queue_, put_batch_atom::value, encode_items(batch));
+    auto encoded = encode_items(batch);
+    caf::send_as(actor_, queue_, put_batch_atom::value, std::move(encoded.records),
+                 std::move(encoded.segments));
   }
   buffer_.clear();
 }

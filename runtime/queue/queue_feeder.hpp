@@ -36,7 +36,7 @@ public:
 
   /// Blocks while the window is full. Throws the error that ended the
   /// pipeline (errc::closed, errc::owner_gone...), sticky for later puts.
-  void put(item_bytes item);
+  void put(queue_item item);
 
   /// Waits until every put so far is admitted, then reports a pipeline error.
   void await_admitted();
@@ -67,7 +67,7 @@ private:
   caf::actor actor_; ///< receives put_done; sends the batches
   std::size_t window_;
   std::size_t max_batch_bytes_;
-  std::vector<item_bytes> buffer_;
+  std::vector<queue_item> buffer_;
   std::size_t in_flight_ = 0;
   bool poked_ = false; ///< a poke or a batch in flight will look at the buffer
   std::optional<errc> failure_;

@@ -87,7 +87,7 @@ std::vector<std::pair<table_bytes, table_bytes>> table_base::items_bytes() const
     encoded = c.ask<table_bytes>(table_items_atom::value);
   }
   std::vector<table_bytes> flat;
-  if (!decode_items(encoded, flat) || flat.size() % 2 != 0)
+  if (!decode_blobs(encoded, flat) || flat.size() % 2 != 0)
     throw error(errc::malformed_payload, "proctor: a dict's items do not decode");
   std::vector<std::pair<table_bytes, table_bytes>> out;
   out.reserve(flat.size() / 2);
@@ -97,7 +97,7 @@ std::vector<std::pair<table_bytes, table_bytes>> table_base::items_bytes() const
 }
 
 void table_base::merge_bytes(std::vector<table_bytes> flat) {
-  auto encoded = encode_items(flat);
+  auto encoded = encode_blobs(flat);
   auto& c = client().mine();
   std::lock_guard<std::mutex> guard{c.mtx};
   c.ask_done(table_merge_atom::value, encoded);

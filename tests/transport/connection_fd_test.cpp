@@ -14,6 +14,7 @@
 
 #include "proctor/errc.hpp"
 #include "tests/support/connection_fixture.hpp"
+#include "tests/support/descriptors.hpp"
 #include "transport/base/fd_passing.hpp"
 #include "transport/base/scoped_fd.hpp"
 #include "transport/frame.hpp"
@@ -43,25 +44,6 @@ struct marked_pipe {
     return st.st_ino;
   }
 };
-
-ino_t inode_of(int fd);
-
-/// How many descriptors of this process refer to the file `inode`.
-std::size_t fds_on(ino_t inode) {
-  std::size_t n = 0;
-  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
-    struct stat st{};
-    if (::stat(entry.path().c_str(), &st) == 0 && st.st_ino == inode)
-      ++n;
-  }
-  return n;
-}
-
-ino_t inode_of(int fd) {
-  struct stat st{};
-  ::fstat(fd, &st);
-  return st.st_ino;
-}
 
 std::vector<char> text(const std::string& s) {
   return {s.begin(), s.end()};

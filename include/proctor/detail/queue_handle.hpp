@@ -13,6 +13,7 @@
 
 #include "proctor/errc.hpp"
 #include "proctor/task.hpp"
+#include "proctor/detail/segments.hpp"
 
 namespace proctor {
 
@@ -24,6 +25,13 @@ class queue_client;
 
 /// How long a put or get may wait.
 enum class wait_mode { forever, timed, none };
+
+/// An item as put and got: its encoding, and the shared memory its
+/// proctor::bytes refer to.
+struct encoded_item {
+  std::vector<char> data;
+  segment_refs segments;
+};
 
 /// What every queue<T> shares: the handle of the queue actor (a value that
 /// crosses processes) and this process's client for it (not serialized).
@@ -63,8 +71,29 @@ protected:
   queue_base() = default;
   queue_base(runtime& rt, std::size_t maxsize);
 
-  void put_bytes(std::vector<char> item, wait_mode mode, std::chrono::milliseconds timeout);
-  std::vector<char> get_bytes(wait_mode mode, std::chrono::milliseconds timeout);
+  /// Puts `x`; its proctor::bytes in shared memory stay there.
+  template <class T>
+  void put_value(const T& x, wait_mode mode, std::chrono::milliseconds timeout) {
+    segment_sink shared;
+    shared.capacity = max_segments_per_message;
+    encoded_item item;
+    {
+      sink_scope scope{shared};
+      item.data = encode_value(x);
+    }
+    item.segments = std::move(shared.refs);
+    put_item(std::move(item), mode, timeout);
+  }
+
+  template <class T>
+  T get_value(wait_mode mode, std::chrono::milliseconds timeout) {
+    auto item = get_item(mode, timeout);
+    refs_source shared{item.segments, 0, item.segments.size()};
+    return decode_value<T>(item.data, &shared);
+  }
+
+  void put_item(encoded_item item, wait_mode mode, std::chrono::milliseconds timeout);
+  encoded_item get_item(wait_mode mode, std::chrono::milliseconds timeout);
   void task_done_impl();
   bool join_impl(std::optional<std::chrono::milliseconds> timeout);
 

@@ -11,10 +11,13 @@
 #include <caf/system_messages.hpp>
 
 #include "proctor/message_type.hpp"
+#include "tests/support/ask.hpp"
 #include "tests/support/runtime.hpp"
 
 using namespace std::chrono_literals;
 using proctor::testing::test_runtime;
+
+using proctor::testing::ask;
 
 namespace {
 
@@ -64,15 +67,6 @@ PROCTOR_ACTOR(quitter);
 
 caf::behavior not_registered(caf::event_based_actor*) {
   return {};
-}
-
-template <class T>
-T ask(caf::scoped_actor& self, const caf::actor& dest, auto... xs) {
-  T result{};
-  self->request(dest, limit, xs...)
-    .receive([&](T x) { result = x; },
-             [&](caf::error& err) { ADD_FAILURE() << self->system().render(err); });
-  return result;
 }
 
 } // namespace

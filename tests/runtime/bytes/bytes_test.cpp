@@ -23,6 +23,9 @@
 #include "proctor/pool.hpp"
 #include "proctor/process.hpp"
 #include "proctor/runtime.hpp"
+#include "tests/support/ask.hpp"
+#include "tests/support/bytes_patterns.hpp"
+#include "tests/support/descriptors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
@@ -30,48 +33,16 @@
 using namespace std::chrono_literals;
 using proctor::bytes;
 using proctor::byte_buffer;
+using proctor::testing::ask;
+using proctor::testing::describe;
 using proctor::testing::eventually;
+using proctor::testing::pattern;
+using proctor::testing::segments_held;
 using proctor::testing::test_runtime;
 
 namespace {
 
 constexpr auto limit = std::chrono::seconds{30};
-
-std::uint64_t checksum(const bytes& b) {
-  std::uint64_t sum = 0;
-  for (auto x : b.span())
-    sum = sum * 31 + std::to_integer<std::uint8_t>(x);
-  return sum;
-}
-
-/// "size:shared:checksum", as the receiving process saw it.
-std::string describe(const bytes& b) {
-  return std::to_string(b.size()) + ":" + (b.shared() ? "1" : "0") + ":"
-         + std::to_string(checksum(b));
-}
-
-bytes pattern(std::size_t n, int seed) {
-  byte_buffer buffer{n};
-  for (std::size_t i = 0; i < n; ++i)
-    buffer.data()[i] = static_cast<std::byte>((i * 7 + static_cast<std::size_t>(seed)) & 0xff);
-  return buffer.freeze();
-}
-
-/// This process's descriptors and mappings of bytes' shared memory.
-std::size_t segments_held() {
-  std::size_t n = 0;
-  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
-    std::error_code ec;
-    auto target = std::filesystem::read_symlink(entry.path(), ec);
-    if (!ec && target.string().find("memfd:proctor-bytes") != std::string::npos)
-      ++n;
-  }
-  std::ifstream maps{"/proc/self/maps"};
-  for (std::string line; std::getline(maps, line);)
-    if (line.find("memfd:proctor-bytes") != std::string::npos)
-      ++n;
-  return n;
-}
 
 } // namespace
 
@@ -142,15 +113,6 @@ namespace {
 pid_t pid_of(const caf::actor& actor) {
   auto node = to_string(caf::actor_cast<caf::strong_actor_ptr>(actor)->node());
   return static_cast<pid_t>(std::stoi(node.substr(node.find('#') + 1)));
-}
-
-template <class T>
-T ask(caf::scoped_actor& self, const caf::actor& dest, auto... xs) {
-  T result{};
-  self->request(dest, limit, xs...)
-    .receive([&](T x) { result = x; },
-             [&](caf::error& err) { ADD_FAILURE() << self->system().render(err); });
-  return result;
 }
 
 } // namespace

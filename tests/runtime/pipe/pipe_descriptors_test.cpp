@@ -13,27 +13,14 @@
 
 #include "proctor/errc.hpp"
 #include "transport/base/fd_passing.hpp"
+#include "tests/support/descriptors.hpp"
 
 using namespace proctor::internal;
 using namespace std::chrono_literals;
+using proctor::testing::fds_on;
+using proctor::testing::inode_of;
 
 namespace {
-
-ino_t inode_of(int fd) {
-  struct stat st{};
-  ::fstat(fd, &st);
-  return st.st_ino;
-}
-
-std::size_t fds_on(ino_t inode) {
-  std::size_t n = 0;
-  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
-    struct stat st{};
-    if (::stat(entry.path().c_str(), &st) == 0 && st.st_ino == inode)
-      ++n;
-  }
-  return n;
-}
 
 struct pipe_pair {
   std::unique_ptr<pipe_socket> end;

@@ -341,7 +341,8 @@ TEST(queue, a_malformed_put_batch_is_refused_and_the_queue_is_unchanged) {
   auto actor = proctor::internal::spawn_queue(rt.system(), 0);
   caf::scoped_actor self{rt.system()};
   proctor::internal::item_bytes garbage{'\x7f', '\x01', '\x02'};
-  self->send(actor, proctor::internal::put_batch_atom::value, garbage);
+  self->send(actor, proctor::internal::put_batch_atom::value, garbage,
+             proctor::internal::segment_list{});
   caf::error failure;
   std::uint32_t count = 1;
   self->receive(

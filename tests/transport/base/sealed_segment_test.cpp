@@ -16,8 +16,11 @@
 #include <unistd.h>
 
 #include "proctor/errc.hpp"
+#include "tests/support/descriptors.hpp"
 
 using namespace proctor::internal;
+using proctor::testing::segment_fds;
+using proctor::testing::segment_mappings;
 
 namespace {
 
@@ -43,27 +46,6 @@ scoped_fd memfd_with(const std::string& content, int seals) {
 }
 
 constexpr int all_seals = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
-
-/// This process's descriptors of segments.
-std::size_t segment_fds() {
-  std::size_t n = 0;
-  for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
-    std::error_code ec;
-    auto target = std::filesystem::read_symlink(entry.path(), ec);
-    if (!ec && target.string().find("memfd:proctor-bytes") != std::string::npos)
-      ++n;
-  }
-  return n;
-}
-
-std::size_t segment_mappings() {
-  std::ifstream maps{"/proc/self/maps"};
-  std::size_t n = 0;
-  for (std::string line; std::getline(maps, line);)
-    if (line.find("memfd:proctor-bytes") != std::string::npos)
-      ++n;
-  return n;
-}
 
 } // namespace
 

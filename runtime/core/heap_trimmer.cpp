@@ -1,0 +1,34 @@
+#include "runtime/core/heap_trimmer.hpp"
+
+#include <malloc.h>
+
+namespace proctor::internal {
+
+void heap_trimmer::trim_heap() {
+  ::malloc_trim(0);
+}
+
+void heap_trimmer::idle(std::size_t bytes) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  moved_ += bytes;
+  if (armed_ || moved_ < trim_after_bytes)
+    return;
+  armed_ = true;
+  auto seen = epoch_.load(std::memory_order_relaxed);
+  timer_.expires_after(quiet_);
+  timer_.async_wait([weak = weak_from_this(), seen](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self)
+      return;
+    {
+      std::lock_guard<std::mutex> guard{self->mtx_};
+      self->armed_ = false;
+      if (self->epoch_.load(std::memory_order_relaxed) != seen)
+        return; // not quiet: the next idle() arms again
+      self->moved_ = 0;
+    }
+    self->trim_();
+  });
+}
+
+} // namespace proctor::internal
