@@ -19,6 +19,16 @@ thread_local segment_source* current_source = nullptr;
 constexpr std::uint8_t inline_form = 0;
 constexpr std::uint8_t descriptor_form = 1;
 
+/// `segment` if it is `size` bytes, as announced; else null with why.
+std::shared_ptr<const sealed_segment> as_announced(std::shared_ptr<const sealed_segment> segment,
+                                                   std::uint64_t size, std::string& why) {
+  if (segment->content().size() == size)
+    return segment;
+  why = "a shared payload whose size differs from the announced " + std::to_string(size)
+        + " bytes";
+  return nullptr;
+}
+
 } // namespace
 
 std::optional<std::uint32_t>
@@ -41,13 +51,7 @@ refs_source::get(std::uint32_t index, std::uint64_t size, std::string& why) {
           + std::to_string(count_) + " that came with it";
     return nullptr;
   }
-  auto& segment = refs_[base_ + index];
-  if (segment->content().size() != size) {
-    why = "a shared payload whose size differs from the announced "
-          + std::to_string(size) + " bytes";
-    return nullptr;
-  }
-  return segment;
+  return as_announced(refs_[base_ + index], size, why);
 }
 
 sink_scope::sink_scope(segment_sink& sink) noexcept : outer_(current_sink) {
@@ -117,11 +121,7 @@ incoming_segments::get(std::uint32_t index, std::uint64_t size, std::string& why
     mapped = sealed_segment::adopt(std::move(fds_[index]), size, limit_, why);
     return mapped;
   }
-  if (mapped->content().size() != size) {
-    why = "two sizes announced for one shared payload";
-    return nullptr;
-  }
-  return mapped;
+  return as_announced(mapped, size, why);
 }
 
 // -- segment_list -------------------------------------------------------------

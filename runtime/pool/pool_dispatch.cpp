@@ -92,6 +92,19 @@ void pool_core::dispatch() {
       if (!w.in_flight.empty() && (task.alone() || tasks_.at(w.in_flight.front()).alone()))
         continue;
       pending_.pop_front();
+      // Submit checked the task's own bytes; its shared memory travels
+      // inline to a worker on another host, and may not fit a frame there.
+      if (!w.target.empty()
+          && task_record_size(task.work.entry->name, task.work.args)
+                 + content_size(task.work.segments) + record_overhead
+               > rt_.max_frame_size()) {
+        fail_task(id, {errc::frame_too_large, "proctor::error",
+                       "proctor: a task's arguments with their proctor::bytes ("
+                         + std::to_string(content_size(task.work.segments))
+                         + " bytes) exceed the frame limit to a worker on another host "
+                           "(--proctor.max-frame-size)"});
+        continue;
+      }
       task.worker = slot;
       task.timed_out = false;
       w.in_flight.push_back(id);

@@ -88,9 +88,10 @@ std::shared_ptr<sealed_segment> sealed_segment::adopt(scoped_fd fd, std::uint64_
     return nullptr;
   }
   auto n = static_cast<std::size_t>(size);
-  // Populated at once: a receiver reads what it was sent, and one call
-  // maps the pages faster than a fault per page.
-  auto* data = ::mmap(nullptr, n, PROT_READ, MAP_SHARED | MAP_POPULATE, fd.get(), 0);
+  // Not populated: this runs on the I/O thread, and populating 64 MiB
+  // takes milliseconds there. The pages exist already (the sender wrote
+  // them), so whoever reads faults them in on its own thread, cheaply.
+  auto* data = ::mmap(nullptr, n, PROT_READ, MAP_SHARED, fd.get(), 0);
   if (data == MAP_FAILED) {
     why = std::string{"mmap of a shared payload failed: "} + std::strerror(errno);
     return nullptr;

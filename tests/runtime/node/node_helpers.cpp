@@ -5,7 +5,9 @@
 // prints one line per node ("node ID CORES STATE"), then per MODE:
 //   basic     a pool with workers on the nodes only maps node_square over
 //             0..99 ("sum S"); an actor spawned on the first node answers
-//             ("actor N")
+//             ("actor N"); a task whose proctor::bytes exceed the frame limit
+//             over TCP fails alone ("big frame_too_large"), the pool goes on
+//             ("after 1")
 //   deadly    a task that kills every node it reaches (started with spawn)
 //             fails after max_node_losses = 1, then a no_retry one at the
 //             first loss: "error node_down: ..." twice
@@ -37,6 +39,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "proctor/actor.hpp"
+#include "proctor/bytes.hpp"
 #include "proctor/pool.hpp"
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
@@ -54,6 +57,11 @@ int node_square(int n) {
   return n * n;
 }
 PROCTOR_TASK(node_square);
+
+std::size_t node_size(proctor::bytes b) {
+  return b.size();
+}
+PROCTOR_TASK(node_size);
 
 int node_slow_square(int n) {
   std::this_thread::sleep_for(10ms);
@@ -106,6 +114,16 @@ int basic(runtime& rt, const std::vector<std::string>& ids) {
   for (int r : p.map(node_square, xs))
     sum += r;
   std::printf("sum %ld\n", sum);
+  // Past the default frame limit: shared memory on this host, too large
+  // to travel inline to a node.
+  proctor::byte_buffer big{(64u << 20) + 1};
+  try {
+    p.apply(node_size, big.freeze());
+    std::printf("big passed\n");
+  } catch (const proctor::error& e) {
+    std::printf("big %s\n", to_string(e.code()));
+  }
+  std::printf("after %d\n", p.apply(node_square, 1));
   auto actor = rt.spawn_on(ids.at(0), node_adder);
   caf::scoped_actor self{rt.system()};
   int reply = -1;
