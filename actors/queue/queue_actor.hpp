@@ -69,6 +69,14 @@ struct encoded_batch {
 /// A batch of deliveries. Decoding fails on a record whose range of
 /// `segments` is not there.
 encoded_batch encode_batch(std::vector<delivery>& batch);
+
+/// A delivery whose item stays where it is (the queue's ledger keeps it).
+struct delivery_view {
+  std::uint64_t id = 0;
+  const queue_item* item = nullptr;
+};
+
+encoded_batch encode_batch(std::vector<delivery_view>& batch);
 bool decode_batch(const item_bytes& records, const segment_refs& segments,
                   std::vector<delivery>& out);
 

@@ -79,23 +79,29 @@ void admit_putters(queue_actor* self) {
 encoded_batch take_batch(queue_actor* self, const caf::actor_addr& consumer, bool tracked,
                          std::uint32_t max) {
   auto& st = self->state;
-  std::vector<delivery> batch;
+  auto count = std::min<std::size_t>(std::max<std::uint32_t>(max, 1), st.items.size());
+  std::vector<delivery> taken; // an untracked batch's items; a ledger keeps the others
+  taken.reserve(count);
+  std::vector<delivery_view> batch;
   std::size_t bytes = 0;
   auto* ledger = tracked ? &st.unacked[consumer] : nullptr;
-  while (!st.items.empty() && batch.size() < std::max<std::uint32_t>(max, 1)) {
+  while (!st.items.empty() && batch.size() < count) {
     // Each entry adds its id, its segments' range and a length to the
     // item's bytes. Shared memory counts too: it travels inline over TCP.
     auto entry = wire_size(st.items.front()) + 24;
     if (!batch.empty() && bytes + entry > st.max_batch_bytes)
       break;
     bytes += entry;
-    delivery d{st.next_id++, std::move(st.items.front())};
-    st.items.pop_front();
+    auto id = st.next_id++;
+    const queue_item* item = nullptr;
     if (ledger != nullptr) {
-      ledger->emplace(d.id, d.item);
+      item = &ledger->emplace(id, std::move(st.items.front())).first->second;
       ++st.delivered;
+    } else {
+      item = &taken.emplace_back(delivery{id, std::move(st.items.front())}).item;
     }
-    batch.push_back(std::move(d));
+    st.items.pop_front();
+    batch.push_back({id, item});
   }
   return encode_batch(batch);
 }

@@ -37,7 +37,7 @@ bool decode_counted(const item_bytes& bytes, std::vector<T>& out, Read read) {
 }
 
 /// Item `item`'s record: its range of `segments`, then its data.
-void write_item(record_writer& w, queue_item& item, segment_refs& segments) {
+void write_item(record_writer& w, const queue_item& item, segment_refs& segments) {
   w.fields(static_cast<std::uint32_t>(segments.size()),
            static_cast<std::uint32_t>(item.segments.size()))
     .blob(item.data);
@@ -61,13 +61,21 @@ std::size_t wire_size(const queue_item& item) {
   return item.data.size() + content_size(item.segments);
 }
 
-encoded_batch encode_batch(std::vector<delivery>& batch) {
+encoded_batch encode_batch(std::vector<delivery_view>& batch) {
   encoded_batch out;
-  out.records = encode_counted(batch, [&](record_writer& w, delivery& d) {
+  out.records = encode_counted(batch, [&](record_writer& w, delivery_view& d) {
     w.fields(d.id);
-    write_item(w, d.item, out.segments.refs);
+    write_item(w, *d.item, out.segments.refs);
   });
   return out;
+}
+
+encoded_batch encode_batch(std::vector<delivery>& batch) {
+  std::vector<delivery_view> views;
+  views.reserve(batch.size());
+  for (auto& d : batch)
+    views.push_back({d.id, &d.item});
+  return encode_batch(views);
 }
 
 bool decode_batch(const item_bytes& records, const segment_refs& segments,
