@@ -10,6 +10,7 @@
 #include "bench_support.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <type_traits>
@@ -68,7 +69,24 @@ std::string make(std::size_t n) {
 }
 PROCTOR_TASK(make);
 
+std::atomic<std::size_t> touched{0};
+
+/// Reads one byte of every page: a receiver of shared memory maps it
+/// lazily, so a figure that never read the payload would flatter it. A
+/// std::string was written on arrival already.
+template <class T>
+void touch(const T& x) {
+  if constexpr (std::is_same_v<T, proctor::bytes>) {
+    std::size_t sum = 0;
+    auto data = x.span();
+    for (std::size_t i = 0; i < data.size(); i += 4096)
+      sum += std::to_integer<std::size_t>(data[i]);
+    touched.fetch_add(sum, std::memory_order_relaxed);
+  }
+}
+
 std::size_t weigh_bytes(proctor::bytes b) {
+  touch(b);
   return b.size();
 }
 PROCTOR_TASK(weigh_bytes);
@@ -160,7 +178,10 @@ PROCTOR_TASK(produce_big_bytes);
 caf::behavior weigher(caf::event_based_actor*, int) {
   return {
     [](const std::string& s) { return static_cast<std::uint64_t>(s.size()); },
-    [](const proctor::bytes& b) { return static_cast<std::uint64_t>(b.size()); },
+    [](const proctor::bytes& b) {
+      touch(b);
+      return static_cast<std::uint64_t>(b.size());
+    },
   };
 }
 PROCTOR_ACTOR(weigher);
@@ -189,7 +210,7 @@ double pool_result(proctor::pool& p, T (*fn)(std::size_t)) {
   for (int i = 0; i < items; ++i)
     rs.push_back(p.apply_async(fn, item_size));
   for (auto& r : rs)
-    r.get();
+    touch(r.get());
   return seconds_since(t);
 }
 
@@ -200,7 +221,7 @@ double queue_run(proctor::runtime& rt, void (*producer_fn)(proctor::queue<T>, in
   auto t = clock_type::now();
   producer.start();
   for (int i = 0; i < items; ++i)
-    q.get();
+    touch(q.get());
   producer.join();
   return seconds_since(t);
 }
@@ -212,7 +233,7 @@ double pipe_run(proctor::runtime& rt, void (*producer_fn)(proctor::pipe_writer<T
   auto t = clock_type::now();
   producer.start();
   for (int i = 0; i < items; ++i)
-    r.recv();
+    touch(r.recv());
   producer.join();
   return seconds_since(t);
 }
@@ -238,6 +259,7 @@ double peak_rss_ratio(proctor::runtime& rt,
   reset_peak_rss();
   producer.start();
   auto item = q.get();
+  touch(item); // mapped lazily: resident once read
   auto consumer_kib = status_kib("VmHWM") - before;
   auto producer_kib = report.get();
   producer.join();
