@@ -159,6 +159,7 @@ void queue_feeder::send_buffer() {
     } while (next != buffer_.end() && bytes + wire_size(*next) <= max_batch_bytes_);
     in_flight_ += batch.size();
     auto encoded = encode_items(batch);
+    batch.clear(); // the records hold the items now: a large one is not kept twice
     caf::send_as(actor_, queue_, put_batch_atom::value, std::move(encoded.records),
                  std::move(encoded.segments));
   }
