@@ -29,7 +29,7 @@ using item_bytes = std::vector<char>;
 // closed, timeout, invalid_state; a success with the value shown, or nothing.
 // A batch of items travels as two elements: encode_items() or
 // encode_batch()'s records, and a segment_list of the shared memory they
-// refer to (each record names its range of the list).
+// refer to (each record says how many of the list's next segments it owns).
 using put_atom = caf::atom_constant<caf::atom("q_put")>; // int64 timeout_ms, data, segment_list -> ()
 // Pipelined puts: (q_putbt, records, segment_list) from a producer's feeder; the queue tells the sender with (q_putdn,
 // caf::error, uint32 count) that that many of its puts were admitted (no
@@ -66,8 +66,8 @@ struct encoded_batch {
   segment_list segments;
 };
 
-/// A batch of deliveries. Decoding fails on a record whose range of
-/// `segments` is not there.
+/// A batch of deliveries. Decoding fails on a record that claims segments
+/// `segments` does not have, or if some are left over.
 encoded_batch encode_batch(std::vector<delivery>& batch);
 
 /// A delivery whose item stays where it is (the queue's ledger keeps it).

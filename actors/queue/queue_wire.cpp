@@ -1,7 +1,10 @@
 // How the queue's batches travel: a count, then items, or (delivery id,
-// item) pairs, as records (actors/wire/records.hpp). An item's record names
-// the range of the batch's segment list that its shared memory is.
+// item) pairs, as records (actors/wire/records.hpp). In a batch with shared
+// memory, an item's record says how many of the batch's segments are its
+// own: each item takes the next ones, and the batch must use them all.
 #include "actors/queue/queue_actor.hpp"
+
+#include <algorithm>
 
 #include <caf/node_id.hpp>
 
@@ -36,23 +39,38 @@ bool decode_counted(const item_bytes& bytes, std::vector<T>& out, Read read) {
   return in.finished();
 }
 
-/// Item `item`'s record: its range of `segments`, then its data.
-void write_item(record_writer& w, const queue_item& item, segment_refs& segments) {
-  w.fields(static_cast<std::uint32_t>(segments.size()),
-           static_cast<std::uint32_t>(item.segments.size()))
-    .blob(item.data);
+/// Item `item`'s record: if the batch has shared memory at all (`counted`),
+/// how many of the batch's segments are its own (the next ones: items take
+/// theirs in order); then its data. Small items cost no extra field.
+void write_item(record_writer& w, const queue_item& item, bool counted,
+                segment_refs& segments) {
+  if (counted)
+    w.fields(static_cast<std::uint8_t>(item.segments.size()));
+  w.blob(item.data);
   segments.insert(segments.end(), item.segments.begin(), item.segments.end());
 }
 
-bool read_item(record_reader& in, const segment_refs& segments, queue_item& item) {
-  std::uint32_t base = 0;
-  std::uint32_t count = 0;
-  if (!in.fields(base, count) || !in.blob(item.data))
+/// Reads an item whose segments start at `next` of `segments` (a batch
+/// with segments counts them per item), and moves `next` past them.
+bool read_item(record_reader& in, const segment_refs& segments, std::size_t& next,
+               queue_item& item) {
+  std::uint8_t count = 0;
+  if (!segments.empty() && !in.fields(count))
     return false;
-  if (base > segments.size() || count > segments.size() - base)
+  if (!in.blob(item.data) || count > segments.size() - next)
     return false;
-  item.segments.assign(segments.begin() + base, segments.begin() + base + count);
+  if (count > 0)
+    item.segments.assign(segments.begin() + static_cast<std::ptrdiff_t>(next),
+                         segments.begin() + static_cast<std::ptrdiff_t>(next + count));
+  next += count;
   return true;
+}
+
+/// Whether any of `items` has shared memory.
+template <class T, class Item>
+bool any_shared(const std::vector<T>& entries, Item item_of) {
+  return std::any_of(entries.begin(), entries.end(),
+                     [&](const T& e) { return !item_of(e).segments.empty(); });
 }
 
 } // namespace
@@ -63,9 +81,10 @@ std::size_t wire_size(const queue_item& item) {
 
 encoded_batch encode_batch(std::vector<delivery_view>& batch) {
   encoded_batch out;
+  auto counted = any_shared(batch, [](const delivery_view& d) -> auto& { return *d.item; });
   out.records = encode_counted(batch, [&](record_writer& w, delivery_view& d) {
     w.fields(d.id);
-    write_item(w, *d.item, out.segments.refs);
+    write_item(w, *d.item, counted, out.segments.refs);
   });
   return out;
 }
@@ -80,23 +99,27 @@ encoded_batch encode_batch(std::vector<delivery>& batch) {
 
 bool decode_batch(const item_bytes& records, const segment_refs& segments,
                   std::vector<delivery>& out) {
+  std::size_t next = 0;
   return decode_counted(records, out, [&](record_reader& in, delivery& d) {
-    return in.fields(d.id) && read_item(in, segments, d.item);
-  });
+    return in.fields(d.id) && read_item(in, segments, next, d.item);
+  }) && next == segments.size();
 }
 
 encoded_batch encode_items(std::vector<queue_item>& items) {
   encoded_batch out;
-  out.records = encode_counted(
-    items, [&](record_writer& w, queue_item& item) { write_item(w, item, out.segments.refs); });
+  auto counted = any_shared(items, [](const queue_item& item) -> auto& { return item; });
+  out.records = encode_counted(items, [&](record_writer& w, queue_item& item) {
+    write_item(w, item, counted, out.segments.refs);
+  });
   return out;
 }
 
 bool decode_items(const item_bytes& records, const segment_refs& segments,
                   std::vector<queue_item>& out) {
+  std::size_t next = 0;
   return decode_counted(records, out, [&](record_reader& in, queue_item& item) {
-    return read_item(in, segments, item);
-  });
+    return read_item(in, segments, next, item);
+  }) && next == segments.size();
 }
 
 item_bytes encode_blobs(std::vector<item_bytes>& blobs) {
