@@ -88,6 +88,8 @@ protected:
   template <class T>
   T get_value(wait_mode mode, std::chrono::milliseconds timeout) {
     auto item = get_item(mode, timeout);
+    if (item.segments.empty())
+      return decode_value<T>(item.data);
     refs_source shared{item.segments, 0, item.segments.size()};
     return decode_value<T>(item.data, &shared);
   }
