@@ -30,26 +30,36 @@ inline std::size_t fds_on(ino_t inode) {
   return n;
 }
 
-/// This process's descriptors of proctor::bytes' shared memory.
-inline std::size_t segment_fds() {
+/// This process's descriptors whose target names `what` (a memfd's name).
+inline std::size_t fds_naming(const std::string& what) {
   std::size_t n = 0;
   for (auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
     std::error_code ec;
     auto target = std::filesystem::read_symlink(entry.path(), ec);
-    if (!ec && target.string().find("memfd:proctor-bytes") != std::string::npos)
+    if (!ec && target.string().find(what) != std::string::npos)
       ++n;
   }
   return n;
 }
 
-/// This process's mappings of proctor::bytes' shared memory.
-inline std::size_t segment_mappings() {
+/// This process's mappings of files whose names hold `what`.
+inline std::size_t mappings_naming(const std::string& what) {
   std::ifstream maps{"/proc/self/maps"};
   std::size_t n = 0;
   for (std::string line; std::getline(maps, line);)
-    if (line.find("memfd:proctor-bytes") != std::string::npos)
+    if (line.find(what) != std::string::npos)
       ++n;
   return n;
+}
+
+/// This process's descriptors of proctor::bytes' shared memory.
+inline std::size_t segment_fds() {
+  return fds_naming("memfd:proctor-bytes");
+}
+
+/// This process's mappings of proctor::bytes' shared memory.
+inline std::size_t segment_mappings() {
+  return mappings_naming("memfd:proctor-bytes");
 }
 
 /// Descriptors and mappings of shared memory, together.
