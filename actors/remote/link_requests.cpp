@@ -39,7 +39,7 @@ std::vector<char> encode_request(std::uint64_t id, std::string_view kind,
   return out;
 }
 
-caf::expected<std::vector<char>>
+caf::expected<link_requests::raw_reply>
 link_requests::call_raw(link& l, std::string_view kind, std::vector<char> fields,
                         std::optional<std::chrono::milliseconds> timeout) {
   std::uint64_t id;
@@ -77,7 +77,7 @@ link_requests::call_raw(link& l, std::string_view kind, std::vector<char> fields
                           "no answer to a " + std::string{kind} + " request in time");
   if (reply.code != errc::ok)
     return make_caf_error(reply.code, std::move(reply.detail));
-  return std::move(reply.fields);
+  return raw_reply{std::move(reply.fields), std::move(reply.fds)};
 }
 
 void link_requests::post_raw(link& l, std::string_view kind, std::vector<char> fields) {
@@ -89,7 +89,8 @@ void link_requests::post_raw(link& l, std::string_view kind, std::vector<char> f
   (void) l.send(frame_kind::request, encode_request(id, kind, fields));
 }
 
-std::error_code link_requests::on_reply(std::span<const char> payload) {
+std::error_code link_requests::on_reply(std::span<const char> payload,
+                                        std::vector<scoped_fd> fds) {
   reply_head head;
   if (!decode_reply_head(payload, head))
     return errc::malformed_payload;
@@ -102,6 +103,7 @@ std::error_code link_requests::on_reply(std::span<const char> payload) {
   p.code = static_cast<errc>(head.code);
   p.detail = std::move(head.detail);
   p.fields.assign(head.fields.begin(), head.fields.end());
+  p.fds = std::move(fds);
   settled_.notify_all();
   return {};
 }
@@ -123,19 +125,22 @@ std::error_code request_server::on_request(link& from, std::span<const char> pay
   std::span<const char> fields;
   if (!decode_head(payload, fields, id, kind))
     return errc::malformed_payload;
-  responder<std::vector<char>> respond =
-    [weak = from.weak_from_this(), id](caf::expected<std::vector<char>> reply) {
+  responder<encoded_reply> respond =
+    [weak = from.weak_from_this(), id](caf::expected<encoded_reply> reply) {
       auto to = weak.lock();
       if (!to)
         return;
-      std::vector<char> frame;
-      if (reply) {
-        frame = encode_reply(id, errc::ok, {}, *reply);
-      } else {
+      if (!reply) {
         auto& err = reply.error();
-        frame = encode_reply(id, static_cast<errc>(err.code()), detail_of(err), {});
+        to->send(frame_kind::reply,
+                 encode_reply(id, static_cast<errc>(err.code()), detail_of(err), {}));
+        return;
       }
-      to->send(frame_kind::reply, frame);
+      auto frame = encode_reply(id, errc::ok, {}, reply->fields);
+      if (reply->fds.empty())
+        to->send(frame_kind::reply, frame);
+      else
+        to->send(frame_kind::reply, std::move(frame), std::move(reply->fds));
     };
   if (auto i = handlers_.find(kind); i != handlers_.end())
     i->second(from, fields, std::move(respond));

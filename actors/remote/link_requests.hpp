@@ -20,6 +20,8 @@
 
 #include "actors/errors.hpp"
 #include "actors/wire/codec.hpp"
+#include "transport/base/scoped_fd.hpp"
+#include "transport/connection.hpp"
 
 namespace proctor::internal {
 
@@ -42,6 +44,16 @@ class link;
 // Threads: call() blocks its caller, so never the io thread; on_reply(),
 // fail_all() and request_server::on_request() run on the io thread, do not
 // block, and hold `mtx_` only to settle the table.
+
+/// A reply type that hands over descriptors (shared memory) has these two
+/// members beside its encoded fields: `sent`, filled by the server, goes
+/// with the reply frame; `received` is what the caller finds. They travel
+/// only over a link that passes descriptors: the server checks that first.
+template <class Reply>
+concept reply_with_descriptors = requires(Reply r) {
+  { r.sent } -> std::same_as<std::vector<passed_fd>&>;
+  { r.received } -> std::same_as<std::vector<scoped_fd>&>;
+};
 
 /// Where an actor lives: what spawn and lookup answer.
 struct actor_address {
@@ -108,9 +120,11 @@ public:
     if (!fields)
       return std::move(fields.error());
     typename Request::reply_type reply;
-    if (!decode(*fields, reply))
+    if (!decode(fields->fields, reply))
       return make_caf_error(errc::malformed_payload, "the reply to a " + std::string{Request::kind}
                                                        + " request does not decode");
+    if constexpr (reply_with_descriptors<typename Request::reply_type>)
+      reply.received = std::move(fields->fds);
     return reply;
   }
 
@@ -121,16 +135,22 @@ public:
     post_raw(l, Request::kind, encode(request));
   }
 
-  /// A reply frame arrived; malformed_payload if it does not decode (the
-  /// link is then closed). A reply nobody waits for any more is dropped.
-  std::error_code on_reply(std::span<const char> payload);
+  /// A reply frame arrived, with the descriptors that came along; it is
+  /// malformed_payload if it does not decode (the link is then closed). A
+  /// reply nobody waits for any more is dropped, and its descriptors closed.
+  std::error_code on_reply(std::span<const char> payload, std::vector<scoped_fd> fds = {});
 
   /// `l` went down: every request waiting on it fails with `reason`.
   void fail_all(const link& l, errc reason, const std::string& detail);
 
 private:
+  struct raw_reply {
+    std::vector<char> fields;
+    std::vector<scoped_fd> fds;
+  };
+
   void post_raw(link& l, std::string_view kind, std::vector<char> fields);
-  caf::expected<std::vector<char>> call_raw(link& l, std::string_view kind,
+  caf::expected<raw_reply> call_raw(link& l, std::string_view kind,
                                             std::vector<char> fields,
                                             std::optional<std::chrono::milliseconds> timeout);
 
@@ -140,6 +160,7 @@ private:
     errc code = errc::ok;
     std::string detail;
     std::vector<char> fields;
+    std::vector<scoped_fd> fds;
   };
 
   std::mutex mtx_;
@@ -155,6 +176,12 @@ public:
   /// link went down meanwhile.
   template <class Reply>
   using responder = std::function<void(caf::expected<Reply>)>;
+
+  /// A reply's encoded fields and the descriptors that go with them.
+  struct encoded_reply {
+    std::vector<char> fields;
+    std::vector<passed_fd> fds;
+  };
 
   /// Serves `Request` with `handler(link& from, Request&)`, which returns
   /// its reply or the caf::error to answer with. Handlers run on the io
@@ -175,7 +202,7 @@ public:
   void serve_async(Handler handler) {
     handlers_[std::string{Request::kind}] =
       [handler = std::move(handler)](link& from, std::span<const char> fields,
-                                     responder<std::vector<char>> respond) {
+                                     responder<encoded_reply> respond) {
       Request request;
       if (!decode(fields, request)) {
         respond(make_caf_error(errc::malformed_payload,
@@ -184,10 +211,14 @@ public:
       }
       handler(from, request,
               [respond = std::move(respond)](caf::expected<typename Request::reply_type> reply) {
-                if (!reply)
+                if (!reply) {
                   respond(std::move(reply.error()));
-                else
-                  respond(encode(*reply));
+                  return;
+                }
+                encoded_reply out{encode(*reply), {}};
+                if constexpr (reply_with_descriptors<typename Request::reply_type>)
+                  out.fds = std::move(reply->sent);
+                respond(std::move(out));
               });
     };
   }
@@ -199,7 +230,7 @@ public:
 
 private:
   using handler_type =
-    std::function<void(link&, std::span<const char>, responder<std::vector<char>>)>;
+    std::function<void(link&, std::span<const char>, responder<encoded_reply>)>;
   std::map<std::string, handler_type, std::less<>> handlers_;
 };
 

@@ -124,6 +124,20 @@ incoming_segments::get(std::uint32_t index, std::uint64_t size, std::string& why
   return as_announced(mapped, size, why);
 }
 
+std::vector<scoped_fd> incoming_segments::take_untouched() {
+  std::vector<scoped_fd> out;
+  for (std::size_t i = 0; i < fds_.size(); ++i)
+    if (fds_[i] && !mapped_[i])
+      out.push_back(std::move(fds_[i]));
+  return out;
+}
+
+std::vector<scoped_fd> take_frame_descriptors() {
+  if (auto* frame = dynamic_cast<incoming_segments*>(source_scope::current()))
+    return frame->take_untouched();
+  return {};
+}
+
 // -- segment_list -------------------------------------------------------------
 
 caf::error save_segments(caf::serializer& sink, segment_list& x) {

@@ -36,11 +36,19 @@ public:
   std::shared_ptr<const sealed_segment> get(std::uint32_t index, std::uint64_t size,
                                             std::string& why) override;
 
+  /// The descriptors no value took, for a frame that carries them raw (a
+  /// reply that grants shared memory).
+  std::vector<scoped_fd> take_untouched();
+
 private:
   std::vector<scoped_fd> fds_;
   segment_refs mapped_;
   std::uint64_t limit_;
 };
+
+/// The descriptors that came with the frame being delivered on this thread
+/// (link::on_frame makes them current), taken out of it; none elsewhere.
+std::vector<scoped_fd> take_frame_descriptors();
 
 /// The segments of a batch of encoded values (pool tasks, results, queue
 /// items), as an element of an actor message: as descriptors with the

@@ -67,6 +67,7 @@ enum class errc : std::uint8_t {
   start_failed = 60,         ///< a supervisor's child failed to start
   // -- memory ----------------------------------------------------------------
   resource_exhausted = 61,   ///< the system refused memory or descriptors
+  no_such_block = 62,        ///< no shared memory block of that name on this host
 };
 
 /// The name of an error code, e.g. "frame_too_large".

@@ -17,6 +17,7 @@
 #include "proctor/queue.hpp"
 #include "proctor/registry.hpp"
 #include "proctor/runtime.hpp"
+#include "proctor/shared_memory.hpp"
 #include "proctor/supervisor.hpp"
 #include "proctor/sync.hpp"
 #include "proctor/task.hpp"

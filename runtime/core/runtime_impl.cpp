@@ -1,5 +1,6 @@
 #include "runtime/core/runtime_impl.hpp"
 
+#include "actors/shared/block_table.hpp"
 #include "runtime/core/heap_trimmer.hpp"
 
 #include "runtime/pipe/pipe_broker.hpp"
@@ -115,6 +116,7 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
   register_pool_worker();
   names_ = std::make_shared<name_table>();
   serve_control();
+  serve_blocks();
   serve_registry();
   serve_nodes();
   for (int i = 0; i < argc; ++i)
@@ -137,6 +139,8 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
     cfg_.set("scheduler.max-threads",
              static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
   read_settings();
+  if (role == process_role::master)
+    blocks_ = std::make_shared<block_table>(max_shared_size_);
   raise_descriptor_limit();
   cfg_.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                              const caf::message& context) {
@@ -173,6 +177,7 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
 }
 
 runtime_impl::~runtime_impl() {
+  alive_.reset(); // holds on shared memory let go of from here on are gone with us
   drain_feeders();
   std::shared_ptr<ack_batcher> acks;
   {
@@ -272,6 +277,7 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon, std::strin
       },
       [this, weak](link& l, std::error_code reason, std::string detail) {
         requests_.fail_all(l, static_cast<errc>(reason.value()), detail);
+        block_holder_gone(l);
         auto c = weak.lock();
         if (!c)
           return;

@@ -36,8 +36,11 @@
 
 namespace proctor::internal {
 
+class block_table;
 class heap_trimmer;
 class pipe_broker;
+class shared_block;
+struct block_grant;
 class ack_batcher;
 struct run_request;
 
@@ -45,6 +48,14 @@ struct run_request;
 class runtime_config : public caf::actor_system_config {
 public:
   runtime_config();
+};
+
+/// A shared memory block this process holds once, mapped here.
+struct held_block {
+  std::shared_ptr<shared_block> block;
+  std::string name;
+  std::uint64_t serial = 0;
+  std::string home; ///< the node id of the root that keeps its name
 };
 
 /// What this process is to its runtime.
@@ -245,6 +256,24 @@ public:
     return role_;
   }
 
+  // Shared memory blocks of this host (runtime/shared/block_service.cpp):
+  // kept by the root (a master or node), asked for by its workers. Each
+  // create or attach is one hold, let go by one release; errors are thrown
+  // as proctor::error.
+  held_block create_block(const std::string& name, std::uint64_t size);
+  held_block attach_block(const std::string& name, std::uint64_t serial, const std::string& home);
+  void release_block(const std::string& name, std::uint64_t serial) noexcept;
+  void unlink_block(const std::string& name, std::uint64_t serial);
+  /// How many blocks have a name here (0 but in a root).
+  std::size_t named_blocks() const;
+  /// This runtime's node id as text: where blocks it keeps live.
+  std::string home_text() const;
+  /// Expires when this runtime starts to end: a hold taken through it is
+  /// then let go of with it.
+  std::weak_ptr<const void> alive_token() const noexcept {
+    return alive_;
+  }
+
   /// The handshake keys derived from this runtime's authkey.
   const handshake_keys& keys() const noexcept {
     return keys_;
@@ -258,6 +287,16 @@ public:
 private:
   /// Registers the control requests this runtime serves.
   void serve_control();
+  /// Registers the shared memory requests; makes the table in a root.
+  void serve_blocks();
+  /// The worker at `l` is gone: so are its holds on blocks.
+  void block_holder_gone(const link& l);
+  /// A worker's link to the root that keeps its blocks (its parent).
+  std::shared_ptr<link> block_root();
+  /// The block a root granted, mapped here; throws what went wrong.
+  held_block take_grant(caf::expected<block_grant> reply, const std::string& name);
+  /// Whether `l` leads to a worker this runtime started.
+  bool is_child_link(const link& l);
   /// Registers the name registry's requests (runtime/registry/).
   void serve_registry();
   /// The link to the runtime that holds the registry: nothing in the
@@ -370,6 +409,8 @@ private:
   const link* parent_link_ = nullptr; ///< a worker's link to its parent
   std::map<std::string, caf::strong_actor_ptr> published_;
   std::shared_ptr<name_table> names_; ///< the cluster's names (the master's)
+  std::shared_ptr<block_table> blocks_; ///< this host's blocks (a root's)
+  std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
   std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint

@@ -23,6 +23,7 @@
 #include "proctor/process.hpp"
 #include "proctor/registry.hpp"
 #include "proctor/runtime.hpp"
+#include "proctor/shared_memory.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace {
@@ -164,6 +165,9 @@ int serve_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
     }};
   };
   rt.publish(rt.system().spawn(weighs, 0), "bytes");
+  // A block a peer might try to reach (it may not: shared memory is for
+  // the server's own workers).
+  auto served = proctor::shared_memory::create(rt, "served", 4096);
   auto where = !args.empty() && !args[0].starts_with("--") ? args[0] : "tcp://127.0.0.1:0";
   std::printf("%s\n", rt.listen(where).c_str());
   std::fflush(stdout);

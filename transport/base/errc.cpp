@@ -53,6 +53,7 @@ const char* to_string(errc x) noexcept {
     case errc::no_such_child: return "no_such_child";
     case errc::start_failed: return "start_failed";
     case errc::resource_exhausted: return "resource_exhausted";
+    case errc::no_such_block: return "no_such_block";
   }
   return "unknown";
 }

@@ -1,7 +1,8 @@
 // What a peer without the authkey can do to a listening runtime, tried with
 // frames written by hand: reflect, replay, turn proofs around, speak after the
-// handshake, claim a live node, or hold connections open in silence. After
-// each, the server still serves a client that knows the key.
+// handshake, claim a live node, or hold connections open in silence; and
+// what one with the key may ask. After each, the server still serves a
+// client that knows the key.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include "actors/registry/registry_requests.hpp"
 #include "actors/remote/link_requests.hpp"
+#include "actors/shared/block_requests.hpp"
 #include "proctor/errc.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/wire_peer.hpp"
@@ -275,4 +277,18 @@ TEST_F(handshake_attack, a_peer_may_look_names_up_but_never_bind_or_drop_them) {
   EXPECT_EQ(ask(peer, 5, whereis_request{"registered"}), 0);
   EXPECT_EQ(ask(peer, 6, lookup_request{"registered"}), 0); // remote_actor's path
   EXPECT_EQ(ask(peer, 7, lookup_request{"idle"}), 0);       // the link lives on
+}
+
+TEST_F(handshake_attack, a_peer_gets_no_shared_memory) {
+  // Blocks are for the workers a root started, over their own Unix links:
+  // a peer could otherwise make the server allocate, or map what it holds.
+  wire_peer peer{port_};
+  ASSERT_TRUE(established(peer));
+  auto refused = code_of(errc::bad_argument);
+  EXPECT_EQ(ask(peer, 2, block_create_request{"mine", 1 << 20}), refused);
+  EXPECT_EQ(ask(peer, 3, block_create_request{"", 1ull << 40}), refused);
+  EXPECT_EQ(ask(peer, 4, block_attach_request{"served", 0, {}}), refused);
+  EXPECT_EQ(ask(peer, 5, block_unlink_request{"served", 0}), refused);
+  EXPECT_EQ(ask(peer, 6, block_release_request{"served", 1}), refused);
+  EXPECT_EQ(ask(peer, 7, lookup_request{"idle"}), 0); // the link lives on
 }

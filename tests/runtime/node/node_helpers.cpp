@@ -7,7 +7,9 @@
 //             0..99 ("sum S"); an actor spawned on the first node answers
 //             ("actor N"); a task whose proctor::bytes exceed the frame limit
 //             over TCP fails alone ("big frame_too_large"), the pool goes on
-//             ("after 1")
+//             ("after 1"); a worker's shared memory is its node's ("node
+//             block 9"), and a block of the master's host is not on the
+//             node's ("master block no_such_block")
 //   deadly    a task that kills every node it reaches (started with spawn)
 //             fails after max_node_losses = 1, then a no_retry one at the
 //             first loss: "error node_down: ..." twice
@@ -44,6 +46,7 @@
 #include "proctor/process.hpp"
 #include "proctor/queue.hpp"
 #include "proctor/runtime.hpp"
+#include "proctor/shared_memory.hpp"
 
 namespace proctor::testing {
 
@@ -62,6 +65,28 @@ std::size_t node_size(proctor::bytes b) {
   return b.size();
 }
 PROCTOR_TASK(node_size);
+
+// On a node's worker: a block made through the node and the same block
+// attached by name share their memory.
+int node_block_roundtrip(int x) {
+  auto& rt = runtime::current();
+  auto made = shared_memory::create(rt, 4096);
+  auto seen = shared_memory::attach(rt, made.name());
+  made.buf()[0] = static_cast<std::byte>(x);
+  return static_cast<int>(seen.buf()[0]);
+}
+PROCTOR_TASK(node_block_roundtrip);
+
+// On a node's worker: what using a block of the master's host does.
+std::string node_block_elsewhere(shared_memory block) {
+  try {
+    block.buf();
+    return "mapped";
+  } catch (const proctor::error& e) {
+    return to_string(e.code());
+  }
+}
+PROCTOR_TASK(node_block_elsewhere);
 
 int node_slow_square(int n) {
   std::this_thread::sleep_for(10ms);
@@ -124,6 +149,9 @@ int basic(runtime& rt, const std::vector<std::string>& ids) {
     std::printf("big %s\n", to_string(e.code()));
   }
   std::printf("after %d\n", p.apply(node_square, 1));
+  std::printf("node block %d\n", p.apply(node_block_roundtrip, 9));
+  auto here = shared_memory::create(rt, 4096);
+  std::printf("master block %s\n", p.apply(node_block_elsewhere, here).c_str());
   auto actor = rt.spawn_on(ids.at(0), node_adder);
   caf::scoped_actor self{rt.system()};
   int reply = -1;

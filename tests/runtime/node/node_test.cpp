@@ -96,6 +96,8 @@ TEST(nodes, a_node_joins_runs_pool_tasks_and_actors_and_stops_when_its_master_go
   EXPECT_TRUE(has_line(master, "sum 328350")) << master.out();
   EXPECT_TRUE(has_line(master, "big frame_too_large")) << master.out();
   EXPECT_TRUE(has_line(master, "after 1")) << master.out();
+  EXPECT_TRUE(has_line(master, "node block 9")) << master.out();
+  EXPECT_TRUE(has_line(master, "master block no_such_block")) << master.out();
   EXPECT_TRUE(has_line(master, "actor 42")) << master.out();
   EXPECT_NE(master.out_lines().at(1).find(" alive"), std::string::npos) << master.out();
   // The master is gone: the node tries to rejoin for a second, and exits.
