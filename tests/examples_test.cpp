@@ -92,6 +92,15 @@ TEST(examples, process_globals) {
   EXPECT_TRUE(has(t.out, "child sees 3 numbers\\nparent sees 2 numbers")) << t.out;
 }
 
+TEST(examples, shared_globals) {
+  auto t = run_example("shared_globals");
+  ASSERT_EQ(t.exitcode, 0) << t.err;
+  EXPECT_TRUE(has(t.out, "in process1 pid=\\d+, nums=\\[11, 22, 0, 1, 2\\], n=100\\n-+\\n"
+                         "in process2 pid=\\d+, nums=\\[11, 22, 0, 1, 2\\], n=100\\n"
+                         "in parent, nums=\\[11, 22, 0, 1, 2\\], n=100"))
+    << t.out;
+}
+
 TEST(examples, fork_pids) {
   auto t = run_example("fork_pids");
   ASSERT_EQ(t.exitcode, 0) << t.err;
