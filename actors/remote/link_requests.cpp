@@ -89,15 +89,15 @@ void link_requests::post_raw(link& l, std::string_view kind, std::vector<char> f
   (void) l.send(frame_kind::request, encode_request(id, kind, fields));
 }
 
-std::error_code link_requests::on_reply(std::span<const char> payload,
+std::error_code link_requests::on_reply(const link& from, std::span<const char> payload,
                                         std::vector<scoped_fd> fds) {
   reply_head head;
   if (!decode_reply_head(payload, head))
     return errc::malformed_payload;
   std::lock_guard<std::mutex> guard{mtx_};
   auto i = pending_.find(head.id);
-  if (i == pending_.end() || i->second.done)
-    return {}; // its caller gave up waiting
+  if (i == pending_.end() || i->second.done || i->second.via != &from)
+    return {}; // its caller gave up waiting, or it is not this link's to answer
   auto& p = i->second;
   p.done = true;
   p.code = static_cast<errc>(head.code);

@@ -135,10 +135,13 @@ public:
     post_raw(l, Request::kind, encode(request));
   }
 
-  /// A reply frame arrived, with the descriptors that came along; it is
-  /// malformed_payload if it does not decode (the link is then closed). A
-  /// reply nobody waits for any more is dropped, and its descriptors closed.
-  std::error_code on_reply(std::span<const char> payload, std::vector<scoped_fd> fds = {});
+  /// A reply frame arrived on `from`, with the descriptors that came along;
+  /// it is malformed_payload if it does not decode (the link is then
+  /// closed). A reply nobody waits for any more, or that names a request
+  /// sent over another link (a peer guessing ids), is dropped, and its
+  /// descriptors closed.
+  std::error_code on_reply(const link& from, std::span<const char> payload,
+                           std::vector<scoped_fd> fds = {});
 
   /// `l` went down: every request waiting on it fails with `reason`.
   void fail_all(const link& l, errc reason, const std::string& detail);

@@ -53,7 +53,7 @@ std::error_code runtime_impl::on_control(link& from, frame_kind kind,
                                          std::span<const char> payload) {
   switch (kind) {
     case frame_kind::reply:
-      return requests_.on_reply(payload, take_frame_descriptors());
+      return requests_.on_reply(from, payload, take_frame_descriptors());
     case frame_kind::request:
       return served_.on_request(from, payload);
     default:

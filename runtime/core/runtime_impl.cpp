@@ -141,6 +141,8 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
   read_settings();
   if (role == process_role::master)
     blocks_ = std::make_shared<block_table>(max_shared_size_);
+  release_gate_ = std::make_shared<block_release_gate>();
+  release_gate_->rt = this;
   raise_descriptor_limit();
   cfg_.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                              const caf::message& context) {
@@ -177,7 +179,11 @@ runtime_impl::runtime_impl(int argc, char** argv, std::string authkey, process_r
 }
 
 runtime_impl::~runtime_impl() {
-  alive_.reset(); // holds on shared memory let go of from here on are gone with us
+  {
+    // Holds on shared memory let go of from here on are gone with us.
+    std::lock_guard<std::mutex> guard{release_gate_->mtx};
+    release_gate_->rt = nullptr;
+  }
   drain_feeders();
   std::shared_ptr<ack_batcher> acks;
   {

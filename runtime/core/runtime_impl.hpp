@@ -58,6 +58,19 @@ struct held_block {
   std::string home; ///< the node id of the root that keeps its name
 };
 
+class runtime_impl;
+
+/// Lets go of holds on blocks for handles that may outlive their runtime:
+/// the runtime clears `rt` under `mtx` first thing when it ends, so a
+/// release either reaches a whole runtime or nothing. release_block never
+/// blocks, so holding `mtx` across it is brief.
+struct block_release_gate {
+  std::mutex mtx;
+  runtime_impl* rt = nullptr;
+
+  void release(const std::string& name, std::uint64_t serial) noexcept;
+};
+
 /// What this process is to its runtime.
 enum class process_role { master, worker };
 
@@ -268,10 +281,10 @@ public:
   std::size_t named_blocks() const;
   /// This runtime's node id as text: where blocks it keeps live.
   std::string home_text() const;
-  /// Expires when this runtime starts to end: a hold taken through it is
-  /// then let go of with it.
-  std::weak_ptr<const void> alive_token() const noexcept {
-    return alive_;
+  /// Where a handle lets go of a hold taken through this runtime, from any
+  /// thread, even after the runtime ended (then its holds went with it).
+  std::shared_ptr<block_release_gate> release_gate() const noexcept {
+    return release_gate_;
   }
 
   /// The handshake keys derived from this runtime's authkey.
@@ -410,7 +423,7 @@ private:
   std::map<std::string, caf::strong_actor_ptr> published_;
   std::shared_ptr<name_table> names_; ///< the cluster's names (the master's)
   std::shared_ptr<block_table> blocks_; ///< this host's blocks (a root's)
-  std::shared_ptr<const void> alive_ = std::make_shared<int>(0);
+  std::shared_ptr<block_release_gate> release_gate_;
   std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint

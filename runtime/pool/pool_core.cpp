@@ -85,7 +85,8 @@ pool_core::pool_core(runtime_impl& rt, pool_options options)
   : rt_(rt),
     options_(std::move(options)),
     batch_bytes_(batch_limit(rt.max_frame_size())),
-    intensity_(options_.max_restarts, options_.restart_period) {
+    intensity_(options_.max_restarts, options_.restart_period),
+    trimmer_(rt.trimmer()) {
 }
 
 pool_core::~pool_core() = default;
@@ -142,7 +143,8 @@ void pool_core::submit(std::shared_ptr<result_state> result, std::vector<chunk> 
     enqueue(result, chunks);
     dispatch();
   }
-  rt_.trimmer()->busy();
+  if (auto trimmer = trimmer_.lock())
+    trimmer->busy();
   flush();
 }
 

@@ -49,6 +49,8 @@
 
 namespace proctor::internal {
 
+class heap_trimmer;
+
 class runtime_impl;
 class worker_process;
 
@@ -199,6 +201,8 @@ private:
   double task_us_ = -1; ///< moving average of a task's running time; -1: none yet
   /// Result bytes since the pool was last out of work (heap_trimmer).
   std::size_t bytes_moved_ = 0;
+  /// The runtime's, looked up once: it is told at every submit.
+  std::weak_ptr<heap_trimmer> trimmer_;
 
   /// Messages for workers, sent in order by one thread at a time.
   std::deque<std::pair<caf::actor, caf::message>> outbox_;

@@ -187,7 +187,8 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
   if (tasks_.empty())
     // Out of work: the heap its batches grew goes back to the system if
     // the process stays quiet, as an idle worker's does.
-    rt_.trimmer()->idle(std::exchange(bytes_moved_, 0));
+    if (auto trimmer = trimmer_.lock())
+      trimmer->idle(std::exchange(bytes_moved_, 0));
   if (reader.malformed()) {
     // Not our worker's doing; nothing it says can be trusted from here on.
     log("pool", log_level::error, "a pool worker sent results that do not decode; killing it");

@@ -143,9 +143,9 @@ private:
       // Tasks already waiting run before the results so far are sent: one
       // message then answers them all.
       flush();
-      auto* rt = current_runtime();
-      if (rt)
-        rt->trimmer()->idle(std::exchange(bytes_moved_, 0));
+      auto trimmer = trimmer_.lock();
+      if (trimmer)
+        trimmer->idle(std::exchange(bytes_moved_, 0));
       guard.lock();
       while (mailbox_.empty()) {
         waiting_ = true;
@@ -155,8 +155,8 @@ private:
         guard.lock();
       }
       waiting_ = false;
-      if (rt)
-        rt->trimmer()->busy();
+      if (trimmer)
+        trimmer->busy();
     }
     auto next = std::move(mailbox_.front());
     mailbox_.pop_front();
@@ -280,6 +280,9 @@ private:
   std::unordered_map<const task_entry*, double> run_us_of_;
   std::size_t max_frame_size_ = current_runtime() ? current_runtime()->max_frame_size()
                                                   : std::size_t{64} << 20;
+  /// The runtime's, looked up once: it is told whenever the worker idles.
+  std::weak_ptr<heap_trimmer> trimmer_ =
+    current_runtime() ? current_runtime()->trimmer() : std::shared_ptr<heap_trimmer>{};
   std::size_t batch_bytes_ = batch_limit(max_frame_size_);
 };
 

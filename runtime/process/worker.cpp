@@ -66,7 +66,7 @@ std::error_code runtime_impl::on_worker_control(link& from, frame_kind kind,
     case frame_kind::request:
       return served_.on_request(from, payload);
     case frame_kind::reply:
-      return requests_.on_reply(payload, take_frame_descriptors());
+      return requests_.on_reply(from, payload, take_frame_descriptors());
     default:
       return errc::unknown_frame_kind;
   }

@@ -153,10 +153,14 @@ void queue_feeder::send_buffer() {
   while (next != buffer_.end()) {
     std::vector<queue_item> batch;
     std::size_t bytes = 0;
+    auto size = wire_size(*next);
     do {
-      bytes += wire_size(*next);
+      bytes += size;
       batch.push_back(std::move(*next++));
-    } while (next != buffer_.end() && bytes + wire_size(*next) <= max_batch_bytes_);
+      if (next == buffer_.end())
+        break;
+      size = wire_size(*next);
+    } while (bytes + size <= max_batch_bytes_);
     in_flight_ += batch.size();
     auto encoded = encode_items(batch);
     batch.clear(); // the records hold the items now: a large one is not kept twice

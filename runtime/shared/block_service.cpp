@@ -182,6 +182,12 @@ void runtime_impl::unlink_block(const std::string& name, std::uint64_t serial) {
     throw_from(done.error(), *system_, name);
 }
 
+void block_release_gate::release(const std::string& name, std::uint64_t serial) noexcept {
+  std::lock_guard<std::mutex> guard{mtx};
+  if (rt != nullptr)
+    rt->release_block(name, serial);
+}
+
 std::size_t runtime_impl::named_blocks() const {
   return blocks_ ? blocks_->size() : 0;
 }

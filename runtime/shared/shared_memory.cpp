@@ -14,7 +14,8 @@ PROCTOR_MESSAGE_TYPE(proctor::shared_memory);
 namespace proctor::internal {
 
 /// One hold on a block, shared by the copies of a handle. A handle decoded
-/// from a message starts without a hold and attaches on first use.
+/// from a message starts without a hold and attaches on first use. `mtx`
+/// guards every field but the name and serial, which never change.
 struct block_state {
   std::mutex mtx;
   std::string name;
@@ -23,16 +24,15 @@ struct block_state {
   std::string home;
   std::shared_ptr<shared_block> block; ///< null until attached, and after close
   bool closed = false;
-  /// The runtime the hold was taken through; a hold outliving it is gone
-  /// with it (its links closed, or its table).
-  std::weak_ptr<const void> runtime_alive;
+  bool unlinked = false;
+  /// The runtime the hold was taken through.
+  std::shared_ptr<block_release_gate> gate;
 
   block_state() = default;
 
-  explicit block_state(held_block held, std::weak_ptr<const void> alive)
+  block_state(held_block held, std::shared_ptr<block_release_gate> through)
     : name(std::move(held.name)), serial(held.serial), size(held.block->span().size()),
-      home(std::move(held.home)), block(std::move(held.block)),
-      runtime_alive(std::move(alive)) {
+      home(std::move(held.home)), block(std::move(held.block)), gate(std::move(through)) {
   }
 
   ~block_state() {
@@ -44,9 +44,7 @@ struct block_state {
     if (!block)
       return;
     block.reset();
-    if (auto alive = runtime_alive.lock())
-      if (auto* rt = current_runtime())
-        rt->release_block(name, serial);
+    gate->release(name, serial);
   }
 };
 
@@ -86,7 +84,7 @@ using internal::impl_of;
 namespace {
 
 std::shared_ptr<block_state> holding(runtime& rt, internal::held_block held) {
-  return std::make_shared<block_state>(std::move(held), impl_of(rt).alive_token());
+  return std::make_shared<block_state>(std::move(held), impl_of(rt).release_gate());
 }
 
 } // namespace
@@ -116,7 +114,10 @@ const std::string& shared_memory::name() const {
 }
 
 std::size_t shared_memory::size() const {
-  return static_cast<std::size_t>(state().size);
+  state();
+  auto& s = *state_;
+  std::lock_guard<std::mutex> guard{s.mtx};
+  return static_cast<std::size_t>(s.size);
 }
 
 std::span<std::byte> shared_memory::buf() const {
@@ -130,7 +131,7 @@ std::span<std::byte> shared_memory::buf() const {
     auto held = impl_of(rt).attach_block(s.name, s.serial, s.home);
     s.block = std::move(held.block);
     s.size = s.block->span().size();
-    s.runtime_alive = impl_of(rt).alive_token();
+    s.gate = impl_of(rt).release_gate();
   }
   return s.block->span();
 }
@@ -144,8 +145,18 @@ void shared_memory::close() {
 }
 
 void shared_memory::unlink() {
-  auto& s = state();
-  impl_of(runtime::current()).unlink_block(s.name, s.serial);
+  state();
+  auto& s = *state_;
+  std::lock_guard<std::mutex> guard{s.mtx};
+  try {
+    impl_of(runtime::current()).unlink_block(s.name, s.serial);
+  } catch (const error& e) {
+    // Python's order, close() then unlink(): the close let go of the last
+    // hold, which took the name along. Only a second unlink is an error.
+    if (e.code() != errc::no_such_block || !s.closed || s.unlinked)
+      throw;
+  }
+  s.unlinked = true;
 }
 
 namespace internal {

@@ -140,27 +140,57 @@ TEST(queue_bytes, a_killed_producer_leaves_whole_items_and_nothing_else) {
   EXPECT_GE(next, 8);
 }
 
-TEST(queue_bytes, a_batch_naming_shared_memory_that_did_not_come_is_refused) {
+namespace {
+
+/// Sends a put batch of `records` and `segments` to a new queue: the error
+/// it answers with, and how many items it holds afterwards.
+std::pair<caf::error, std::uint64_t> put_batch_to_new_queue(
+  std::vector<char> records, proctor::internal::segment_list segments) {
   using namespace proctor::internal;
   auto& rt = test_runtime();
   auto actor = spawn_queue(rt.system(), 0);
   caf::scoped_actor self{rt.system()};
-  std::vector<queue_item> items(1);
-  items[0].data = {'x'};
-  std::string content(100000, 'q');
-  items[0].segments.push_back(
-    sealed_segment::copy_of(std::as_bytes(std::span<const char>{content})));
-  auto batch = encode_items(items);
-  self->send(actor, put_batch_atom::value, batch.records, segment_list{});
+  self->send(actor, put_batch_atom::value, std::move(records), std::move(segments));
   caf::error failure;
   self->receive(
     [&](put_done_atom, caf::error& e, std::uint32_t) { failure = std::move(e); },
     caf::after(limit) >> [] { FAIL() << "no answer to a lying batch"; });
-  EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
   std::uint64_t size = 1;
   self->request(actor, limit, size_atom::value)
     .receive([&](std::uint64_t n, std::uint64_t, bool) { size = n; },
              [&](caf::error& err) { FAIL() << self->system().render(err); });
-  EXPECT_EQ(size, 0u);
   self->send_exit(actor, caf::exit_reason::user_shutdown);
+  return {std::move(failure), size};
+}
+
+/// One item that owns one segment of 100000 bytes.
+std::vector<proctor::internal::queue_item> item_with_a_segment() {
+  std::vector<proctor::internal::queue_item> items(1);
+  items[0].data = {'x'};
+  std::string content(100000, 'q');
+  items[0].segments.push_back(
+    proctor::internal::sealed_segment::copy_of(std::as_bytes(std::span<const char>{content})));
+  return items;
+}
+
+} // namespace
+
+TEST(queue_bytes, a_batch_naming_shared_memory_that_did_not_come_is_refused) {
+  using namespace proctor::internal;
+  auto items = item_with_a_segment();
+  auto batch = encode_items(items);
+  auto [failure, size] = put_batch_to_new_queue(batch.records, segment_list{});
+  EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
+  EXPECT_EQ(size, 0u);
+}
+
+TEST(queue_bytes, a_batch_with_shared_memory_no_item_owns_is_refused) {
+  using namespace proctor::internal;
+  auto items = item_with_a_segment();
+  auto batch = encode_items(items);
+  auto extra = item_with_a_segment();
+  batch.segments.refs.push_back(extra[0].segments[0]);
+  auto [failure, size] = put_batch_to_new_queue(batch.records, batch.segments);
+  EXPECT_EQ(failure.code(), static_cast<std::uint8_t>(proctor::errc::malformed_payload));
+  EXPECT_EQ(size, 0u);
 }

@@ -79,6 +79,17 @@ void fills_block_by_name(std::string name, int seed) {
 }
 PROCTOR_TASK(fills_block_by_name);
 
+/// Tells the error code creating a block failed with (0: none).
+void reports_create(proctor::queue<int> codes) {
+  try {
+    shared_memory::create(proctor::runtime::current(), 4096);
+    codes.put(0);
+  } catch (const proctor::error& e) {
+    codes.put(static_cast<int>(e.code()));
+  }
+}
+PROCTOR_TASK(reports_create);
+
 /// Tells the error code attaching `name` failed with (0: none).
 void reports_attach(std::string name, proctor::queue<int> codes) {
   try {
@@ -89,6 +100,15 @@ void reports_attach(std::string name, proctor::queue<int> codes) {
   }
 }
 PROCTOR_TASK(reports_attach);
+
+/// Starts a process of its own that reports what creating a block does
+/// there: a worker's worker has no root to ask.
+void starts_a_grandchild(proctor::queue<int> codes) {
+  proctor::process grandchild{proctor::runtime::current(), reports_create, codes};
+  grandchild.start();
+  grandchild.join(limit);
+}
+PROCTOR_TASK(starts_a_grandchild);
 
 /// Creates or attaches `name`, fills it, tells, and holds it until killed.
 void holds_block(std::string name, bool create, int seed, proctor::event ready) {
@@ -160,6 +180,13 @@ TEST(shared_memory, close_and_unlink_end_a_block_as_python_says) {
     EXPECT_EQ(error_of([&] { shared_memory::attach(rt, "shm-closed"); }), errc::no_such_block);
     block.close(); // again: nothing
   }
+  {
+    // Python's order: close() then unlink() (the close took the name along).
+    auto block = shared_memory::create(rt, "shm-python", 4096);
+    block.close();
+    block.unlink();
+    EXPECT_EQ(error_of([&] { block.unlink(); }), errc::no_such_block);
+  }
   auto block = shared_memory::create(rt, "shm-unlinked", 4096);
   fill(block.buf(), 3);
   block.unlink();
@@ -200,6 +227,15 @@ TEST(shared_memory, a_worker_asking_for_a_block_that_is_gone_gets_no_such_block)
   proctor::process child{rt, reports_attach, std::string{"shm-never"}, codes};
   child.start();
   EXPECT_EQ(codes.get(limit), static_cast<int>(errc::no_such_block));
+  ASSERT_TRUE(child.join(limit));
+}
+
+TEST(shared_memory, a_workers_worker_is_told_it_has_no_shared_memory) {
+  auto& rt = test_runtime();
+  proctor::queue<int> codes{rt};
+  proctor::process child{rt, starts_a_grandchild, codes};
+  child.start();
+  EXPECT_EQ(codes.get(limit), static_cast<int>(errc::bad_argument));
   ASSERT_TRUE(child.join(limit));
 }
 
