@@ -280,7 +280,7 @@ public:
   /// How many blocks have a name here (0 but in a root).
   std::size_t named_blocks() const;
   /// This runtime's node id as text: where blocks it keeps live.
-  std::string home_text() const;
+  const std::string& home_text() const;
   /// Where a handle lets go of a hold taken through this runtime, from any
   /// thread, even after the runtime ended (then its holds went with it).
   std::shared_ptr<block_release_gate> release_gate() const noexcept {
@@ -424,6 +424,8 @@ private:
   std::shared_ptr<name_table> names_; ///< the cluster's names (the master's)
   std::shared_ptr<block_table> blocks_; ///< this host's blocks (a root's)
   std::shared_ptr<block_release_gate> release_gate_;
+  mutable std::once_flag home_once_; ///< home_ rendered on first use
+  mutable std::string home_;
   std::vector<caf::actor_addr> owned_;
   std::vector<std::shared_ptr<listener>> listeners_;
   std::map<std::string, std::shared_ptr<link>> peers_; ///< by endpoint

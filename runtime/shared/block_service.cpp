@@ -33,8 +33,10 @@ caf::error not_served_here() {
 
 } // namespace
 
-std::string runtime_impl::home_text() const {
-  return caf::to_string(system_->node());
+const std::string& runtime_impl::home_text() const {
+  // The node id never changes: rendered once, not per request.
+  std::call_once(home_once_, [this] { home_ = caf::to_string(system_->node()); });
+  return home_;
 }
 
 bool runtime_impl::is_child_link(const link& l) {
@@ -110,10 +112,7 @@ std::shared_ptr<link> runtime_impl::block_root() {
 held_block runtime_impl::take_grant(caf::expected<block_grant> reply, const std::string& name) {
   if (!reply)
     throw_from(reply.error(), *system_, name);
-  auto release = [&] {
-    if (auto parent = router_->default_route())
-      requests_.post(*parent, block_release_request{reply->name, reply->serial});
-  };
+  auto release = [&] { release_block(reply->name, reply->serial); };
   if (reply->received.size() != 1) {
     release();
     throw error(errc::malformed_payload,
