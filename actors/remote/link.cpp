@@ -152,7 +152,7 @@ std::error_code link::on_frame(connection& conn, frame_kind kind,
   auto fds = conn.take_descriptors();
   if (fds.empty())
     return dispatch(kind, payload);
-  incoming_segments segments{std::move(fds), conn.settings().max_shared_size};
+  incoming_segments segments{std::move(fds), conn.settings().max_shared_size, loans_.get()};
   source_scope scope{segments};
   return dispatch(kind, payload);
 }

@@ -18,6 +18,7 @@
 
 namespace proctor::internal {
 
+class loan_desk;
 class router;
 
 // Threads. The connection_handler callbacks run on the io thread and never
@@ -57,6 +58,17 @@ public:
   /// link: the link passes descriptors and `node` is the peer itself (a
   /// frame forwarded on could not take them along).
   bool shares_memory_with(const caf::node_id& node) const;
+
+  /// Takes the memory the worker at the other end lends (its pool
+  /// results) through `desk`; set once, before frames flow, and only on
+  /// links to workers this process started.
+  void take_loans(std::shared_ptr<loan_desk> desk) {
+    loans_ = std::move(desk);
+  }
+
+  const std::shared_ptr<loan_desk>& loans() const noexcept {
+    return loans_;
+  }
 
   /// Why the link went down, with its detail; empty while it is up.
   std::pair<std::error_code, std::string> closed_reason() const;
@@ -110,6 +122,7 @@ private:
   };
 
   router& owner_;
+  std::shared_ptr<loan_desk> loans_; ///< set before the link is attached
   control_hook on_control_;
   closed_hook on_closed_;
   mutable std::mutex mtx_;

@@ -5,6 +5,8 @@
 #include "actors/errors.hpp"
 #include "proctor/message_type.hpp"
 #include "transport/base/fd_passing.hpp"
+#include "actors/wire/loans.hpp"
+#include "transport/base/segment_pool.hpp"
 #include "transport/base/sealed_segment.hpp"
 
 PROCTOR_MESSAGE_TYPE(proctor::internal::segment_list);
@@ -18,6 +20,9 @@ thread_local segment_source* current_source = nullptr;
 
 constexpr std::uint8_t inline_form = 0;
 constexpr std::uint8_t descriptor_form = 1;
+/// A pool worker's recycled memory, lent to its parent: descriptor index,
+/// the memfd's size, the loan's id, the length in use.
+constexpr std::uint8_t loan_form = 2;
 
 /// `segment` if it is `size` bytes, as announced; else null with why.
 std::shared_ptr<const sealed_segment> as_announced(std::shared_ptr<const sealed_segment> segment,
@@ -32,17 +37,37 @@ std::shared_ptr<const sealed_segment> as_announced(std::shared_ptr<const sealed_
 } // namespace
 
 std::optional<std::uint32_t>
-segment_sink::add(const std::shared_ptr<const sealed_segment>& segment) {
-  auto i = std::find(refs.begin(), refs.end(), segment);
-  if (i != refs.end())
-    return static_cast<std::uint32_t>(i - refs.begin());
+segment_sink::add(const std::shared_ptr<const sealed_segment>& segment, bool lend) {
+  added_.resize(refs.size()); // a caller may have filled refs itself
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    if (refs[i] == segment || added_[i] == segment.get())
+      return static_cast<std::uint32_t>(i);
   if (refs.size() >= capacity)
     return std::nullopt;
-  refs.push_back(segment);
+  auto travels = segment;
+  if (auto* slot = segment->pooled(); slot != nullptr && !lends && !lend) {
+    if ((*slot)->capacity() != segment->content().size() || !(*slot)->graduate())
+      return std::nullopt; // travels inline
+  } else if (segment->borrowed()) {
+    try {
+      travels = sealed_segment::copy_of(segment->content());
+    } catch (const error&) {
+      return std::nullopt; // no memory for a copy: the content travels inline
+    }
+  }
+  refs.push_back(std::move(travels));
+  added_.push_back(segment.get());
   return static_cast<std::uint32_t>(refs.size() - 1);
 }
 
 segment_source::~segment_source() = default;
+
+std::shared_ptr<const sealed_segment> segment_source::borrow(std::uint32_t, std::uint64_t,
+                                                             std::uint64_t, std::uint64_t,
+                                                             std::string& why) {
+  why = "lent memory where no worker can lend it";
+  return nullptr;
+}
 
 std::shared_ptr<const sealed_segment>
 refs_source::get(std::uint32_t index, std::uint64_t size, std::string& why) {
@@ -101,8 +126,35 @@ std::vector<passed_fd> passed_fds(const segment_refs& refs) {
   return out;
 }
 
-incoming_segments::incoming_segments(std::vector<scoped_fd> fds, std::uint64_t limit)
-  : fds_(std::move(fds)), mapped_(fds_.size()), limit_(limit) {
+incoming_segments::incoming_segments(std::vector<scoped_fd> fds, std::uint64_t limit,
+                                     loan_desk* loans)
+  : fds_(std::move(fds)), mapped_(fds_.size()), limit_(limit), loans_(loans) {
+}
+
+std::shared_ptr<const sealed_segment>
+incoming_segments::borrow(std::uint32_t index, std::uint64_t capacity, std::uint64_t id,
+                          std::uint64_t length, std::string& why) {
+  if (loans_ == nullptr)
+    return segment_source::borrow(index, capacity, id, length, why);
+  if (index >= mapped_.size()) {
+    why = "a value refers to descriptor " + std::to_string(index) + " of "
+          + std::to_string(mapped_.size()) + " that came with it";
+    return nullptr;
+  }
+  auto& mapped = mapped_[index];
+  if (!mapped) {
+    if (!fds_[index]) {
+      why = "a descriptor that already failed its checks";
+      return nullptr;
+    }
+    mapped = loans_->borrow(std::move(fds_[index]), capacity, id, length, limit_, why);
+    return mapped;
+  }
+  if (!mapped->borrowed()) {
+    why = "a descriptor sent both as a loan and as sealed memory";
+    return nullptr;
+  }
+  return as_announced(mapped, length, why);
 }
 
 std::shared_ptr<const sealed_segment>
@@ -120,6 +172,10 @@ incoming_segments::get(std::uint32_t index, std::uint64_t size, std::string& why
     }
     mapped = sealed_segment::adopt(std::move(fds_[index]), size, limit_, why);
     return mapped;
+  }
+  if (mapped->borrowed()) {
+    why = "a descriptor sent both as a loan and as sealed memory";
+    return nullptr;
   }
   return as_announced(mapped, size, why);
 }
@@ -148,14 +204,27 @@ caf::error save_segments(caf::serializer& sink, segment_list& x) {
   for (auto& segment : x.refs) {
     auto whole = segment->content();
     std::uint64_t size = whole.size();
-    if (frame != nullptr)
-      if (auto index = frame->add(segment)) {
-        auto form = descriptor_form;
+    if (frame != nullptr) {
+      auto before = frame->refs.size();
+      if (auto index = frame->add(segment, x.lend)) {
         auto i = *index;
+        if (auto* slot = frame->refs[i]->pooled(); slot != nullptr && !(*slot)->graduated()) {
+          // Lent: the parent maps the whole memfd and gives it back.
+          if (frame->refs.size() > before)
+            (*slot)->lend();
+          auto form = loan_form;
+          std::uint64_t capacity = (*slot)->capacity();
+          auto id = (*slot)->id();
+          if (auto err = sink(form, i, capacity, id, size))
+            return err;
+          continue;
+        }
+        auto form = descriptor_form;
         if (auto err = sink(form, i, size))
           return err;
         continue;
       }
+    }
     auto form = inline_form;
     auto n = whole.size();
     if (auto err = sink(form))
@@ -180,6 +249,24 @@ caf::error load_segments(caf::deserializer& source, segment_list& x) {
     std::uint8_t form = 0;
     if (auto err = source(form))
       return err;
+    if (form == loan_form) {
+      std::uint32_t index = 0;
+      std::uint64_t capacity = 0;
+      std::uint64_t id = 0;
+      std::uint64_t length = 0;
+      if (auto err = source(index, capacity, id, length))
+        return err;
+      auto* frame = source_scope::current();
+      if (frame == nullptr)
+        return make_caf_error(errc::malformed_payload,
+                              "lent memory where no descriptor can come along");
+      std::string why;
+      auto segment = frame->borrow(index, capacity, id, length, why);
+      if (!segment)
+        return make_caf_error(errc::malformed_payload, why);
+      x.refs.push_back(std::move(segment));
+      continue;
+    }
     if (form == descriptor_form) {
       std::uint32_t index = 0;
       std::uint64_t size = 0;

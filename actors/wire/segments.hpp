@@ -16,6 +16,8 @@
 
 namespace proctor::internal {
 
+class loan_desk;
+
 /// The sink for one frame: at most the descriptors a frame may carry.
 segment_sink frame_sink();
 
@@ -30,11 +32,17 @@ std::vector<passed_fd> passed_fds(const segment_refs& refs);
 /// mapped when a value first refers to it.
 class incoming_segments final : public segment_source {
 public:
-  /// `limit` is the largest segment accepted (--proctor.max-shared-size).
-  incoming_segments(std::vector<scoped_fd> fds, std::uint64_t limit);
+  /// `limit` is the largest segment accepted (--proctor.max-shared-size);
+  /// `loans`, if any, takes memory lent by the worker at the other end.
+  incoming_segments(std::vector<scoped_fd> fds, std::uint64_t limit,
+                    loan_desk* loans = nullptr);
 
   std::shared_ptr<const sealed_segment> get(std::uint32_t index, std::uint64_t size,
                                             std::string& why) override;
+
+  std::shared_ptr<const sealed_segment> borrow(std::uint32_t index, std::uint64_t capacity,
+                                               std::uint64_t id, std::uint64_t length,
+                                               std::string& why) override;
 
   /// The descriptors no value took, for a frame that carries them raw (a
   /// reply that grants shared memory).
@@ -44,6 +52,7 @@ private:
   std::vector<scoped_fd> fds_;
   segment_refs mapped_;
   std::uint64_t limit_;
+  loan_desk* loans_;
 };
 
 /// The descriptors that came with the frame being delivered on this thread
@@ -56,6 +65,9 @@ std::vector<scoped_fd> take_frame_descriptors();
 /// (received into new segments).
 struct segment_list {
   segment_refs refs;
+  /// Lends a pool worker's recycled memory to the receiver, the worker's
+  /// parent, instead of sealing it (pool results; not encoded).
+  bool lend = false;
 };
 
 caf::error save_segments(caf::serializer& sink, segment_list& x);

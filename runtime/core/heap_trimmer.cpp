@@ -2,10 +2,18 @@
 
 #include <malloc.h>
 
+#include "actors/wire/loans.hpp"
+#include "transport/base/segment_pool.hpp"
+
 namespace proctor::internal {
 
 void heap_trimmer::trim_heap() {
   ::malloc_trim(0);
+  // Recycled result memory goes too: a worker's free slots, and a parent's
+  // mappings of them.
+  if (auto* pool = segment_pool::current())
+    pool->trim();
+  loan_desk::trim_all();
 }
 
 void heap_trimmer::idle(std::size_t bytes) {

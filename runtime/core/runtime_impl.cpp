@@ -295,6 +295,7 @@ std::shared_ptr<child_process> runtime_impl::start_child(bool daemon, std::strin
         if (c->reaped)
           report_end(c);
       });
+    lend_through(child->channel);
     connection::socket_type sock{io_};
     sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), w.link_fd);
     auto conn = connection::make(std::move(sock), link_settings(handshake_role::initiator),

@@ -310,6 +310,9 @@ private:
   held_block take_grant(caf::expected<block_grant> reply, const std::string& name);
   /// Whether `l` leads to a worker this runtime started.
   bool is_child_link(const link& l);
+  /// `l` leads to a worker this runtime starts: it borrows the memory that
+  /// worker lends (pool results), and gives it back over `l`.
+  void lend_through(const std::shared_ptr<link>& l);
   /// Registers the name registry's requests (runtime/registry/).
   void serve_registry();
   /// The link to the runtime that holds the registry: nothing in the

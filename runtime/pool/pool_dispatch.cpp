@@ -183,7 +183,7 @@ void pool_core::on_results(const caf::strong_actor_ptr& sender, const std::vecto
     complete(t->second, std::move(r.bytes), std::move(shared));
     tasks_.erase(t);
   }
-  bytes_moved_ += batch.size();
+  bytes_moved_ += batch.size() + content_size(segments);
   if (tasks_.empty())
     // Out of work: the heap its batches grew goes back to the system if
     // the process stays quiet, as an idle worker's does.

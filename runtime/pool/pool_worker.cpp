@@ -10,6 +10,7 @@
 // wakes the reader while still holding it, which costs every task a second
 // wake-up on the way in).
 #include "runtime/pool/pool_protocol.hpp"
+#include "transport/base/segment_pool.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -201,6 +202,7 @@ private:
         flush();
       auto start = clock_type::now();
       segment_sink shared_out;
+      shared_out.lends = true; // results go back to the parent, lent
       if (!failed)
         failed = catching([&] {
           refs_source shared_in{segments, task.segment_base, task.segment_count};
@@ -249,11 +251,11 @@ private:
 
   void flush() {
     last_flush_ = clock_type::now();
-    bytes_moved_ += results_.size();
+    bytes_moved_ += results_.size() + results_shared_;
     if (results_.empty())
       return;
     send(caf::make_message(pool_result_atom::value, std::move(results_),
-                           segment_list{std::move(result_segments_)}));
+                           segment_list{std::move(result_segments_), true}));
     results_.clear();
     result_segments_.clear();
     results_shared_ = 0;
@@ -287,6 +289,8 @@ private:
 };
 
 caf::strong_actor_ptr spawn_pool_worker(caf::actor_system& sys, std::string_view) {
+  // Results written in bytes are lent to the parent from recycled memory.
+  segment_pool::enable();
   caf::actor_config cfg;
   auto worker = caf::make_actor<pool_worker, caf::strong_actor_ptr>(sys.next_actor_id(),
                                                                     sys.node(), &sys, cfg);

@@ -12,7 +12,9 @@
 #include "actors/errors.hpp"
 #include "actors/shared/block_requests.hpp"
 #include "actors/shared/block_table.hpp"
+#include "actors/wire/loans.hpp"
 #include "runtime/core/errors.hpp"
+#include "transport/base/segment_pool.hpp"
 #include "transport/base/shared_block.hpp"
 
 namespace proctor::internal {
@@ -48,6 +50,15 @@ bool runtime_impl::is_child_link(const link& l) {
 }
 
 void runtime_impl::serve_blocks() {
+  // A pool worker's parent gives back the results it borrowed.
+  served_.serve<loan_return_request>(
+    [this](link& from, loan_return_request& r) -> caf::expected<loan_return_request::reply_type> {
+      if (&from != parent_link_)
+        return not_served_here();
+      if (auto* pool = segment_pool::current())
+        pool->returned(r.id);
+      return loan_return_request::reply_type{};
+    });
   auto grant = [this](caf::expected<block_table::granted> got) -> caf::expected<block_grant> {
     if (!got)
       return std::move(got.error());
@@ -96,7 +107,21 @@ void runtime_impl::serve_blocks() {
     });
 }
 
+void runtime_impl::lend_through(const std::shared_ptr<link>& l) {
+  std::weak_ptr<link> weak = l;
+  l->take_loans(loan_desk::make([weak](std::uint64_t id) {
+    // Posted with id 0, which no caller waits for: the answer is dropped.
+    if (auto to = weak.lock()) {
+      loan_return_request request{id};
+      (void) to->send(frame_kind::request,
+                      encode_request(0, loan_return_request::kind, encode(request)));
+    }
+  }));
+}
+
 void runtime_impl::block_holder_gone(const link& l) {
+  if (auto desk = l.loans())
+    desk->forget();
   if (blocks_)
     blocks_->drop_holder(&l);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "proctor/errc.hpp"
+#include "transport/base/segment_pool.hpp"
 
 namespace proctor::internal {
 
@@ -46,7 +47,8 @@ std::shared_ptr<sealed_segment> sealed_segment::seal_and_map(scoped_fd fd,
 }
 
 sealed_segment::~sealed_segment() {
-  ::munmap(const_cast<std::byte*>(data_), size_);
+  if (owns_mapping_)
+    ::munmap(const_cast<std::byte*>(data_), size_);
 }
 
 std::shared_ptr<sealed_segment>
@@ -105,6 +107,11 @@ std::shared_ptr<sealed_segment> sealed_segment::adopt(scoped_fd fd, std::uint64_
 segment_writer::segment_writer(std::size_t size) : size_(size) {
   if (size == 0)
     return;
+  if (auto* pool = segment_pool::current()) {
+    slot_ = pool->take(size);
+    data_ = slot_->writable();
+    return;
+  }
   fd_ = make_memfd(size);
   // Populated at once: the writer fills it all, and one call maps the pages
   // faster than a fault per page.
@@ -116,7 +123,8 @@ segment_writer::segment_writer(std::size_t size) : size_(size) {
 }
 
 segment_writer::segment_writer(segment_writer&& other) noexcept
-  : fd_(std::move(other.fd_)), data_(other.data_), size_(other.size_) {
+  : fd_(std::move(other.fd_)), data_(other.data_), size_(other.size_),
+    slot_(std::move(other.slot_)) {
   other.data_ = nullptr;
   other.size_ = 0;
 }
@@ -127,6 +135,7 @@ segment_writer& segment_writer::operator=(segment_writer&& other) noexcept {
     fd_ = std::move(other.fd_);
     data_ = other.data_;
     size_ = other.size_;
+    slot_ = std::move(other.slot_);
     other.data_ = nullptr;
     other.size_ = 0;
   }
@@ -138,12 +147,22 @@ segment_writer::~segment_writer() {
 }
 
 void segment_writer::unmap() noexcept {
-  if (data_ != nullptr)
+  if (slot_) {
+    slot_->drop(); // the pool's mapping stays
+    slot_.reset();
+  } else if (data_ != nullptr) {
     ::munmap(data_, size_);
+  }
   data_ = nullptr;
 }
 
 std::shared_ptr<sealed_segment> segment_writer::seal() {
+  if (slot_) {
+    auto sealed = std::make_shared<pooled_segment>(slot_, size_);
+    unmap();
+    size_ = 0;
+    return sealed;
+  }
   if (!fd_)
     throw error(errc::invalid_state, "proctor: a sealed or empty segment_writer");
   // F_SEAL_WRITE is refused while a writable mapping exists.

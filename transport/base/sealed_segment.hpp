@@ -10,6 +10,8 @@
 
 namespace proctor::internal {
 
+class pool_slot;
+
 /// Bytes in a memfd sealed against writes, growth and shrinking, mapped
 /// read-only. The seals make it safe to hand to another process: whoever
 /// holds the descriptor can map it, nobody can change or truncate it under
@@ -20,7 +22,7 @@ class sealed_segment {
 public:
   sealed_segment(const sealed_segment&) = delete;
   sealed_segment& operator=(const sealed_segment&) = delete;
-  ~sealed_segment();
+  virtual ~sealed_segment();
 
   /// A new segment holding a copy of `content` (not empty). Throws
   /// proctor::error(errc::resource_exhausted) if the system refuses.
@@ -33,12 +35,32 @@ public:
   static std::shared_ptr<sealed_segment> adopt(scoped_fd fd, std::uint64_t size,
                                                std::uint64_t limit, std::string& why);
 
-  int fd() const noexcept {
+  virtual int fd() const noexcept {
     return fd_.get();
   }
 
   std::span<const std::byte> content() const noexcept {
     return {data_, size_};
+  }
+
+  /// A pool worker's recycled memory (segment_pool): lent to its parent
+  /// as a result, sealed for good before it goes anywhere else. Null for
+  /// every other segment.
+  virtual const std::shared_ptr<pool_slot>* pooled() const noexcept {
+    return nullptr;
+  }
+
+  /// Memory a worker lent this process (a pool result): it goes back when
+  /// the last reference here is gone, so it is copied if passed on.
+  virtual bool borrowed() const noexcept {
+    return false;
+  }
+
+protected:
+  /// A view of memory that something else maps and keeps (`data` for
+  /// `size` bytes): not unmapped here.
+  sealed_segment(const std::byte* data, std::size_t size) noexcept
+    : data_(data), size_(size), owns_mapping_(false) {
   }
 
 private:
@@ -54,6 +76,7 @@ private:
   scoped_fd fd_;
   const std::byte* data_;
   std::size_t size_;
+  bool owns_mapping_ = true;
 };
 
 /// Writable memory that becomes a sealed_segment: written in place, so
@@ -61,7 +84,9 @@ private:
 /// process of this host.
 class segment_writer {
 public:
-  /// Throws proctor::error(errc::resource_exhausted) if the system refuses.
+  /// `size` zero bytes: in a pool worker, recycled memory of its
+  /// segment_pool. Throws proctor::error(errc::resource_exhausted) if the
+  /// system refuses.
   explicit segment_writer(std::size_t size);
   segment_writer(segment_writer&& other) noexcept;
   segment_writer& operator=(segment_writer&& other) noexcept;
@@ -71,8 +96,9 @@ public:
     return {data_, size_};
   }
 
-  /// Ends writing: the memory is sealed and mapped read-only. The writer is
-  /// empty afterwards.
+  /// Ends writing: the memory is sealed and mapped read-only (or, from a
+  /// segment_pool, kept for the parent to borrow). The writer is empty
+  /// afterwards.
   std::shared_ptr<sealed_segment> seal();
 
 private:
@@ -81,6 +107,7 @@ private:
   scoped_fd fd_;
   std::byte* data_ = nullptr;
   std::size_t size_ = 0;
+  std::shared_ptr<pool_slot> slot_; ///< set if the memory is a pool's
 };
 
 } // namespace proctor::internal

@@ -32,10 +32,22 @@ struct segment_sink {
   segment_refs refs;
   /// Past this many segments, values travel inline.
   std::size_t capacity = static_cast<std::size_t>(-1);
+  /// Whether a pool worker's recycled memory may stay recycled here: the
+  /// segments go back to the parent as results, lent (pool_worker).
+  bool lends = false;
 
-  /// The index of `segment` in refs (one per segment, however often it is
-  /// added), or nullopt once full.
-  std::optional<std::uint32_t> add(const std::shared_ptr<const sealed_segment>& segment);
+  /// The index under which `segment` travels in refs (one per segment,
+  /// however often it is added), or nullopt once full or if it must travel
+  /// inline. A pool worker's recycled memory is sealed for good first,
+  /// unless this sink lends (or `lend`); memory borrowed from a worker is
+  /// copied into new shared memory, which travels in its place at the same
+  /// offsets.
+  std::optional<std::uint32_t> add(const std::shared_ptr<const sealed_segment>& segment,
+                                   bool lend = false);
+
+private:
+  /// What each of refs was added as, where a stand-in took its place.
+  std::vector<const sealed_segment*> added_;
 };
 
 /// Where proctor::bytes decoded on this thread find their shared memory
@@ -48,6 +60,14 @@ public:
   /// no such segment or it is not what was announced.
   virtual std::shared_ptr<const sealed_segment> get(std::uint32_t index, std::uint64_t size,
                                                     std::string& why) = 0;
+
+  /// The first `length` bytes of memory a worker lends as loan `id`,
+  /// descriptor `index` of `capacity` bytes; null with why where loans are
+  /// not taken (anywhere but from a worker this process started).
+  virtual std::shared_ptr<const sealed_segment> borrow(std::uint32_t index,
+                                                       std::uint64_t capacity,
+                                                       std::uint64_t id, std::uint64_t length,
+                                                       std::string& why);
 };
 
 /// The segments refs[base, base + count).
