@@ -40,7 +40,7 @@ std::optional<std::uint32_t>
 segment_sink::add(const std::shared_ptr<const sealed_segment>& segment, bool lend) {
   added_.resize(refs.size()); // a caller may have filled refs itself
   for (std::size_t i = 0; i < refs.size(); ++i)
-    if (refs[i] == segment || added_[i] == segment.get())
+    if (refs[i] == segment || added_[i] == segment)
       return static_cast<std::uint32_t>(i);
   if (refs.size() >= capacity)
     return std::nullopt;
@@ -56,7 +56,7 @@ segment_sink::add(const std::shared_ptr<const sealed_segment>& segment, bool len
     }
   }
   refs.push_back(std::move(travels));
-  added_.push_back(segment.get());
+  added_.push_back(segment);
   return static_cast<std::uint32_t>(refs.size() - 1);
 }
 

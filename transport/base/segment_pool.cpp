@@ -90,12 +90,13 @@ void pool_slot::settle(std::unique_lock<std::mutex>& guard) {
 bool pool_slot::graduate() {
   std::lock_guard<std::mutex> guard{mtx_};
   if (graduated_)
-    return rw_ == nullptr;
+    return sealed_;
   graduated_ = true;
   // F_SEAL_WRITE is refused while a writable mapping exists.
   ::munmap(rw_, capacity_);
   rw_ = nullptr;
-  return ::fcntl(fd_.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) == 0;
+  sealed_ = ::fcntl(fd_.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) == 0;
+  return sealed_;
 }
 
 // -- pooled_segment -------------------------------------------------------------

@@ -94,6 +94,7 @@ private:
   int users_ = 0;
   int loans_ = 0;
   bool graduated_ = false;
+  bool sealed_ = false; ///< graduated, and the seal took
 };
 
 /// A value written in a pool_slot.

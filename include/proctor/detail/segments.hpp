@@ -46,8 +46,9 @@ struct segment_sink {
                                    bool lend = false);
 
 private:
-  /// What each of refs was added as, where a stand-in took its place.
-  std::vector<const sealed_segment*> added_;
+  /// What each of refs was added as, where a stand-in took its place
+  /// (held: an address freed and reused must not match).
+  std::vector<std::shared_ptr<const sealed_segment>> added_;
 };
 
 /// Where proctor::bytes decoded on this thread find their shared memory
