@@ -70,6 +70,16 @@ public:
     return loans_;
   }
 
+  /// The peer is this process's parent, which takes the memory this
+  /// process lends (a pool worker's results); set once, before frames flow.
+  void lend_to_peer() noexcept {
+    lends_to_peer_ = true;
+  }
+
+  bool lends_to_peer() const noexcept {
+    return lends_to_peer_;
+  }
+
   /// Why the link went down, with its detail; empty while it is up.
   std::pair<std::error_code, std::string> closed_reason() const;
 
@@ -123,6 +133,7 @@ private:
 
   router& owner_;
   std::shared_ptr<loan_desk> loans_; ///< set before the link is attached
+  bool lends_to_peer_ = false;       ///< set before the link is attached
   control_hook on_control_;
   closed_hook on_closed_;
   mutable std::mutex mtx_;

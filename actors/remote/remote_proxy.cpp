@@ -46,12 +46,15 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   // Large proctor::bytes for a process of this host go as shared memory.
   auto segments = frame_sink();
   std::optional<sink_scope> sharing;
-  if (route_->shares_memory_with(receiver_node))
+  if (route_->shares_memory_with(receiver_node)) {
+    segments.may_lend = route_->lends_to_peer();
     sharing.emplace(segments);
+  }
   auto err = sink(receiver_node, receiver_id, element.sender, element.mid,
                   element.stages, content);
   sharing.reset();
   if (err) {
+    segments.cancel_loans();
     log("actors", log_level::error, "cannot serialize a message to actor ", receiver_id,
         " (register its types with PROCTOR_MESSAGE_TYPE): ",
         owner_.system().render(err));
@@ -68,6 +71,7 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
               : route_->send(frame_kind::message, std::move(buf), passed_fds(segments.refs));
   buf.clear();
   if (ec) {
+    segments.cancel_loans();
     if (request)
       route_->untrack_request(element.sender ? element.sender->id() : 0, element.mid);
     if (ec != errc::frame_too_large) {

@@ -41,8 +41,10 @@ std::shared_ptr<loan_desk> loan_desk::make(give_back_fn give_back) {
 void loan_desk::trim() {
   std::vector<std::shared_ptr<mapping>> dropped; // unmapped outside the lock
   std::lock_guard<std::mutex> guard{mtx_};
+  quiet_ = true;
   for (auto i = kept_.begin(); i != kept_.end();) {
     if (i->second.use_count() == 1) {
+      kept_bytes_ -= i->second->size;
       dropped.push_back(std::move(i->second));
       i = kept_.erase(i);
     } else {
@@ -68,6 +70,7 @@ void loan_desk::forget() {
   std::map<std::uint64_t, std::shared_ptr<mapping>> dropped;
   std::lock_guard<std::mutex> guard{mtx_};
   dropped.swap(kept_);
+  kept_bytes_ = 0;
 }
 
 loan_desk::mapping::~mapping() {
@@ -77,7 +80,7 @@ loan_desk::mapping::~mapping() {
 /// A value's view of borrowed memory: the loan goes back with the last one.
 class borrowed_segment final : public sealed_segment {
 public:
-  borrowed_segment(std::shared_ptr<loan_desk> desk, std::shared_ptr<const void> memory,
+  borrowed_segment(std::shared_ptr<loan_desk> desk, std::shared_ptr<loan_desk::mapping> memory,
                    const std::byte* data, std::size_t length, std::uint64_t id) noexcept
     : sealed_segment(data, length), desk_(std::move(desk)), memory_(std::move(memory)),
       id_(id) {
@@ -85,6 +88,7 @@ public:
 
   ~borrowed_segment() override {
     desk_->give_back(id_);
+    desk_->let_go(id_, std::move(memory_));
   }
 
   int fd() const noexcept override {
@@ -97,7 +101,7 @@ public:
 
 private:
   std::shared_ptr<loan_desk> desk_;
-  std::shared_ptr<const void> memory_;
+  std::shared_ptr<loan_desk::mapping> memory_;
   std::uint64_t id_;
 };
 
@@ -121,6 +125,7 @@ std::shared_ptr<const sealed_segment> loan_desk::borrow(scoped_fd fd, std::uint6
   std::shared_ptr<mapping> memory;
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    quiet_ = false;
     if (auto i = kept_.find(id); i != kept_.end() && i->second->inode == st.st_ino
                                   && i->second->device == st.st_dev
                                   && i->second->size == capacity)
@@ -144,14 +149,53 @@ std::shared_ptr<const sealed_segment> loan_desk::borrow(scoped_fd fd, std::uint6
     memory->inode = st.st_ino;
     memory->data = static_cast<const std::byte*>(data);
     memory->size = capacity;
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (kept_.size() >= max_kept && kept_.count(id) == 0)
-      kept_.erase(kept_.begin());
-    kept_[id] = memory;
+    keep(id, memory);
   }
   auto* data = memory->data;
   return std::make_shared<borrowed_segment>(shared_from_this(), std::move(memory), data,
                                             static_cast<std::size_t>(length), id);
+}
+
+void loan_desk::keep(std::uint64_t id, const std::shared_ptr<mapping>& memory) {
+  std::vector<std::shared_ptr<mapping>> dropped; // unmapped outside the lock
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto i = kept_.find(id); i != kept_.end()) {
+    kept_bytes_ -= i->second->size;
+    dropped.push_back(std::move(i->second));
+    kept_.erase(i);
+  }
+  // Room first from the mappings no value reads: the worker may have freed
+  // their slots, and a mapping kept here would keep their memory.
+  for (auto i = kept_.begin();
+       i != kept_.end() && (kept_.size() >= max_kept || kept_bytes_ + memory->size > max_kept_bytes);) {
+    if (i->second.use_count() == 1) {
+      kept_bytes_ -= i->second->size;
+      dropped.push_back(std::move(i->second));
+      i = kept_.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  if (kept_.size() >= max_kept || kept_bytes_ + memory->size > max_kept_bytes)
+    return; // everything kept is read: this one goes with its last reader
+  kept_bytes_ += memory->size;
+  kept_.emplace(id, memory);
+}
+
+void loan_desk::let_go(std::uint64_t id, std::shared_ptr<mapping> memory) noexcept {
+  std::shared_ptr<mapping> dropped; // unmapped outside the lock
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!quiet_)
+    return;
+  // Quiet since the last trim: a mapping read by nobody goes now, or it
+  // would keep the slot's memory until the next busy spell.
+  if (auto i = kept_.find(id); i != kept_.end() && i->second == memory
+                               && i->second.use_count() == 2) {
+    kept_bytes_ -= i->second->size;
+    dropped = std::move(i->second);
+    kept_.erase(i);
+  }
+  memory.reset();
 }
 
 void loan_desk::give_back(std::uint64_t id) noexcept {

@@ -26,14 +26,17 @@ class loan_desk : public std::enable_shared_from_this<loan_desk> {
 public:
   using give_back_fn = std::function<void(std::uint64_t id)>;
 
-  /// Mappings kept at most (slots of a worker's pool).
+  /// Mappings kept at most (slots of a worker's pool), and their bytes at
+  /// most: as much as the worker keeps free (segment_pool::max_free_bytes).
   static constexpr std::size_t max_kept = 256;
+  static constexpr std::size_t max_kept_bytes = std::size_t{256} << 20;
 
   /// A desk that gives loans back with `give_back`, known to trim_all().
   static std::shared_ptr<loan_desk> make(give_back_fn give_back);
 
   /// Unmaps the kept mappings no value reads (after a quiet spell: the
-  /// worker frees its idle slots then too, so that their memory goes).
+  /// worker frees its idle slots then too, so that their memory goes),
+  /// and, until something is borrowed again, each as its last value goes.
   void trim();
 
   /// trim() on every desk of this process.
@@ -67,10 +70,16 @@ private:
   }
 
   void give_back(std::uint64_t id) noexcept;
+  /// A value let go of loan `id` in `memory`.
+  void let_go(std::uint64_t id, std::shared_ptr<mapping> memory) noexcept;
+  /// Keeps `memory` for loan `id`'s next time, within the limits.
+  void keep(std::uint64_t id, const std::shared_ptr<mapping>& memory);
 
   give_back_fn give_back_;
   std::mutex mtx_;
   std::map<std::uint64_t, std::shared_ptr<mapping>> kept_;
+  std::size_t kept_bytes_ = 0;
+  bool quiet_ = false; ///< trimmed, and nothing borrowed since
 };
 
 /// A parent gives loan `id` back to the worker that lent it: posted on the

@@ -39,14 +39,18 @@ std::shared_ptr<const sealed_segment> as_announced(std::shared_ptr<const sealed_
 std::optional<std::uint32_t>
 segment_sink::add(const std::shared_ptr<const sealed_segment>& segment, bool lend) {
   added_.resize(refs.size()); // a caller may have filled refs itself
+  lent_.resize(refs.size());
   for (std::size_t i = 0; i < refs.size(); ++i)
     if (refs[i] == segment || added_[i] == segment)
       return static_cast<std::uint32_t>(i);
   if (refs.size() >= capacity)
     return std::nullopt;
   auto travels = segment;
-  if (auto* slot = segment->pooled(); slot != nullptr && !lends && !lend) {
-    if ((*slot)->capacity() != segment->content().size() || !(*slot)->graduate())
+  bool loan = false;
+  if (auto* slot = segment->pooled(); slot != nullptr) {
+    loan = lend && may_lend && !(*slot)->graduated();
+    if (!lends && !loan
+        && ((*slot)->capacity() != segment->content().size() || !(*slot)->graduate()))
       return std::nullopt; // travels inline
   } else if (segment->borrowed()) {
     try {
@@ -55,9 +59,23 @@ segment_sink::add(const std::shared_ptr<const sealed_segment>& segment, bool len
       return std::nullopt; // no memory for a copy: the content travels inline
     }
   }
+  if (loan)
+    (*segment->pooled())->lend();
   refs.push_back(std::move(travels));
   added_.push_back(segment);
+  lent_.push_back(loan);
   return static_cast<std::uint32_t>(refs.size() - 1);
+}
+
+void segment_sink::cancel_loans() noexcept {
+  for (std::size_t i = 0; i < refs.size() && i < lent_.size(); ++i)
+    if (lent_[i])
+      try {
+        (*refs[i]->pooled())->returned();
+      } catch (const std::exception&) {
+        // Kept lent until the worker ends: bounded by its pool.
+      }
+  lent_.assign(lent_.size(), false);
 }
 
 segment_source::~segment_source() = default;
@@ -205,16 +223,14 @@ caf::error save_segments(caf::serializer& sink, segment_list& x) {
     auto whole = segment->content();
     std::uint64_t size = whole.size();
     if (frame != nullptr) {
-      auto before = frame->refs.size();
       if (auto index = frame->add(segment, x.lend)) {
         auto i = *index;
-        if (auto* slot = frame->refs[i]->pooled(); slot != nullptr && !(*slot)->graduated()) {
+        if (frame->lent(i)) {
           // Lent: the parent maps the whole memfd and gives it back.
-          if (frame->refs.size() > before)
-            (*slot)->lend();
+          auto& slot = *frame->refs[i]->pooled();
           auto form = loan_form;
-          std::uint64_t capacity = (*slot)->capacity();
-          auto id = (*slot)->id();
+          std::uint64_t capacity = slot->capacity();
+          auto id = slot->id();
           if (auto err = sink(form, i, capacity, id, size))
             return err;
           continue;

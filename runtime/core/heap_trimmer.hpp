@@ -20,7 +20,7 @@ namespace proctor::internal {
 ///
 /// Threads: idle() and busy() from any thread; the trim itself runs on the
 /// context's thread (the runtime's blocking-work thread, never the I/O
-/// thread). `mtx_` guards `moved_`, `armed_` and the timer. The runtime
+/// thread). `mtx_` guards `moved_`, `armed_`, `idle_epoch_` and the timer. The runtime
 /// drops its trimmer before that thread ends; a wait still pending then
 /// finds it gone.
 class heap_trimmer : public std::enable_shared_from_this<heap_trimmer> {
@@ -47,11 +47,14 @@ public:
 
 private:
   static void trim_heap();
+  /// Waits for the quiet period from epoch `seen`; `mtx_` held.
+  void arm(std::uint64_t seen);
 
   std::atomic<std::uint64_t> epoch_{0};
   std::mutex mtx_;
   std::size_t moved_ = 0;
   bool armed_ = false;
+  std::uint64_t idle_epoch_ = 0; ///< the epoch at the last idle()
   boost::asio::steady_timer timer_;
   void (*trim_)();
   std::chrono::milliseconds quiet_;

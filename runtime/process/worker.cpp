@@ -163,6 +163,7 @@ int runtime_impl::run_worker(int link_fd, pid_t parent) {
       cv_.notify_all();
     });
   parent_link_ = channel.get();
+  channel->lend_to_peer();
   router_->set_default_route(channel);
   connection::socket_type sock{io_};
   sock.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), link_fd);

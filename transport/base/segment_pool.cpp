@@ -126,6 +126,7 @@ std::shared_ptr<pool_slot> segment_pool::take(std::size_t size) {
   std::uint64_t id = 0;
   {
     std::lock_guard<std::mutex> guard{mtx_};
+    quiet_ = false;
     // A free slot of just that size: results of one task tend to be of one
     // size, and a value fills its whole memfd, as a sealed segment does
     // (so that it can graduate to one).
@@ -183,6 +184,7 @@ void segment_pool::trim() {
   std::lock_guard<std::mutex> guard{mtx_};
   dropped.swap(free_);
   free_bytes_ = 0;
+  quiet_ = true;
 }
 
 std::size_t segment_pool::free_slots() const {
@@ -200,7 +202,9 @@ void segment_pool::idle(std::shared_ptr<pool_slot> slot, bool graduated) {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto i = lent_.find(slot->id()); i != lent_.end())
     dropped = std::move(i->second), lent_.erase(i);
-  if (graduated || free_bytes_ + slot->capacity() > max_free_bytes)
+  // Quiet since the last trim: a slot given back late goes at once, or it
+  // would keep its memory until the next busy spell.
+  if (graduated || quiet_ || free_bytes_ + slot->capacity() > max_free_bytes)
     return;
   free_bytes_ += slot->capacity();
   free_.emplace(slot->capacity(), std::move(slot));

@@ -146,7 +146,8 @@ public:
   /// that lies only loses its own results).
   void returned(std::uint64_t id);
 
-  /// Unmaps and closes the free slots (after a quiet spell).
+  /// Unmaps and closes the free slots (after a quiet spell), and those
+  /// that come free until a slot is taken again.
   void trim();
 
   /// Free slots now (for tests).
@@ -166,6 +167,7 @@ private:
   /// Slots with loans out, kept alive until they come back.
   std::map<std::uint64_t, std::shared_ptr<pool_slot>> lent_;
   std::uint64_t last_id_ = 0;
+  bool quiet_ = false; ///< trimmed, and nothing taken since
 };
 
 } // namespace proctor::internal

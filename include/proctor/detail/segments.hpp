@@ -32,23 +32,38 @@ struct segment_sink {
   segment_refs refs;
   /// Past this many segments, values travel inline.
   std::size_t capacity = static_cast<std::size_t>(-1);
-  /// Whether a pool worker's recycled memory may stay recycled here: the
-  /// segments go back to the parent as results, lent (pool_worker).
+  /// Whether a pool worker's recycled memory stays recycled here whatever
+  /// is added: the sink of one task's results, which go back to the
+  /// parent lent (pool_worker).
   bool lends = false;
+  /// Whether lists marked to lend (pool results) are lent here: a frame to
+  /// the parent of a pool worker, the one peer that takes loans.
+  bool may_lend = false;
 
   /// The index under which `segment` travels in refs (one per segment,
   /// however often it is added), or nullopt once full or if it must travel
   /// inline. A pool worker's recycled memory is sealed for good first,
-  /// unless this sink lends (or `lend`); memory borrowed from a worker is
+  /// unless this sink lends, or `lend` and it may lend (a loan, counted
+  /// when first added: see lent()); memory borrowed from a worker is
   /// copied into new shared memory, which travels in its place at the same
   /// offsets.
   std::optional<std::uint32_t> add(const std::shared_ptr<const sealed_segment>& segment,
                                    bool lend = false);
 
+  /// Whether refs[index] travels as a loan: decided once, when first added,
+  /// so that every mention of it in a frame says the same.
+  bool lent(std::uint32_t index) const noexcept {
+    return index < lent_.size() && lent_[index];
+  }
+
+  /// The frame was never sent: its loans come back at once.
+  void cancel_loans() noexcept;
+
 private:
   /// What each of refs was added as, where a stand-in took its place
   /// (held: an address freed and reused must not match).
   std::vector<std::shared_ptr<const sealed_segment>> added_;
+  std::vector<bool> lent_;
 };
 
 /// Where proctor::bytes decoded on this thread find their shared memory

@@ -118,3 +118,21 @@ TEST(lent_results, results_stay_readable_when_their_worker_is_killed) {
   for (int i = 0; i < 3; ++i)
     EXPECT_TRUE(held[i] == pattern(result_size, 20 + i)) << i;
 }
+
+// How many mappings of lent memory the worker has (two per slot it keeps).
+int lent_worker_mappings() {
+  return static_cast<int>(lent_mappings());
+}
+PROCTOR_TASK(lent_worker_mappings);
+
+TEST(lent_results, a_quiet_pool_lets_the_memory_go_on_both_sides) {
+  auto& rt = test_runtime();
+  auto before = lent_mappings();
+  proctor::pool p{rt, {.processes = 1}};
+  for (int i = 0; i < 20; ++i)
+    EXPECT_TRUE(p.apply(lent_pattern, i) == pattern(result_size, i)) << i;
+  // Every result dropped; after a quiet spell the worker frees its slots
+  // and this process unmaps what it kept of them.
+  EXPECT_TRUE(eventually([&] { return lent_mappings() == before; })) << lent_mappings();
+  EXPECT_TRUE(eventually([&] { return p.apply(lent_worker_mappings) == 0; }));
+}

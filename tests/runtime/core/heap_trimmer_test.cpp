@@ -39,6 +39,19 @@ TEST(heap_trimmer, a_process_that_moved_enough_trims_once_quiet) {
   EXPECT_TRUE(eventually([] { return trims.load() == 2; }));
 }
 
+TEST(heap_trimmer, work_that_ends_while_it_waits_trims_once_quiet_again) {
+  service_thread thread;
+  auto trimmer = std::make_shared<heap_trimmer>(thread.context(), count_trim,
+                                                std::chrono::milliseconds{50});
+  trims = 0;
+  trimmer->idle(heap_trimmer::trim_after_bytes);
+  // More work, done before the wait ends: the last idle() came while a
+  // wait was armed, and the trim must still come.
+  trimmer->busy();
+  trimmer->idle(0);
+  EXPECT_TRUE(eventually([] { return trims.load() == 1; }));
+}
+
 TEST(heap_trimmer, a_trimmer_dropped_while_it_waits_trims_nothing) {
   service_thread thread;
   trims = 0;
