@@ -42,7 +42,10 @@ caf::error load_bytes(caf::deserializer& source, bytes& x);
 ///   - once on each side when it goes to another host, or is smaller than
 ///     shared_threshold (it then travels inline, like a std::string); a
 ///     `bytes` received inline is on the heap, and passing it on to a
-///     process of this host copies it once more.
+///     process of this host copies it once more;
+///   - a pool worker's result is lent from memory the worker recycles, not
+///     sealed (no copy, and no fresh pages per task: docs/bulk.md); the
+///     process that got it copies it once if it passes it on.
 /// The memory is freed when the last copy in the last process that holds
 /// it is gone, however that process ended: nothing outlives a crash.
 class bytes {

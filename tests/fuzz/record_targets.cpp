@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/node_id.hpp>
@@ -16,6 +18,11 @@
 #include "actors/remote/link_requests.hpp"
 #include "actors/queue/queue_actor.hpp"
 #include "actors/remote/router.hpp"
+#include "actors/wire/loans.hpp"
+#include "actors/wire/segments.hpp"
+#include "proctor/detail/bounded_deserializer.hpp"
+#include "transport/base/segment_pool.hpp"
+#include "transport/base/sealed_segment.hpp"
 #include "proctor/errc.hpp"
 #include "actors/wire/codec.hpp"
 #include "runtime/pool/pool_protocol.hpp"
@@ -143,11 +150,56 @@ int control(const std::uint8_t* data, std::size_t size) {
   return 0;
 }
 
+int segment_list(const std::uint8_t* data, std::size_t size) {
+  if (size < 1)
+    return 0;
+  // The descriptors a frame might bring: sealed memory, a worker's recycled
+  // slot (never sealed against writes), a pipe. The first byte picks which
+  // come, in which order, and whether a loan desk takes loans.
+  static constexpr std::size_t slot_size = 1 << 16;
+  static auto* pool = new segment_pool;
+  static auto* slot = new std::shared_ptr<pool_slot>(pool->take(slot_size));
+  static auto sealed = sealed_segment::copy_of(std::vector<std::byte>(slot_size));  // never freed
+  std::vector<scoped_fd> fds;
+  for (int i = 0; i < 3; ++i)
+    switch ((data[0] >> (2 * i)) & 3) {
+      case 1:
+        fds.emplace_back(::dup(sealed->fd()));
+        break;
+      case 2:
+        fds.emplace_back(::dup((*slot)->fd()));
+        break;
+      case 3: {
+        int ends[2];
+        if (::pipe(ends) == 0) {
+          ::close(ends[1]);
+          fds.emplace_back(ends[0]);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  std::shared_ptr<loan_desk> desk;
+  if (data[0] & 0x40)
+    desk = loan_desk::make([](std::uint64_t) {});
+  incoming_segments incoming{std::move(fds), std::uint64_t{1} << 20, desk.get()};
+  source_scope scope{incoming};
+  bounded_deserializer source{nullptr, reinterpret_cast<const char*>(data + 1), size - 1};
+  internal::segment_list list;
+  if (!load_segments(source, list))
+    for (auto& segment : list.refs)
+      if (segment->borrowed() && segment->content().size() > slot_size)
+        mismatch(); // a loan past the memory that came
+  return 0;
+}
+
 std::span<const target> all_targets() {
   static const target targets[] = {
     {"frame_header", frame_header}, {"handshake", handshake},
     {"actor_frame", actor_frame},   {"pool_batch", pool_batch},
     {"queue_batch", queue_batch},   {"control", control},
+    {"segment_list", segment_list},
   };
   return targets;
 }

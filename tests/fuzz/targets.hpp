@@ -32,6 +32,10 @@ int queue_batch(const std::uint8_t* data, std::size_t size);
 /// Control request and reply payloads (spawn, lookup).
 int control(const std::uint8_t* data, std::size_t size);
 
+/// A batch's segment_list (inline, sealed and loan forms) with descriptors
+/// of every kind beside it: the first byte picks them.
+int segment_list(const std::uint8_t* data, std::size_t size);
+
 struct target {
   const char* name;
   int (*run)(const std::uint8_t*, std::size_t);
