@@ -47,6 +47,11 @@ bool link::shares_memory_with(const caf::node_id& node) const {
   return conn_ && conn_->passes_descriptors() && peer_ == node;
 }
 
+std::uint64_t link::max_shared_size() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return conn_ ? conn_->settings().max_shared_size : 0;
+}
+
 std::pair<std::error_code, std::string> link::closed_reason() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return {closed_reason_, closed_detail_};

@@ -59,6 +59,10 @@ public:
   /// frame forwarded on could not take them along).
   bool shares_memory_with(const caf::node_id& node) const;
 
+  /// The largest shared memory the peer maps (--proctor.max-shared-size);
+  /// 0 while the link is down.
+  std::uint64_t max_shared_size() const;
+
   /// Takes the memory the worker at the other end lends (its pool
   /// results) through `desk`; set once, before frames flow, and only on
   /// links to workers this process started.

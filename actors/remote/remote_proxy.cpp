@@ -48,11 +48,21 @@ void remote_proxy::enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) 
   std::optional<sink_scope> sharing;
   if (route_->shares_memory_with(receiver_node)) {
     segments.may_lend = route_->lends_to_peer();
+    segments.max_size = route_->max_shared_size();
     sharing.emplace(segments);
   }
-  auto err = sink(receiver_node, receiver_id, element.sender, element.mid,
-                  element.stages, content);
+  auto err = sink(receiver_node, receiver_id, element.sender, element.mid, element.stages);
+  auto content_at = buf.size();
+  if (!err)
+    err = sink(content);
   sharing.reset();
+  // CAF 0.17 drops the error of a message it cannot encode (a type not
+  // registered) and writes nothing, or an empty message, in its place.
+  if (!err && !content.empty()
+      && (buf.size() == content_at
+          || encodes_empty_message({buf.data() + content_at, buf.size() - content_at})))
+    err = make_caf_error(errc::malformed_payload,
+                         "an element of the message cannot be encoded (a type not registered)");
   if (err) {
     segments.cancel_loans();
     log("actors", log_level::error, "cannot serialize a message to actor ", receiver_id,

@@ -33,6 +33,10 @@ private:
   link* previous_;
 };
 
+/// Whether `encoded` is what CAF 0.17 writes for an empty message (which it
+/// also yields, without an error, for one whose element does not decode).
+bool encodes_empty_message(std::span<const char> encoded);
+
 /// Makes remote actors addressable: owns the proxy registry, knows which link
 /// leads to which node, and delivers actor frames. Frames for another node
 /// are forwarded unchanged, so a worker reaches its siblings through the

@@ -43,11 +43,13 @@ segment_sink::add(const std::shared_ptr<const sealed_segment>& segment, bool len
   for (std::size_t i = 0; i < refs.size(); ++i)
     if (refs[i] == segment || added_[i] == segment)
       return static_cast<std::uint32_t>(i);
-  if (refs.size() >= capacity)
+  if (refs.size() >= capacity || segment->content().size() > max_size)
     return std::nullopt;
   auto travels = segment;
   bool loan = false;
   if (auto* slot = segment->pooled(); slot != nullptr) {
+    if ((*slot)->capacity() > max_size)
+      return std::nullopt;
     loan = lend && may_lend && !(*slot)->graduated();
     if (!lends && !loan
         && ((*slot)->capacity() != segment->content().size() || !(*slot)->graduate()))

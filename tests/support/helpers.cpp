@@ -219,6 +219,7 @@ int daemon_helper(proctor::runtime& rt, const std::vector<std::string>& args) {
 namespace proctor::testing {
 
 int small_frames_helper(runtime& rt, const std::vector<std::string>& args);
+int small_shared_helper(runtime& rt, const std::vector<std::string>& args);
 int manager_server_helper(runtime& rt, const std::vector<std::string>& args);
 int manager_worker_helper(runtime& rt, const std::vector<std::string>& args);
 int node_master_helper(runtime& rt, const std::vector<std::string>& args);
@@ -230,6 +231,7 @@ std::optional<int> run_helper(int argc, char** argv) {
   static const std::map<std::string, helper> helpers{
     {"connect", connect_helper}, {"send_bytes", send_bytes_helper}, {"watch", watch_helper}, {"orphans", orphans_helper}, {"daemon", daemon_helper},
     {"serve", serve_helper}, {"small_frames", small_frames_helper},
+    {"small_shared", small_shared_helper},
     {"pipe_listen", pipe_listen_helper},
     {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper},
     {"node_master", node_master_helper}};

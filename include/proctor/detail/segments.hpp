@@ -32,6 +32,9 @@ struct segment_sink {
   segment_refs refs;
   /// Past this many segments, values travel inline.
   std::size_t capacity = static_cast<std::size_t>(-1);
+  /// A segment larger than this travels inline: the peer maps no more
+  /// (--proctor.max-shared-size, which both ends of a link share).
+  std::uint64_t max_size = static_cast<std::uint64_t>(-1);
   /// Whether a pool worker's recycled memory stays recycled here whatever
   /// is added: the sink of one task's results, which go back to the
   /// parent lent (pool_worker).

@@ -19,6 +19,7 @@
 #include "tests/support/descriptors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
+#include "tests/support/subprocess.hpp"
 
 using proctor::bytes;
 using proctor::testing::describe;
@@ -135,4 +136,14 @@ TEST(lent_results, a_quiet_pool_lets_the_memory_go_on_both_sides) {
   // and this process unmaps what it kept of them.
   EXPECT_TRUE(eventually([&] { return lent_mappings() == before; })) << lent_mappings();
   EXPECT_TRUE(eventually([&] { return p.apply(lent_worker_mappings) == 0; }));
+}
+
+TEST(lent_results, values_larger_than_a_peer_maps_travel_inline_whole) {
+  // A master of its own, taking shared memory of 256 KiB at most.
+  proctor::testing::subprocess run{
+    proctor::testing::helper_argv("small_shared", {"--proctor.max-shared-size=262144"})};
+  ASSERT_EQ(run.wait(limit * 4), 0) << run.out() << run.err();
+  std::vector<std::string> expected{"pool_result ok", "pool_argument ok", "queue_item ok",
+                                    "small_ones_still_shared ok"};
+  EXPECT_EQ(run.out_lines(), expected) << run.err();
 }
