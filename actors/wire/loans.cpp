@@ -185,17 +185,17 @@ void loan_desk::keep(std::uint64_t id, const std::shared_ptr<mapping>& memory) {
 void loan_desk::let_go(std::uint64_t id, std::shared_ptr<mapping> memory) noexcept {
   std::shared_ptr<mapping> dropped; // unmapped outside the lock
   std::lock_guard<std::mutex> guard{mtx_};
-  if (!quiet_)
-    return;
+  // Let go under the lock, so that a trim() that comes now counts right.
+  auto kept = kept_.find(id);
+  bool only_kept = kept != kept_.end() && kept->second == memory;
+  memory.reset();
   // Quiet since the last trim: a mapping read by nobody goes now, or it
   // would keep the slot's memory until the next busy spell.
-  if (auto i = kept_.find(id); i != kept_.end() && i->second == memory
-                               && i->second.use_count() == 2) {
-    kept_bytes_ -= i->second->size;
-    dropped = std::move(i->second);
-    kept_.erase(i);
+  if (quiet_ && only_kept && kept->second.use_count() == 1) {
+    kept_bytes_ -= kept->second->size;
+    dropped = std::move(kept->second);
+    kept_.erase(kept);
   }
-  memory.reset();
 }
 
 void loan_desk::give_back(std::uint64_t id) noexcept {

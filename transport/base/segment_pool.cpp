@@ -1,5 +1,6 @@
 #include "transport/base/segment_pool.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -30,10 +31,9 @@ std::byte* map(int fd, std::size_t size, int protection) {
   return data == MAP_FAILED ? nullptr : static_cast<std::byte*>(data);
 }
 
-std::unique_ptr<segment_pool>& the_pool() {
-  static std::unique_ptr<segment_pool> pool;
-  return pool;
-}
+/// Set once, never freed: read from any thread, and slots refer to it
+/// until the process ends.
+std::atomic<segment_pool*> the_pool{nullptr};
 
 } // namespace
 
@@ -113,12 +113,16 @@ pooled_segment::~pooled_segment() {
 // -- segment_pool ---------------------------------------------------------------
 
 segment_pool* segment_pool::current() noexcept {
-  return the_pool().get();
+  return the_pool.load(std::memory_order_acquire);
 }
 
 void segment_pool::enable() {
-  if (!the_pool())
-    the_pool() = std::make_unique<segment_pool>();
+  if (the_pool.load(std::memory_order_acquire) != nullptr)
+    return;
+  auto* pool = new segment_pool;
+  segment_pool* none = nullptr;
+  if (!the_pool.compare_exchange_strong(none, pool, std::memory_order_acq_rel))
+    delete pool;
 }
 
 std::shared_ptr<pool_slot> segment_pool::take(std::size_t size) {

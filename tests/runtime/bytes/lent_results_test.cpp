@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,17 @@ constexpr std::size_t result_size = 300000;
 
 std::size_t lent_mappings() {
   return mappings_naming("memfd:proctor-lent");
+}
+
+/// Mappings of lent memory in process `pid`, read from here: asking the
+/// process itself would keep it busy, and a busy process does not trim.
+std::size_t lent_mappings_of(int pid) {
+  std::ifstream maps{"/proc/" + std::to_string(pid) + "/maps"};
+  std::size_t n = 0;
+  for (std::string line; std::getline(maps, line);)
+    if (line.find("memfd:proctor-lent") != std::string::npos)
+      ++n;
+  return n;
 }
 
 } // namespace
@@ -86,7 +98,8 @@ TEST(lent_results, a_result_held_is_never_written_again_while_others_come) {
     EXPECT_GT(lent_mappings(), before);
   }
   // The pool's worker ended: nothing of its memory stays mapped here.
-  EXPECT_TRUE(eventually([&] { return lent_mappings() == before; })) << lent_mappings();
+  // Another test's pool may still be letting go here: at most as before.
+  EXPECT_TRUE(eventually([&] { return lent_mappings() <= before; })) << lent_mappings();
 }
 
 TEST(lent_results, a_result_passed_on_arrives_whole) {
@@ -120,22 +133,18 @@ TEST(lent_results, results_stay_readable_when_their_worker_is_killed) {
     EXPECT_TRUE(held[i] == pattern(result_size, 20 + i)) << i;
 }
 
-// How many mappings of lent memory the worker has (two per slot it keeps).
-int lent_worker_mappings() {
-  return static_cast<int>(lent_mappings());
-}
-PROCTOR_TASK(lent_worker_mappings);
-
 TEST(lent_results, a_quiet_pool_lets_the_memory_go_on_both_sides) {
   auto& rt = test_runtime();
   auto before = lent_mappings();
   proctor::pool p{rt, {.processes = 1}};
+  auto worker = p.apply(lent_pid);
   for (int i = 0; i < 20; ++i)
     EXPECT_TRUE(p.apply(lent_pattern, i) == pattern(result_size, i)) << i;
   // Every result dropped; after a quiet spell the worker frees its slots
   // and this process unmaps what it kept of them.
-  EXPECT_TRUE(eventually([&] { return lent_mappings() == before; })) << lent_mappings();
-  EXPECT_TRUE(eventually([&] { return p.apply(lent_worker_mappings) == 0; }));
+  EXPECT_TRUE(eventually([&] { return lent_mappings() <= before; })) << lent_mappings();
+  EXPECT_TRUE(eventually([&] { return lent_mappings_of(worker) == 0; }))
+    << lent_mappings_of(worker);
 }
 
 TEST(lent_results, values_larger_than_a_peer_maps_travel_inline_whole) {
