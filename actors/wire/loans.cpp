@@ -42,7 +42,12 @@ void loan_desk::trim() {
   std::vector<std::shared_ptr<mapping>> dropped; // unmapped outside the lock
   std::lock_guard<std::mutex> guard{mtx_};
   quiet_ = true;
-  for (auto i = kept_.begin(); i != kept_.end();) {
+  drop_unread(dropped, [] { return true; });
+}
+
+void loan_desk::drop_unread(std::vector<std::shared_ptr<mapping>>& dropped,
+                            const std::function<bool()>& more) {
+  for (auto i = kept_.begin(); i != kept_.end() && more();) {
     if (i->second.use_count() == 1) {
       kept_bytes_ -= i->second->size;
       dropped.push_back(std::move(i->second));
@@ -166,17 +171,11 @@ void loan_desk::keep(std::uint64_t id, const std::shared_ptr<mapping>& memory) {
   }
   // Room first from the mappings no value reads: the worker may have freed
   // their slots, and a mapping kept here would keep their memory.
-  for (auto i = kept_.begin();
-       i != kept_.end() && (kept_.size() >= max_kept || kept_bytes_ + memory->size > max_kept_bytes);) {
-    if (i->second.use_count() == 1) {
-      kept_bytes_ -= i->second->size;
-      dropped.push_back(std::move(i->second));
-      i = kept_.erase(i);
-    } else {
-      ++i;
-    }
-  }
-  if (kept_.size() >= max_kept || kept_bytes_ + memory->size > max_kept_bytes)
+  auto full = [&] {
+    return kept_.size() >= max_kept || kept_bytes_ + memory->size > max_kept_bytes;
+  };
+  drop_unread(dropped, full);
+  if (full())
     return; // everything kept is read: this one goes with its last reader
   kept_bytes_ += memory->size;
   kept_.emplace(id, memory);

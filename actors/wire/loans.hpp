@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "transport/base/scoped_fd.hpp"
 #include "transport/base/sealed_segment.hpp"
@@ -72,6 +73,10 @@ private:
   void give_back(std::uint64_t id) noexcept;
   /// A value let go of loan `id` in `memory`.
   void let_go(std::uint64_t id, std::shared_ptr<mapping> memory) noexcept;
+  /// Moves the kept mappings no value reads into `dropped` while `more()`;
+  /// `mtx_` held.
+  void drop_unread(std::vector<std::shared_ptr<mapping>>& dropped,
+                   const std::function<bool()>& more);
   /// Keeps `memory` for loan `id`'s next time, within the limits.
   void keep(std::uint64_t id, const std::shared_ptr<mapping>& memory);
 

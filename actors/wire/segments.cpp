@@ -151,25 +151,32 @@ incoming_segments::incoming_segments(std::vector<scoped_fd> fds, std::uint64_t l
   : fds_(std::move(fds)), mapped_(fds_.size()), limit_(limit), loans_(loans) {
 }
 
-std::shared_ptr<const sealed_segment>
-incoming_segments::borrow(std::uint32_t index, std::uint64_t capacity, std::uint64_t id,
-                          std::uint64_t length, std::string& why) {
-  if (loans_ == nullptr)
-    return segment_source::borrow(index, capacity, id, length, why);
+scoped_fd* incoming_segments::unmapped(std::uint32_t index, std::string& why) {
   if (index >= mapped_.size()) {
     why = "a value refers to descriptor " + std::to_string(index) + " of "
           + std::to_string(mapped_.size()) + " that came with it";
     return nullptr;
   }
-  auto& mapped = mapped_[index];
-  if (!mapped) {
-    if (!fds_[index]) {
-      why = "a descriptor that already failed its checks";
-      return nullptr;
-    }
-    mapped = loans_->borrow(std::move(fds_[index]), capacity, id, length, limit_, why);
-    return mapped;
+  if (mapped_[index])
+    return nullptr;
+  if (!fds_[index]) {
+    why = "a descriptor that already failed its checks";
+    return nullptr;
   }
+  return &fds_[index];
+}
+
+std::shared_ptr<const sealed_segment>
+incoming_segments::borrow(std::uint32_t index, std::uint64_t capacity, std::uint64_t id,
+                          std::uint64_t length, std::string& why) {
+  if (loans_ == nullptr)
+    return segment_source::borrow(index, capacity, id, length, why);
+  auto* fd = unmapped(index, why);
+  if (fd != nullptr)
+    return mapped_[index] = loans_->borrow(std::move(*fd), capacity, id, length, limit_, why);
+  if (!why.empty())
+    return nullptr;
+  auto& mapped = mapped_[index];
   if (!mapped->borrowed()) {
     why = "a descriptor sent both as a loan and as sealed memory";
     return nullptr;
@@ -179,20 +186,12 @@ incoming_segments::borrow(std::uint32_t index, std::uint64_t capacity, std::uint
 
 std::shared_ptr<const sealed_segment>
 incoming_segments::get(std::uint32_t index, std::uint64_t size, std::string& why) {
-  if (index >= mapped_.size()) {
-    why = "a value refers to descriptor " + std::to_string(index) + " of "
-          + std::to_string(mapped_.size()) + " that came with it";
+  auto* fd = unmapped(index, why);
+  if (fd != nullptr)
+    return mapped_[index] = sealed_segment::adopt(std::move(*fd), size, limit_, why);
+  if (!why.empty())
     return nullptr;
-  }
   auto& mapped = mapped_[index];
-  if (!mapped) {
-    if (!fds_[index]) {
-      why = "a descriptor that already failed its checks";
-      return nullptr;
-    }
-    mapped = sealed_segment::adopt(std::move(fds_[index]), size, limit_, why);
-    return mapped;
-  }
   if (mapped->borrowed()) {
     why = "a descriptor sent both as a loan and as sealed memory";
     return nullptr;

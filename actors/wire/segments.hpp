@@ -49,6 +49,10 @@ public:
   std::vector<scoped_fd> take_untouched();
 
 private:
+  /// Descriptor `index` if no value mapped it yet; null if one did, or
+  /// with why if there is no such descriptor or it failed its checks.
+  scoped_fd* unmapped(std::uint32_t index, std::string& why);
+
   std::vector<scoped_fd> fds_;
   segment_refs mapped_;
   std::uint64_t limit_;
