@@ -68,6 +68,7 @@ enum class errc : std::uint8_t {
   // -- memory ----------------------------------------------------------------
   resource_exhausted = 61,   ///< the system refused memory or descriptors
   no_such_block = 62,        ///< no shared memory block of that name on this host
+  store_failed = 63,         ///< a durable job store refused (its file, its server)
 };
 
 /// The name of an error code, e.g. "frame_too_large".

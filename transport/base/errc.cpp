@@ -54,6 +54,7 @@ const char* to_string(errc x) noexcept {
     case errc::start_failed: return "start_failed";
     case errc::resource_exhausted: return "resource_exhausted";
     case errc::no_such_block: return "no_such_block";
+    case errc::store_failed: return "store_failed";
   }
   return "unknown";
 }

@@ -1,0 +1,143 @@
+// The SQLite job store: what it commits is there after a reopen, a result
+// is recorded once, a given-up attempt cannot finish, failures retry then
+// go dead, and a master's death puts its running jobs back.
+#include "runtime/jobs/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "proctor/errc.hpp"
+
+using namespace proctor::internal;
+
+namespace {
+
+/// A store file of this test's own, removed with its scope.
+struct store_file {
+  std::string path = std::filesystem::temp_directory_path()
+                     / ("proctor-jobs-" + std::to_string(::getpid()) + "-"
+                        + ::testing::UnitTest::GetInstance()->current_test_info()->name()
+                        + ".db");
+  ~store_file() {
+    for (auto suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(path + suffix);
+  }
+};
+
+job_spec job(std::string task, std::string key = {}, std::uint32_t attempts = 1) {
+  job_spec j;
+  j.task = std::move(task);
+  j.args = {'a', 'b'};
+  j.key = std::move(key);
+  j.max_attempts = attempts;
+  return j;
+}
+
+} // namespace
+
+TEST(sqlite_store, jobs_committed_are_there_after_a_reopen) {
+  store_file file;
+  std::vector<std::uint64_t> ids;
+  {
+    sqlite_store s{file.path};
+    std::vector<job_spec> jobs{job("one"), job("two")};
+    ids = s.enqueue(jobs);
+    ASSERT_EQ(ids.size(), 2u);
+  }
+  sqlite_store again{file.path};
+  auto r = again.get(ids[1]);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->task, "two");
+  EXPECT_EQ(r->state, job_state::queued);
+  EXPECT_EQ(again.counts().queued, 2u);
+}
+
+TEST(sqlite_store, a_key_names_one_job) {
+  store_file file;
+  sqlite_store s{file.path};
+  std::vector<job_spec> first{job("copy", "file-1")};
+  std::vector<job_spec> second{job("copy", "file-1"), job("copy", "file-2")};
+  auto a = s.enqueue(first);
+  auto b = s.enqueue(second);
+  EXPECT_EQ(a[0], b[0]);
+  EXPECT_NE(b[0], b[1]);
+  EXPECT_EQ(s.counts().queued, 2u);
+}
+
+TEST(sqlite_store, a_result_is_recorded_once_and_only_by_the_running_attempt) {
+  store_file file;
+  sqlite_store s{file.path};
+  std::vector<job_spec> jobs{job("f", {}, 3)};
+  auto id = s.enqueue(jobs)[0];
+  auto taken = s.claim("master-1", 10, 0);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].attempt, 1u);
+  std::vector<char> result{'4', '2'};
+  EXPECT_FALSE(s.finish(id, 2, result)); // an attempt that is not running
+  EXPECT_TRUE(s.finish(id, 1, result));
+  EXPECT_FALSE(s.finish(id, 1, result)); // done already
+  EXPECT_EQ(s.get(id)->result, result);
+  EXPECT_TRUE(s.claim("master-1", 10, 0).empty());
+}
+
+TEST(sqlite_store, failures_retry_at_their_time_then_go_dead_and_can_be_requeued) {
+  store_file file;
+  sqlite_store s{file.path};
+  std::vector<job_spec> jobs{job("f", {}, 2)};
+  auto id = s.enqueue(jobs)[0];
+  ASSERT_EQ(s.claim("m", 1, 0).size(), 1u);
+  EXPECT_TRUE(s.fail(id, 1, "boom", 1000));
+  EXPECT_TRUE(s.claim("m", 1, 999).empty()); // not due yet
+  auto again = s.claim("m", 1, 1000);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 2u);
+  EXPECT_TRUE(s.fail(id, 2, "boom again", 2000));
+  auto dead = s.get(id);
+  EXPECT_EQ(dead->state, job_state::dead);
+  EXPECT_EQ(dead->error, "boom again");
+  EXPECT_EQ(s.counts().dead, 1u);
+  EXPECT_TRUE(s.requeue(id));
+  EXPECT_FALSE(s.requeue(id)); // not dead any more
+  EXPECT_EQ(s.claim("m", 1, 2000).size(), 1u);
+}
+
+TEST(sqlite_store, a_dead_masters_running_jobs_are_queued_again) {
+  store_file file;
+  std::vector<std::uint64_t> ids;
+  {
+    sqlite_store s{file.path};
+    std::vector<job_spec> jobs{job("a", {}, 2), job("b", {}, 1), job("c", {}, 2)};
+    ids = s.enqueue(jobs);
+    EXPECT_EQ(s.claim("master-1", 2, 0).size(), 2u);
+  }
+  sqlite_store s{file.path};
+  EXPECT_EQ(s.resume("master-2"), 2u);
+  // "a" runs again; "b" had its last attempt and is dead; "c" never ran.
+  EXPECT_EQ(s.get(ids[0])->state, job_state::queued);
+  EXPECT_EQ(s.get(ids[1])->state, job_state::dead);
+  EXPECT_EQ(s.counts().queued, 2u);
+  auto taken = s.claim("master-2", 10, 0);
+  EXPECT_EQ(taken.size(), 2u);
+  EXPECT_EQ(s.resume("master-2"), 0u); // its own jobs stay
+}
+
+TEST(sqlite_store, a_file_that_is_not_a_store_is_refused_clearly) {
+  store_file file;
+  {
+    std::ofstream out{file.path};
+    out << "this is not a database, just text that is long enough to be read as a header";
+  }
+  try {
+    sqlite_store s{file.path};
+    ADD_FAILURE() << "opened";
+  } catch (const proctor::error& e) {
+    EXPECT_EQ(e.code(), proctor::errc::store_failed);
+    EXPECT_NE(std::string{e.what()}.find("not a database"), std::string::npos) << e.what();
+  }
+}
