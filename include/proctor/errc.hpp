@@ -69,6 +69,8 @@ enum class errc : std::uint8_t {
   resource_exhausted = 61,   ///< the system refused memory or descriptors
   no_such_block = 62,        ///< no shared memory block of that name on this host
   store_failed = 63,         ///< a durable job store refused (its file, its server)
+  job_dead = 64,             ///< every attempt of a durable job failed
+  no_such_job = 65,          ///< no durable job has that id (never, or purged)
 };
 
 /// The name of an error code, e.g. "frame_too_large".

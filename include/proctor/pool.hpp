@@ -93,6 +93,7 @@ struct progress_hook {
 
 namespace internal {
 class pool_core;
+class jobs_core;
 } // namespace internal
 
 /// Passed first to apply or apply_async: the task runs at most once. If its
@@ -270,6 +271,8 @@ public:
   }
 
 private:
+  friend class internal::jobs_core; // submits tasks that it decoded from its store
+
   template <class R, class... Ps, class... Ts>
   void submit_one(const std::shared_ptr<internal::result_state>& state, bool no_retry,
                   R (*fn)(Ps...), Ts&&... args) {

@@ -7,6 +7,7 @@
 #include "proctor/dict.hpp"
 #include "proctor/errc.hpp"
 #include "proctor/fd.hpp"
+#include "proctor/jobs.hpp"
 #include "proctor/listener.hpp"
 #include "proctor/log.hpp"
 #include "proctor/manager.hpp"

@@ -41,8 +41,9 @@ std::vector<std::string> sorted_names() {
 } // namespace
 
 void register_task(std::string name, const void* address, task_runner run,
-                   task_caller call) {
-  entries<task_entry>().push_back(task_entry{std::move(name), address, run, call});
+                   task_caller call, result_inliner inline_result) {
+  entries<task_entry>().push_back(
+    task_entry{std::move(name), address, run, call, inline_result});
 }
 
 const task_entry* find_task(const void* address) noexcept {

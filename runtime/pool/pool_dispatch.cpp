@@ -34,9 +34,10 @@ void pool_core::enqueue(std::shared_ptr<result_state>& result, std::vector<chunk
 void pool_core::starts_running(std::uint64_t id) {
   auto& task = tasks_.at(id);
   ++task.runs;
-  if (!options_.task_timeout)
+  auto limit = task.work.timeout ? task.work.timeout : options_.task_timeout;
+  if (!limit)
     return;
-  task.timer = task_timer{rt_.io(), *options_.task_timeout,
+  task.timer = task_timer{rt_.io(), *limit,
                           [core = weak_from_this(), id, run = task.runs] {
                             if (auto self = core.lock()) {
                               {

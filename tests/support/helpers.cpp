@@ -223,6 +223,7 @@ int small_shared_helper(runtime& rt, const std::vector<std::string>& args);
 int manager_server_helper(runtime& rt, const std::vector<std::string>& args);
 int manager_worker_helper(runtime& rt, const std::vector<std::string>& args);
 int node_master_helper(runtime& rt, const std::vector<std::string>& args);
+int jobs_master_helper(runtime& rt, const std::vector<std::string>& args);
 
 std::optional<int> run_helper(int argc, char** argv) {
   if (argc < 3 || std::string_view{argv[1]} != "--helper")
@@ -234,7 +235,7 @@ std::optional<int> run_helper(int argc, char** argv) {
     {"small_shared", small_shared_helper},
     {"pipe_listen", pipe_listen_helper},
     {"manager_server", manager_server_helper}, {"manager_worker", manager_worker_helper},
-    {"node_master", node_master_helper}};
+    {"node_master", node_master_helper}, {"jobs_master", jobs_master_helper}};
   auto i = helpers.find(argv[2]);
   if (i == helpers.end()) {
     std::fprintf(stderr, "no helper %s\n", argv[2]);

@@ -55,6 +55,8 @@ const char* to_string(errc x) noexcept {
     case errc::resource_exhausted: return "resource_exhausted";
     case errc::no_such_block: return "no_such_block";
     case errc::store_failed: return "store_failed";
+    case errc::job_dead: return "job_dead";
+    case errc::no_such_job: return "no_such_job";
   }
   return "unknown";
 }

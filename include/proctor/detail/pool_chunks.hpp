@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -30,6 +31,8 @@ struct chunk {
   bool no_retry = false; ///< run at most once (pool::no_retry)
   /// The shared memory of the proctor::bytes among the arguments.
   segment_refs segments;
+  /// Its own limit per run, instead of the pool's task_timeout (a job's).
+  std::optional<std::chrono::milliseconds> timeout;
 };
 
 /// Encodes each element of `range` as the argument tuple of Fn, `chunksize`

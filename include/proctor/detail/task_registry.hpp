@@ -30,15 +30,21 @@ using task_runner = int (*)(std::string_view args);
 using task_caller = std::vector<char> (*)(std::string_view args, std::uint32_t count,
                                           segment_source& in, segment_sink& out);
 
+/// Re-encodes one result of a task with its shared memory inline, so that
+/// it can be kept apart from the memory (a durable job's result).
+using result_inliner = std::vector<char> (*)(const std::vector<char>& bytes,
+                                             const segment_refs& refs);
+
 struct task_entry {
   std::string name;
   const void* address;
   task_runner run;
   task_caller call;
+  result_inliner inline_result;
 };
 
 void register_task(std::string name, const void* address, task_runner run,
-                   task_caller call);
+                   task_caller call, result_inliner inline_result);
 
 /// nullptr if no PROCTOR_TASK registered the function at `address`.
 const task_entry* find_task(const void* address) noexcept;
@@ -187,9 +193,22 @@ std::vector<char> call_task(std::string_view bytes, std::uint32_t count,
 }
 
 template <auto Fn>
+std::vector<char> inline_result(const std::vector<char>& bytes, const segment_refs& refs) {
+  using result = typename function_traits<decltype(Fn)>::result;
+  if constexpr (std::is_void_v<result>) {
+    return bytes;
+  } else {
+    refs_source shared{refs, 0, refs.size()};
+    auto value = decode_value<result>(bytes, &shared);
+    return encode_value(value); // no sink in scope: shared memory goes inline
+  }
+}
+
+template <auto Fn>
 struct task_registrar {
   explicit task_registrar(const char* name) {
-    register_task(name, reinterpret_cast<const void*>(Fn), &run_task<Fn>, &call_task<Fn>);
+    register_task(name, reinterpret_cast<const void*>(Fn), &run_task<Fn>, &call_task<Fn>,
+                  &inline_result<Fn>);
   }
 };
 

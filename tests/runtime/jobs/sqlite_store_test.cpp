@@ -1,7 +1,7 @@
 // The SQLite job store: what it commits is there after a reopen, a result
 // is recorded once, a given-up attempt cannot finish, failures retry then
 // go dead, and a master's death puts its running jobs back.
-#include "runtime/jobs/sqlite_store.hpp"
+#include "runtime/jobs/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -79,9 +79,9 @@ TEST(sqlite_store, a_result_is_recorded_once_and_only_by_the_running_attempt) {
   ASSERT_EQ(taken.size(), 1u);
   EXPECT_EQ(taken[0].attempt, 1u);
   std::vector<char> result{'4', '2'};
-  EXPECT_FALSE(s.finish(id, 2, result)); // an attempt that is not running
-  EXPECT_TRUE(s.finish(id, 1, result));
-  EXPECT_FALSE(s.finish(id, 1, result)); // done already
+  EXPECT_FALSE(s.finish(id, 2, result, 5)); // an attempt that is not running
+  EXPECT_TRUE(s.finish(id, 1, result, 5));
+  EXPECT_FALSE(s.finish(id, 1, result, 5)); // done already
   EXPECT_EQ(s.get(id)->result, result);
   EXPECT_TRUE(s.claim("master-1", 10, 0).empty());
 }
@@ -92,18 +92,18 @@ TEST(sqlite_store, failures_retry_at_their_time_then_go_dead_and_can_be_requeued
   std::vector<job_spec> jobs{job("f", {}, 2)};
   auto id = s.enqueue(jobs)[0];
   ASSERT_EQ(s.claim("m", 1, 0).size(), 1u);
-  EXPECT_TRUE(s.fail(id, 1, "boom", 1000));
+  EXPECT_TRUE(s.fail(id, 1, "boom", 1000, false, 5));
   EXPECT_TRUE(s.claim("m", 1, 999).empty()); // not due yet
   auto again = s.claim("m", 1, 1000);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].attempt, 2u);
-  EXPECT_TRUE(s.fail(id, 2, "boom again", 2000));
+  EXPECT_TRUE(s.fail(id, 2, "boom again", 2000, false, 5));
   auto dead = s.get(id);
   EXPECT_EQ(dead->state, job_state::dead);
   EXPECT_EQ(dead->error, "boom again");
   EXPECT_EQ(s.counts().dead, 1u);
-  EXPECT_TRUE(s.requeue(id));
-  EXPECT_FALSE(s.requeue(id)); // not dead any more
+  EXPECT_TRUE(s.requeue(id, 2000));
+  EXPECT_FALSE(s.requeue(id, 2000)); // not dead any more
   EXPECT_EQ(s.claim("m", 1, 2000).size(), 1u);
 }
 
@@ -117,14 +117,16 @@ TEST(sqlite_store, a_dead_masters_running_jobs_are_queued_again) {
     EXPECT_EQ(s.claim("master-1", 2, 0).size(), 2u);
   }
   sqlite_store s{file.path};
-  EXPECT_EQ(s.resume("master-2"), 2u);
+  EXPECT_EQ(s.running_owners(), std::vector<std::string>{"master-1"});
+  EXPECT_EQ(s.release("master-1", 5), 2u);
   // "a" runs again; "b" had its last attempt and is dead; "c" never ran.
   EXPECT_EQ(s.get(ids[0])->state, job_state::queued);
   EXPECT_EQ(s.get(ids[1])->state, job_state::dead);
   EXPECT_EQ(s.counts().queued, 2u);
   auto taken = s.claim("master-2", 10, 0);
   EXPECT_EQ(taken.size(), 2u);
-  EXPECT_EQ(s.resume("master-2"), 0u); // its own jobs stay
+  EXPECT_EQ(s.release("master-1", 5), 0u); // the other's jobs stay
+  EXPECT_EQ(s.get(ids[1])->error, "its master ended while it ran");
 }
 
 TEST(sqlite_store, a_file_that_is_not_a_store_is_refused_clearly) {
@@ -140,4 +142,60 @@ TEST(sqlite_store, a_file_that_is_not_a_store_is_refused_clearly) {
     EXPECT_EQ(e.code(), proctor::errc::store_failed);
     EXPECT_NE(std::string{e.what()}.find("not a database"), std::string::npos) << e.what();
   }
+}
+
+TEST(sqlite_store, claims_take_only_known_tasks_by_priority_and_give_back_uncounted) {
+  store_file file;
+  sqlite_store s{file.path};
+  auto low = job("known");
+  auto high = job("known");
+  high.priority = 5;
+  std::vector<job_spec> jobs{low, high, job("unknown")};
+  auto ids = s.enqueue(jobs);
+  s.set_tasks({"known"});
+  EXPECT_EQ(s.next_due(), 0);
+  auto first = s.claim("m", 1, 0);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].id, ids[1]); // the higher priority
+  EXPECT_EQ(s.claim("m", 10, 0).size(), 1u);
+  EXPECT_TRUE(s.claim("m", 10, 0).empty()); // "unknown" is not ours
+  EXPECT_FALSE(s.next_due());
+  EXPECT_TRUE(s.give_back(ids[1], 1));
+  EXPECT_FALSE(s.give_back(ids[1], 1)); // not running any more
+  auto again = s.claim("m", 10, 0);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 1u); // the given-back attempt did not count
+}
+
+TEST(sqlite_store, a_transaction_commits_all_or_nothing) {
+  store_file file;
+  sqlite_store s{file.path};
+  std::vector<job_spec> jobs{job("a")};
+  EXPECT_THROW(s.transact([&] {
+    s.enqueue(jobs);
+    throw std::runtime_error{"no"};
+  }),
+               std::runtime_error);
+  EXPECT_EQ(s.counts().queued, 0u);
+  s.transact([&] {
+    s.enqueue(jobs);
+    s.enqueue(jobs);
+  });
+  EXPECT_EQ(s.counts().queued, 2u);
+}
+
+TEST(sqlite_store, done_jobs_expire_and_dead_ones_only_when_asked) {
+  store_file file;
+  sqlite_store s{file.path};
+  std::vector<job_spec> jobs{job("a"), job("b")};
+  auto ids = s.enqueue(jobs);
+  s.claim("m", 2, 0);
+  EXPECT_TRUE(s.finish(ids[0], 1, {}, 100));
+  EXPECT_TRUE(s.fail(ids[1], 1, "no", 0, false, 100));
+  EXPECT_EQ(s.get(ids[0])->result.size(), 0u);
+  EXPECT_EQ(s.purge(100, true), 0u); // finished at 100, not before
+  EXPECT_EQ(s.purge(101, false), 1u);
+  EXPECT_EQ(s.list(job_state::dead, 0, 10).size(), 1u);
+  EXPECT_EQ(s.purge(101, true), 1u);
+  EXPECT_FALSE(s.get(ids[1]));
 }

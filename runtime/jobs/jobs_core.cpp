@@ -1,0 +1,337 @@
+#include "runtime/jobs/jobs_core.hpp"
+
+#include <algorithm>
+
+#include "proctor/detail/result_state.hpp"
+#include "runtime/jobs/local_owner.hpp"
+#include "runtime/jobs/sqlite/sqlite_store.hpp"
+#include "transport/base/log.hpp"
+
+namespace proctor::internal {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+/// How often the store is looked at for what other processes did (new
+/// jobs, results), when nothing here wakes the store thread first.
+constexpr milliseconds poll_span{20};
+/// How often owners that ended are looked for, and results expire.
+constexpr std::chrono::seconds housekeeping_span{1};
+constexpr std::chrono::seconds purge_span{60};
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// The outcome of attempt `attempt` of job `id`, as the pool's `s` holds it.
+job_outcome outcome_of(const result_state& s, const task_entry* entry, std::uint64_t id,
+                       std::uint32_t attempt) {
+  job_outcome o;
+  o.id = id;
+  o.attempt = attempt;
+  auto& part = s.at(0);
+  if (part.failure) {
+    o.code = part.failure->code;
+    o.error = (part.failure->type.empty() ? std::string{to_string(o.code)} : part.failure->type)
+              + ": " + part.failure->what;
+    return o;
+  }
+  try {
+    // A result in shared memory is kept apart from it, in the store.
+    o.result = part.segments.empty() ? part.bytes : entry->inline_result(part.bytes, part.segments);
+    o.ok = true;
+  } catch (const error& e) {
+    o.code = e.code();
+    o.error = std::string{"proctor::error: "} + e.what();
+  }
+  return o;
+}
+
+job_outcome failed_outcome(const claimed_job& job, errc code, std::string why) {
+  job_outcome o;
+  o.id = job.id;
+  o.attempt = job.attempt;
+  o.code = code;
+  o.error = std::move(why);
+  return o;
+}
+
+} // namespace
+
+jobs_core::jobs_core(runtime& rt, jobs_options options)
+  : options_(std::move(options)), box_(std::make_shared<mailbox>()),
+    jitter_(static_cast<std::minstd_rand::result_type>(std::random_device{}())) {
+  store_ = std::make_unique<sqlite_store>(options_.store, options_.durable_sync);
+  if (options_.run) {
+    owner_ = local_owner();
+    store_->set_tasks(task_names());
+    pool_ = std::make_unique<pool>(rt, options_.pool);
+    concurrency_ = options_.concurrency != 0 ? options_.concurrency : 2 * pool_->processes();
+  }
+  thread_ = std::thread{[this] { loop(); }};
+}
+
+jobs_core::~jobs_core() {
+  {
+    std::lock_guard<std::mutex> guard{box_->mtx};
+    box_->stopping = true;
+  }
+  box_->wake.notify_all();
+  thread_.join();
+}
+
+void jobs_core::call(std::function<void(job_store&)> work) {
+  auto r = std::make_shared<request>();
+  r->work = std::move(work);
+  std::unique_lock<std::mutex> lock{box_->mtx};
+  if (box_->stopping)
+    throw error(errc::invalid_state, "proctor: the jobs are stopping");
+  box_->requests.push_back(r);
+  box_->wake.notify_one();
+  // The store answers within its busy timeout, or throws; no deadline here.
+  box_->answered.wait(lock, [&] { return r->done; });
+  if (r->failure)
+    std::rethrow_exception(r->failure);
+}
+
+void jobs_core::wait_change(steady_clock::time_point until) {
+  std::unique_lock<std::mutex> lock{box_->mtx};
+  auto seen = box_->epoch;
+  box_->answered.wait_until(lock, std::min(until, steady_clock::now() + 5 * poll_span),
+                            [&] { return box_->epoch != seen || box_->stopped; });
+}
+
+void jobs_core::bump() {
+  {
+    std::lock_guard<std::mutex> guard{box_->mtx};
+    ++box_->epoch;
+  }
+  box_->answered.notify_all();
+}
+
+milliseconds jobs_core::backoff_for(std::uint32_t failed) {
+  auto base = options_.backoff;
+  for (std::uint32_t i = 1; i < failed && base < options_.max_backoff; ++i)
+    base *= 2;
+  base = std::min(base, options_.max_backoff);
+  if (base.count() < 2)
+    return base;
+  std::uniform_int_distribution<std::int64_t> pick{base.count() / 2, base.count()};
+  return milliseconds{pick(jitter_)};
+}
+
+void jobs_core::loop() {
+  while (true) {
+    std::vector<std::shared_ptr<request>> requests;
+    std::vector<job_outcome> outcomes;
+    bool stopping = false;
+    {
+      auto now = steady_clock::now();
+      auto until = now + poll_span;
+      if (options_.run && !broken_ && running_.size() < concurrency_ && next_due_)
+        until = std::min(until, now + milliseconds{std::max<std::int64_t>(
+                                  0, *next_due_ - wall_ms())});
+      std::unique_lock<std::mutex> lock{box_->mtx};
+      box_->wake.wait_until(lock, until, [&] {
+        return !box_->requests.empty() || !box_->outcomes.empty() || box_->stopping;
+      });
+      requests.swap(box_->requests);
+      outcomes.swap(box_->outcomes);
+      stopping = box_->stopping;
+    }
+    if (!requests.empty() || !outcomes.empty())
+      commit(requests, outcomes);
+    if (stopping)
+      break;
+    try {
+      if (store_->changed_elsewhere()) {
+        dirty_ = true;
+        bump();
+      }
+      if (options_.run) {
+        housekeeping(steady_clock::now());
+        take_jobs(wall_ms());
+      }
+    } catch (const std::exception& e) {
+      log("jobs", log_level::error, "the store failed: ", e.what(), "; trying again");
+      std::this_thread::sleep_for(10 * poll_span);
+    }
+  }
+  shut_down();
+}
+
+void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
+                       std::vector<job_outcome>& outcomes) {
+  auto now = wall_ms();
+  try {
+    store_->transact([&] {
+      for (auto& r : requests)
+        r->work(*store_);
+      for (auto& o : outcomes)
+        record(o, now);
+    });
+    for (auto& o : outcomes)
+      running_.erase(o.id);
+    outcomes.clear();
+  } catch (const std::exception&) {
+    // One at a time, so that what fails fails alone.
+    for (auto& r : requests)
+      try {
+        store_->transact([&] { r->work(*store_); });
+      } catch (...) {
+        r->failure = std::current_exception();
+      }
+    std::vector<job_outcome> kept;
+    for (auto& o : outcomes)
+      try {
+        store_->transact([&] { record(o, now); });
+        running_.erase(o.id);
+      } catch (const std::exception& e) {
+        log("jobs", log_level::error, "cannot record job ", o.id, ": ", e.what(),
+            "; trying again");
+        kept.push_back(std::move(o));
+      }
+    outcomes.swap(kept);
+  }
+  dirty_ = true;
+  {
+    std::lock_guard<std::mutex> guard{box_->mtx};
+    for (auto& r : requests)
+      r->done = true;
+    ++box_->epoch;
+    // Outcomes the store refused wait for the next round, not lost.
+    for (auto& o : outcomes)
+      box_->outcomes.push_back(std::move(o));
+  }
+  box_->answered.notify_all();
+  if (!outcomes.empty())
+    std::this_thread::sleep_for(10 * poll_span);
+}
+
+void jobs_core::record(const job_outcome& o, std::int64_t now_ms) {
+  if (o.ok) {
+    if (!store_->finish(o.id, o.attempt, o.result, now_ms))
+      log("jobs", log_level::warning, "job ", o.id, ": the result of attempt ", o.attempt,
+          " came after that attempt was given up; refused");
+    return;
+  }
+  if (o.code == errc::pool_terminated || o.code == errc::pool_broken) {
+    // Not the job's doing: it goes back unrun.
+    store_->give_back(o.id, o.attempt);
+    return;
+  }
+  // A task that does not decode its arguments will not on another attempt.
+  bool final = o.code == errc::bad_argument || o.code == errc::unregistered_task;
+  store_->fail(o.id, o.attempt, o.error, now_ms + backoff_for(o.attempt).count(), final, now_ms);
+}
+
+void jobs_core::take_jobs(std::int64_t now_ms) {
+  if (broken_ || running_.size() >= concurrency_)
+    return;
+  if (!dirty_ && !(next_due_ && *next_due_ <= now_ms))
+    return;
+  auto taken = store_->claim(owner_, concurrency_ - running_.size(), now_ms);
+  for (auto& job : taken)
+    dispatch(std::move(job));
+  dirty_ = false;
+  next_due_ = store_->next_due();
+}
+
+void jobs_core::dispatch(claimed_job job) {
+  auto* entry = find_task(job.task);
+  running_[job.id] = job.attempt;
+  if (entry == nullptr) {
+    // claim() takes only the tasks registered here; a store shared with
+    // another program could still name one that this one lacks.
+    std::lock_guard<std::mutex> guard{box_->mtx};
+    box_->outcomes.push_back(failed_outcome(job, errc::unregistered_task,
+                                            "proctor::error: no task " + job.task
+                                              + " in this program"));
+    return;
+  }
+  chunk work;
+  work.entry = entry;
+  work.count = 1;
+  work.args.assign(job.args.begin(), job.args.end());
+  if (job.timeout_ms > 0)
+    work.timeout = milliseconds{job.timeout_ms};
+  auto state = std::make_shared<result_state>(std::vector<std::size_t>{1});
+  state->on_done([box = box_, entry, id = job.id, attempt = job.attempt](const result_state& s) {
+    auto o = outcome_of(s, entry, id, attempt);
+    {
+      std::lock_guard<std::mutex> guard{box->mtx};
+      box->outcomes.push_back(std::move(o));
+    }
+    box->wake.notify_one();
+  });
+  std::vector<chunk> one;
+  one.push_back(std::move(work));
+  try {
+    pool_->submit(state, std::move(one));
+  } catch (const error& e) {
+    log("jobs", log_level::error, "the pool takes no more jobs: ", e.what());
+    broken_ = true;
+    std::lock_guard<std::mutex> guard{box_->mtx};
+    box_->outcomes.push_back(failed_outcome(job, errc::pool_broken, e.what()));
+  }
+}
+
+void jobs_core::housekeeping(steady_clock::time_point now) {
+  if (now < next_housekeeping_)
+    return;
+  next_housekeeping_ = now + housekeeping_span;
+  auto wall = wall_ms();
+  for (auto& owner : store_->running_owners())
+    if (owner != owner_ && !local_owner_alive(owner))
+      if (auto n = store_->release(owner, wall); n > 0) {
+        log("jobs", log_level::info, n, " jobs of a master that ended (", owner,
+            ") run again");
+        dirty_ = true;
+      }
+  if (now >= next_purge_) {
+    next_purge_ = now + purge_span;
+    store_->purge(wall - options_.keep_results.count(), false);
+  }
+}
+
+void jobs_core::shut_down() {
+  // The pool ends first: what it finished is recorded, what it was running
+  // comes back as pool_terminated and goes back to the queue.
+  pool_.reset();
+  std::vector<std::shared_ptr<request>> requests;
+  std::vector<job_outcome> outcomes;
+  {
+    std::lock_guard<std::mutex> guard{box_->mtx};
+    requests.swap(box_->requests);
+    outcomes.swap(box_->outcomes);
+  }
+  auto now = wall_ms();
+  for (auto& o : outcomes)
+    try {
+      store_->transact([&] { record(o, now); });
+      running_.erase(o.id);
+    } catch (const std::exception& e) {
+      log("jobs", log_level::error, "cannot record job ", o.id, " while stopping: ", e.what());
+    }
+  // Jobs whose outcome never came: back to the queue unrun.
+  for (auto& [id, attempt] : running_)
+    try {
+      store_->give_back(id, attempt);
+    } catch (const std::exception& e) {
+      log("jobs", log_level::error, "cannot give job ", id, " back while stopping: ", e.what());
+    }
+  running_.clear();
+  std::lock_guard<std::mutex> guard{box_->mtx};
+  for (auto& r : requests) {
+    r->failure = std::make_exception_ptr(error(errc::invalid_state, "proctor: the jobs are stopping"));
+    r->done = true;
+  }
+  box_->stopped = true;
+  box_->answered.notify_all();
+}
+
+} // namespace proctor::internal

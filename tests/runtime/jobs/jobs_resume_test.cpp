@@ -1,0 +1,164 @@
+// A master killed with SIGKILL in the middle of ten thousand durable jobs:
+// started again on the same store it runs every job that was not done,
+// records each result once, and runs none that was done before it died.
+// A master still alive on the store takes over a dead one's jobs too.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proctor/jobs.hpp"
+#include "tests/runtime/jobs/jobs_tasks.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/runtime.hpp"
+#include "tests/support/subprocess.hpp"
+
+using namespace proctor::testing;
+using namespace std::chrono_literals;
+using proctor::job_state;
+using proctor::jobs;
+using proctor::jobs_options;
+
+namespace {
+
+constexpr auto limit = std::chrono::milliseconds{5min};
+
+struct master_dir {
+  std::string path = make_temp_dir();
+  std::string store = path + "/jobs.db";
+  std::string log = path + "/log";
+
+  ~master_dir() {
+    std::filesystem::remove_all(path);
+  }
+
+  std::vector<std::string> env() const {
+    return {"PROCTOR_TEST_JOBS_LOG=" + log};
+  }
+
+  jobs_options client() const {
+    jobs_options o;
+    o.store = store;
+    o.run = false;
+    return o;
+  }
+};
+
+/// Kills `master` and waits until it and its workers are gone, so that no
+/// job of theirs is still running.
+void kill_master(subprocess& master) {
+  auto workers = children_of(master.pid());
+  ASSERT_EQ(::kill(master.pid(), SIGKILL), 0);
+  ASSERT_TRUE(master.wait(30s));
+  for (auto pid : workers)
+    ASSERT_TRUE(eventually([&] { return process_gone(pid); })) << pid;
+}
+
+/// The job number (its key "n/N") of every job in `state`.
+std::set<int> numbers_in(jobs& j, job_state state) {
+  std::set<int> out;
+  std::uint64_t after = 0;
+  while (true) {
+    auto page = j.list(state, after, 1000);
+    if (page.empty())
+      return out;
+    for (auto& info : page)
+      out.insert(std::stoi(info.key.substr(2)));
+    after = page.back().id;
+  }
+}
+
+/// How often each number ran, after the line `from` of the log.
+std::map<int, int> runs_after(const std::string& log, std::size_t from) {
+  std::ifstream in{log};
+  std::map<int, int> runs;
+  std::size_t i = 0;
+  for (std::string line; std::getline(in, line); ++i)
+    if (i >= from && line != "--")
+      ++runs[std::stoi(line)];
+  return runs;
+}
+
+std::size_t lines_of(const std::string& log) {
+  std::ifstream in{log};
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    ++n;
+  return n;
+}
+
+/// Every job of the `n` done, with its own result, and nothing else left.
+void expect_all_done(jobs& client, int n) {
+  auto c = client.counts();
+  EXPECT_EQ(c.done, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(c.queued + c.running + c.dead, 0u);
+  std::uint64_t after = 0;
+  int checked = 0;
+  while (true) {
+    auto page = client.list(job_state::done, after, 1000);
+    if (page.empty())
+      break;
+    for (auto& info : page) {
+      auto k = std::stoi(info.key.substr(2));
+      EXPECT_EQ(client.result<int>(info.id, 30s), k * k) << k;
+      ++checked;
+    }
+    after = page.back().id;
+  }
+  EXPECT_EQ(checked, n);
+}
+
+} // namespace
+
+TEST(durable_jobs_resume, a_master_killed_halfway_is_started_again_and_finishes_the_rest) {
+  constexpr int n = 10000;
+  master_dir dir;
+  jobs client{test_runtime(), dir.client()};
+  {
+    subprocess first{helper_argv("jobs_master", {dir.store, "submit", std::to_string(n)}),
+                     dir.env()};
+    ASSERT_TRUE(first.wait_for_lines(1, limit)) << first.err();
+    ASSERT_TRUE(eventually([&] { return client.counts().done >= 1000; }, limit));
+    kill_master(first);
+  }
+  auto done_before = numbers_in(client, job_state::done);
+  ASSERT_LT(done_before.size(), static_cast<std::size_t>(n)) << "nothing left to resume";
+  EXPECT_GT(client.counts().running, 0u); // the dead master's, until resumed
+  auto resumed_from = lines_of(dir.log);
+
+  subprocess second{helper_argv("jobs_master", {dir.store, "run"}), dir.env()};
+  ASSERT_EQ(second.wait(limit), 0) << second.err();
+  expect_all_done(client, n);
+  auto runs = runs_after(dir.log, resumed_from);
+  for (auto k : done_before)
+    EXPECT_EQ(runs.count(k), 0u) << k << " ran again after it was done";
+  for (int k = 0; k < n; ++k)
+    if (!done_before.contains(k))
+      EXPECT_EQ(runs[k], 1) << k;
+}
+
+TEST(durable_jobs_resume, a_live_master_takes_over_a_dead_ones_jobs) {
+  constexpr int n = 2000;
+  master_dir dir;
+  jobs client{test_runtime(), dir.client()};
+  subprocess first{helper_argv("jobs_master", {dir.store, "submit", std::to_string(n)}),
+                   dir.env()};
+  ASSERT_TRUE(first.wait_for_lines(1, limit)) << first.err();
+  ASSERT_TRUE(eventually([&] { return client.counts().done >= 100; }, limit));
+  // A second master comes while the first one runs, then the first dies.
+  // (Its workers log nothing: they were started before this test.)
+  jobs_options o;
+  o.store = dir.store;
+  o.pool.processes = 1;
+  jobs second{test_runtime(), o};
+  kill_master(first);
+  EXPECT_TRUE(second.wait_idle(limit));
+  expect_all_done(client, n);
+}
