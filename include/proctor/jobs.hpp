@@ -152,7 +152,7 @@ public:
   std::uint64_t submit(const job_options& options, R (*fn)(Ps...), Ts&&... args) {
     std::vector<internal::job_call> one;
     one.push_back(internal::bind_job(fn, std::forward<Ts>(args)...));
-    return submit_calls(std::move(one), options).front();
+    return submit_calls(std::move(one), options, false).front();
   }
 
   /// fn(x) for every x of `range`, all in one transaction; their ids, in
@@ -163,7 +163,7 @@ public:
     std::vector<internal::job_call> calls;
     for (auto&& x : range)
       calls.push_back(internal::bind_job(fn, x));
-    return submit_calls(std::move(calls), options);
+    return submit_calls(std::move(calls), options, true);
   }
 
   /// The result of job `id`, once done, waiting at most `timeout`. Throws
@@ -197,7 +197,7 @@ public:
 
 private:
   std::vector<std::uint64_t> submit_calls(std::vector<internal::job_call> calls,
-                                          const job_options& options);
+                                          const job_options& options, bool each);
   std::vector<char> result_bytes(std::uint64_t id, std::chrono::milliseconds timeout);
 
   std::unique_ptr<internal::jobs_core> core_;

@@ -28,6 +28,8 @@ struct job_spec {
 /// A job taken to run by one owner (a master's run), with its attempt.
 struct claimed_job {
   std::uint64_t id = 0;
+  std::int32_t priority = 0;
+  std::int64_t run_at_ms = 0;
   std::string task;
   std::vector<char> args;
   std::uint32_t attempt = 0; ///< 1 for the first run
@@ -71,8 +73,9 @@ public:
   virtual ~job_store();
 
   /// Runs `work` in one transaction (group commit): its calls join it, and
-  /// an exception rolls all of them back.
-  virtual void transact(const std::function<void()>& work) = 0;
+  /// an exception rolls all of them back. Without `writes`, it only reads
+  /// (and takes no write lock first).
+  virtual void transact(const std::function<void()>& work, bool writes = true) = 0;
 
   /// Records `jobs` and returns their ids, in order: an existing job's id
   /// for a key already recorded.
@@ -82,7 +85,8 @@ public:
   virtual void set_tasks(const std::vector<std::string>& names) = 0;
 
   /// Takes up to `max` queued jobs due at `now_ms`, highest priority
-  /// first, for `owner`: each is running, its attempt counted.
+  /// first, for `owner`: each is running, its attempt counted. In the order
+  /// they are to run: priority, then due time, then id.
   virtual std::vector<claimed_job> claim(std::string_view owner, std::size_t max,
                                          std::int64_t now_ms) = 0;
 
@@ -124,7 +128,8 @@ public:
 
   virtual std::optional<job_record> get(std::uint64_t id) = 0;
 
-  /// Up to `max` jobs in `state`, oldest first, from id `after` on.
+  /// Up to `max` jobs in `state`, oldest first, from id `after` on; without
+  /// their results.
   virtual std::vector<job_record> list(job_state state, std::uint64_t after,
                                        std::size_t max) = 0;
 

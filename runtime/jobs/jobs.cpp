@@ -60,7 +60,7 @@ jobs::jobs(runtime& rt, jobs_options options) {
 jobs::~jobs() = default;
 
 std::vector<std::uint64_t> jobs::submit_calls(std::vector<internal::job_call> calls,
-                                              const job_options& options) {
+                                              const job_options& options, bool each) {
   auto now = ms_since_epoch(system_clock::now());
   std::vector<internal::job_spec> specs(calls.size());
   for (std::size_t i = 0; i < calls.size(); ++i) {
@@ -68,7 +68,7 @@ std::vector<std::uint64_t> jobs::submit_calls(std::vector<internal::job_call> ca
     spec.task = std::move(calls[i].task);
     spec.args = std::move(calls[i].args);
     if (!options.key.empty())
-      spec.key = calls.size() == 1 ? options.key : options.key + "/" + std::to_string(i);
+      spec.key = each ? options.key + "/" + std::to_string(i) : options.key;
     spec.priority = options.priority;
     spec.run_at_ms = options.run_at == system_clock::time_point{}
                        ? now
@@ -77,7 +77,7 @@ std::vector<std::uint64_t> jobs::submit_calls(std::vector<internal::job_call> ca
     spec.timeout_ms = options.timeout ? std::max<std::int64_t>(options.timeout->count(), 1) : 0;
   }
   std::vector<std::uint64_t> ids;
-  core_->call([&](job_store& s) { ids = s.enqueue(specs); });
+  core_->call([&](job_store& s) { ids = s.enqueue(specs); }, true);
   return ids;
 }
 
@@ -85,7 +85,7 @@ std::vector<char> jobs::result_bytes(std::uint64_t id, milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     std::optional<internal::job_record> r;
-    core_->call([&](job_store& s) { r = s.get(id); });
+    core_->call([&](job_store& s) { r = s.get(id); }, false);
     if (!r)
       no_such_job(id);
     if (r->state == internal::job_state::done)
@@ -102,7 +102,7 @@ std::vector<char> jobs::result_bytes(std::uint64_t id, milliseconds timeout) {
 
 job_info jobs::status(std::uint64_t id) {
   std::optional<internal::job_record> r;
-  core_->call([&](job_store& s) { r = s.get(id); });
+  core_->call([&](job_store& s) { r = s.get(id); }, false);
   if (!r)
     no_such_job(id);
   return info_of(*r);
@@ -112,7 +112,7 @@ std::vector<job_info> jobs::list(job_state state, std::uint64_t after, std::size
   std::vector<internal::job_record> rows;
   core_->call([&](job_store& s) {
     rows = s.list(static_cast<internal::job_state>(state), after, max);
-  });
+  }, false);
   std::vector<job_info> out;
   out.reserve(rows.size());
   for (auto& r : rows)
@@ -122,7 +122,7 @@ std::vector<job_info> jobs::list(job_state state, std::uint64_t after, std::size
 
 job_counts jobs::counts() {
   internal::job_counts c;
-  core_->call([&](job_store& s) { c = s.counts(); });
+  core_->call([&](job_store& s) { c = s.counts(); }, false);
   job_counts out{c.queued, c.running, c.done, c.dead, milliseconds{0}};
   auto now = ms_since_epoch(system_clock::now());
   if (c.queued > 0 && c.oldest_due_ms < now)
@@ -132,14 +132,15 @@ job_counts jobs::counts() {
 
 bool jobs::retry(std::uint64_t id) {
   bool again = false;
-  core_->call([&](job_store& s) { again = s.requeue(id, ms_since_epoch(system_clock::now())); });
+  core_->call([&](job_store& s) { again = s.requeue(id, ms_since_epoch(system_clock::now())); },
+              true);
   return again;
 }
 
 std::uint64_t jobs::purge(milliseconds age, bool dead) {
   std::uint64_t n = 0;
   auto before = ms_since_epoch(system_clock::now()) - age.count();
-  core_->call([&](job_store& s) { n = s.purge(before, dead); });
+  core_->call([&](job_store& s) { n = s.purge(before, dead); }, true);
   return n;
 }
 

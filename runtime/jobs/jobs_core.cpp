@@ -20,6 +20,12 @@ constexpr milliseconds poll_span{20};
 /// How often owners that ended are looked for, and results expire.
 constexpr std::chrono::seconds housekeeping_span{1};
 constexpr std::chrono::seconds purge_span{60};
+/// A job's own timeout at most (a longer one in the store is cut to it).
+constexpr milliseconds longest_timeout{std::chrono::hours{24 * 30}};
+/// Times the store may refuse to record an outcome before the job is
+/// failed for good instead, and before even that is given up.
+constexpr std::uint32_t refusals_until_failed = 3;
+constexpr std::uint32_t refusals_until_dropped = 6;
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<milliseconds>(
@@ -47,6 +53,12 @@ job_outcome outcome_of(const result_state& s, const task_entry* entry, std::uint
   } catch (const error& e) {
     o.code = e.code();
     o.error = std::string{"proctor::error: "} + e.what();
+  } catch (const std::exception& e) {
+    o.code = errc::malformed_payload;
+    o.error = std::string{"the result cannot be stored: "} + e.what();
+  } catch (...) {
+    o.code = errc::malformed_payload;
+    o.error = "the result cannot be stored";
   }
   return o;
 }
@@ -84,9 +96,10 @@ jobs_core::~jobs_core() {
   thread_.join();
 }
 
-void jobs_core::call(std::function<void(job_store&)> work) {
+void jobs_core::call(std::function<void(job_store&)> work, bool writes) {
   auto r = std::make_shared<request>();
   r->work = std::move(work);
+  r->writes = writes;
   std::unique_lock<std::mutex> lock{box_->mtx};
   if (box_->stopping)
     throw error(errc::invalid_state, "proctor: the jobs are stopping");
@@ -132,9 +145,11 @@ void jobs_core::loop() {
     {
       auto now = steady_clock::now();
       auto until = now + poll_span;
+      // A due time from the store is clamped before it meets the clock: it
+      // may be anything.
       if (options_.run && !broken_ && running_.size() < concurrency_ && next_due_)
-        until = std::min(until, now + milliseconds{std::max<std::int64_t>(
-                                  0, *next_due_ - wall_ms())});
+        until = std::min(until, now + milliseconds{std::clamp<std::int64_t>(
+                                        *next_due_ - wall_ms(), 0, poll_span.count())});
       std::unique_lock<std::mutex> lock{box_->mtx};
       box_->wake.wait_until(lock, until, [&] {
         return !box_->requests.empty() || !box_->outcomes.empty() || box_->stopping;
@@ -167,21 +182,26 @@ void jobs_core::loop() {
 void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
                        std::vector<job_outcome>& outcomes) {
   auto now = wall_ms();
+  bool writes = !outcomes.empty();
+  for (auto& r : requests)
+    writes = writes || r->writes;
   try {
-    store_->transact([&] {
-      for (auto& r : requests)
-        r->work(*store_);
-      for (auto& o : outcomes)
-        record(o, now);
-    });
+    store_->transact(
+      [&] {
+        for (auto& r : requests)
+          r->work(*store_);
+        for (auto& o : outcomes)
+          record(o, now);
+      },
+      writes);
     for (auto& o : outcomes)
-      running_.erase(o.id);
+      settled(o);
     outcomes.clear();
   } catch (const std::exception&) {
     // One at a time, so that what fails fails alone.
     for (auto& r : requests)
       try {
-        store_->transact([&] { r->work(*store_); });
+        store_->transact([&] { r->work(*store_); }, r->writes);
       } catch (...) {
         r->failure = std::current_exception();
       }
@@ -189,20 +209,23 @@ void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
     for (auto& o : outcomes)
       try {
         store_->transact([&] { record(o, now); });
-        running_.erase(o.id);
+        settled(o);
       } catch (const std::exception& e) {
-        log("jobs", log_level::error, "cannot record job ", o.id, ": ", e.what(),
-            "; trying again");
-        kept.push_back(std::move(o));
+        if (auto again = refused(std::move(o), e.what()))
+          kept.push_back(std::move(*again));
       }
     outcomes.swap(kept);
   }
-  dirty_ = true;
+  if (writes)
+    dirty_ = true;
   {
     std::lock_guard<std::mutex> guard{box_->mtx};
     for (auto& r : requests)
       r->done = true;
-    ++box_->epoch;
+    // Only a change wakes the waiters: a read waking them would have them
+    // read again, and wake each other for ever.
+    if (writes)
+      ++box_->epoch;
     // Outcomes the store refused wait for the next round, not lost.
     for (auto& o : outcomes)
       box_->outcomes.push_back(std::move(o));
@@ -210,6 +233,33 @@ void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
   box_->answered.notify_all();
   if (!outcomes.empty())
     std::this_thread::sleep_for(10 * poll_span);
+}
+
+void jobs_core::settled(const job_outcome& o) {
+  // A late outcome of an earlier attempt leaves the running one alone.
+  if (auto at = running_.find(o.id); at != running_.end() && at->second == o.attempt)
+    running_.erase(at);
+}
+
+std::optional<job_outcome> jobs_core::refused(job_outcome o, const std::string& why) {
+  ++o.refusals;
+  if (o.refusals >= refusals_until_dropped) {
+    log("jobs", log_level::error, "cannot record job ", o.id, " at all (", why,
+        "); it runs again once this master ends");
+    return std::nullopt;
+  }
+  if (o.refusals >= refusals_until_failed && (o.ok || o.code != errc::store_failed)) {
+    // A result the store will never take (too large, say) fails the job
+    // for good instead of blocking it.
+    log("jobs", log_level::error, "cannot record job ", o.id, " (", why, "); failing it");
+    o.ok = false;
+    o.result.clear();
+    o.code = errc::store_failed;
+    o.error = "store_failed: its outcome could not be recorded: " + why;
+    return o;
+  }
+  log("jobs", log_level::error, "cannot record job ", o.id, ": ", why, "; trying again");
+  return o;
 }
 
 void jobs_core::record(const job_outcome& o, std::int64_t now_ms) {
@@ -224,8 +274,10 @@ void jobs_core::record(const job_outcome& o, std::int64_t now_ms) {
     store_->give_back(o.id, o.attempt);
     return;
   }
-  // A task that does not decode its arguments will not on another attempt.
-  bool final = o.code == errc::bad_argument || o.code == errc::unregistered_task;
+  // A task that does not decode its arguments will not on another attempt,
+  // nor will a job that cannot be sent or stored.
+  bool final = o.code == errc::bad_argument || o.code == errc::unregistered_task
+               || o.code == errc::frame_too_large || o.code == errc::store_failed;
   store_->fail(o.id, o.attempt, o.error, now_ms + backoff_for(o.attempt).count(), final, now_ms);
 }
 
@@ -235,22 +287,30 @@ void jobs_core::take_jobs(std::int64_t now_ms) {
   if (!dirty_ && !(next_due_ && *next_due_ <= now_ms))
     return;
   auto taken = store_->claim(owner_, concurrency_ - running_.size(), now_ms);
-  for (auto& job : taken)
-    dispatch(std::move(job));
+  for (auto& job : taken) {
+    running_[job.id] = job.attempt;
+    try {
+      dispatch(job);
+    } catch (const std::exception& e) {
+      fail_now(job, errc::remote_error, std::string{"the job cannot be started: "} + e.what());
+    }
+  }
   dirty_ = false;
   next_due_ = store_->next_due();
 }
 
-void jobs_core::dispatch(claimed_job job) {
+void jobs_core::fail_now(const claimed_job& job, errc code, std::string why) {
+  std::lock_guard<std::mutex> guard{box_->mtx};
+  box_->outcomes.push_back(failed_outcome(job, code, std::move(why)));
+}
+
+void jobs_core::dispatch(const claimed_job& job) {
   auto* entry = find_task(job.task);
-  running_[job.id] = job.attempt;
   if (entry == nullptr) {
     // claim() takes only the tasks registered here; a store shared with
     // another program could still name one that this one lacks.
-    std::lock_guard<std::mutex> guard{box_->mtx};
-    box_->outcomes.push_back(failed_outcome(job, errc::unregistered_task,
-                                            "proctor::error: no task " + job.task
-                                              + " in this program"));
+    fail_now(job, errc::unregistered_task, "proctor::error: no task " + job.task
+                                             + " in this program");
     return;
   }
   chunk work;
@@ -258,7 +318,7 @@ void jobs_core::dispatch(claimed_job job) {
   work.count = 1;
   work.args.assign(job.args.begin(), job.args.end());
   if (job.timeout_ms > 0)
-    work.timeout = milliseconds{job.timeout_ms};
+    work.timeout = std::min(milliseconds{job.timeout_ms}, longest_timeout);
   auto state = std::make_shared<result_state>(std::vector<std::size_t>{1});
   state->on_done([box = box_, entry, id = job.id, attempt = job.attempt](const result_state& s) {
     auto o = outcome_of(s, entry, id, attempt);
@@ -273,10 +333,14 @@ void jobs_core::dispatch(claimed_job job) {
   try {
     pool_->submit(state, std::move(one));
   } catch (const error& e) {
+    if (e.code() != errc::pool_broken && e.code() != errc::pool_terminated) {
+      // This job's doing (its arguments too large to send, say): it fails.
+      fail_now(job, e.code(), std::string{to_string(e.code())} + ": " + e.what());
+      return;
+    }
     log("jobs", log_level::error, "the pool takes no more jobs: ", e.what());
     broken_ = true;
-    std::lock_guard<std::mutex> guard{box_->mtx};
-    box_->outcomes.push_back(failed_outcome(job, errc::pool_broken, e.what()));
+    fail_now(job, errc::pool_broken, e.what()); // given back, unrun
   }
 }
 
@@ -313,7 +377,7 @@ void jobs_core::shut_down() {
   for (auto& o : outcomes)
     try {
       store_->transact([&] { record(o, now); });
-      running_.erase(o.id);
+      settled(o);
     } catch (const std::exception& e) {
       log("jobs", log_level::error, "cannot record job ", o.id, " while stopping: ", e.what());
     }

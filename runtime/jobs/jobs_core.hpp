@@ -39,6 +39,7 @@ struct job_outcome {
   std::vector<char> result;
   errc code = errc::remote_error;
   std::string error; ///< "type: what"
+  std::uint32_t refusals = 0; ///< times the store refused to record it
 };
 
 class jobs_core {
@@ -50,7 +51,9 @@ public:
 
   /// Runs `work` on the store thread, in the next batch's transaction, and
   /// waits for it to be committed; rethrows what it (or the commit) threw.
-  void call(std::function<void(job_store&)> work);
+  /// `writes` says whether it changes the store (a submit, a retry), which
+  /// wakes waiters and the claims; reads share a deferred transaction.
+  void call(std::function<void(job_store&)> work, bool writes);
 
   /// Waits until a batch with outcomes was committed here, or another
   /// process changed the store, or `until` (at most a poll's span).
@@ -62,6 +65,7 @@ private:
 
   struct request {
     std::function<void(job_store&)> work;
+    bool writes = true;
     std::exception_ptr failure;
     bool done = false;
   };
@@ -83,8 +87,15 @@ private:
   void commit(std::vector<std::shared_ptr<request>>& requests,
               std::vector<job_outcome>& outcomes);
   void record(const job_outcome& outcome, std::int64_t now_ms);
+  /// The outcome is recorded: its attempt no longer runs here.
+  void settled(const job_outcome& outcome);
+  /// The store refused to record `o` with `why`: what to try next time
+  /// (the same, or a failure in its place), or nothing (given up).
+  std::optional<job_outcome> refused(job_outcome o, const std::string& why);
   void take_jobs(std::int64_t now_ms);
-  void dispatch(claimed_job job);
+  void dispatch(const claimed_job& job);
+  /// Queues a failed outcome for `job`, which did not reach the pool.
+  void fail_now(const claimed_job& job, errc code, std::string why);
   /// Gives the jobs of owners that ended back to the queue; deletes
   /// expired results.
   void housekeeping(std::chrono::steady_clock::time_point now);

@@ -1,10 +1,14 @@
 #include "runtime/jobs/local_owner.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -14,50 +18,76 @@ namespace proctor::internal {
 
 namespace {
 
-/// Field 22 of /proc/PID/stat: when the process started, in clock ticks
-/// since boot. Nothing if it has ended.
-std::optional<std::string> start_time(pid_t pid) {
+/// This process's pid namespace, as its inode: a pid means the same process
+/// only within one.
+std::string pid_namespace() {
+  struct stat st {};
+  if (::stat("/proc/self/ns/pid", &st) != 0)
+    return "?";
+  return std::to_string(static_cast<unsigned long long>(st.st_ino));
+}
+
+/// What /proc/PID/stat says of the process, if it can be read.
+struct stat_line {
+  bool ended = false;     ///< a zombie, whoever has not reaped it yet
+  std::string started;    ///< field 22: clock ticks since boot
+};
+
+std::optional<stat_line> read_stat(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  if (!std::getline(in, line))
+  if (!in)
     return std::nullopt;
-  // The command name (field 2) may hold spaces and parentheses: the
-  // fields after it start behind the last ')'.
-  auto close = line.rfind(')');
+  // Read whole: the command name (field 2) may hold spaces, parentheses
+  // and newlines; the fields after it start behind the last ')'.
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto close = text.rfind(')');
   if (close == std::string::npos)
     return std::nullopt;
-  std::istringstream rest{line.substr(close + 1)};
-  std::string field;
-  for (int i = 3; i <= 22; ++i)
+  std::istringstream rest{text.substr(close + 1)};
+  std::string state, field;
+  if (!(rest >> state))
+    return std::nullopt;
+  for (int i = 4; i <= 22; ++i)
     if (!(rest >> field))
       return std::nullopt;
-  // A zombie has ended, whoever has not reaped it yet.
-  auto state = line.size() > close + 2 ? line[close + 2] : '?';
-  if (state == 'Z' || state == 'X')
-    return std::nullopt;
-  return field;
+  return stat_line{state == "Z" || state == "X", field};
 }
 
 } // namespace
 
 std::string local_owner() {
   auto pid = ::getpid();
-  return host_identity() + "/" + std::to_string(pid) + "/" + start_time(pid).value_or("?");
+  auto self = read_stat(pid);
+  return host_identity() + "/" + pid_namespace() + "/" + std::to_string(pid) + "/"
+         + (self ? self->started : "?");
 }
 
 bool local_owner_alive(std::string_view owner) {
-  auto first = owner.find('/');
-  auto second = owner.find('/', first == std::string_view::npos ? first : first + 1);
-  if (first == std::string_view::npos || second == std::string_view::npos
-      || owner.substr(0, first) != host_identity())
-    return false;
-  auto pid_text = owner.substr(first + 1, second - first - 1);
+  // host/pidns/pid/start
+  std::string_view parts[4];
+  std::size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    auto slash = owner.find('/', at);
+    if (slash == std::string_view::npos)
+      return false;
+    parts[i] = owner.substr(at, slash - at);
+    at = slash + 1;
+  }
+  parts[3] = owner.substr(at);
+  if (parts[0] != host_identity())
+    return false; // another boot: every process of it has ended
   pid_t pid = 0;
-  auto [end, ec] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
-  if (ec != std::errc{} || end != pid_text.data() + pid_text.size() || pid <= 0)
+  auto [end, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), pid);
+  if (ec != std::errc{} || end != parts[2].data() + parts[2].size() || pid <= 0)
     return false;
-  auto started = start_time(pid);
-  return started && *started == owner.substr(second + 1);
+  // Another pid namespace (a container on this host): this one cannot tell,
+  // and a master that cannot tell leaves the jobs alone.
+  if (parts[1] != pid_namespace())
+    return true;
+  if (auto seen = read_stat(pid))
+    return !seen->ended && (parts[3] == "?" || seen->started == parts[3]);
+  // /proc hides it (hidepid), or it has ended: only a signal can tell.
+  return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
 } // namespace proctor::internal

@@ -1,6 +1,9 @@
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
+#include <tuple>
 
 #include <sqlite3.h>
 
@@ -21,12 +24,12 @@ CREATE TABLE IF NOT EXISTS proctor_jobs (
   key          TEXT UNIQUE,
   task         TEXT NOT NULL,
   args         BLOB NOT NULL,
-  state        INTEGER NOT NULL,
-  priority     INTEGER NOT NULL,
+  state        INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3),
+  priority     INTEGER NOT NULL CHECK (priority BETWEEN -2147483648 AND 2147483647),
   run_at       INTEGER NOT NULL,
-  attempts     INTEGER NOT NULL DEFAULT 0,
-  max_attempts INTEGER NOT NULL,
-  timeout_ms   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0 CHECK (attempts BETWEEN 0 AND max_attempts),
+  max_attempts INTEGER NOT NULL CHECK (max_attempts BETWEEN 1 AND 4294967295),
+  timeout_ms   INTEGER NOT NULL CHECK (timeout_ms >= 0),
   owner        TEXT,
   result       BLOB,
   error        TEXT,
@@ -38,6 +41,22 @@ CREATE INDEX IF NOT EXISTS proctor_jobs_due
 CREATE TEMP TABLE IF NOT EXISTS proctor_tasks (task TEXT PRIMARY KEY);
 PRAGMA user_version = 1;
 )sql";
+
+/// `v` as a T; store_failed if the file holds what no T can be.
+template <class T>
+T in_range(std::int64_t v, const char* what) {
+  if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
+    throw error(errc::store_failed, std::string{"proctor: jobs store: a job's "} + what + " ("
+                                      + std::to_string(v) + ") is out of range");
+  return static_cast<T>(v);
+}
+
+job_state state_of(std::int64_t v) {
+  if (v < 0 || v > static_cast<std::int64_t>(job_state::dead))
+    throw error(errc::store_failed, "proctor: jobs store: a job's state (" + std::to_string(v)
+                                      + ") is not one this proctor knows");
+  return static_cast<job_state>(v);
+}
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -58,6 +77,10 @@ sqlite_store::sqlite_store(const std::string& path, bool durable_sync) {
   try {
     // Another master holding the write lock makes this one wait, briefly.
     sqlite3_busy_timeout(db_, 5000);
+    // The file is data, not code: no triggers or views of its own run with
+    // side effects, and no statement can corrupt it on purpose.
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+    sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
     sqlite::run(db_, "PRAGMA journal_mode=WAL");
     sqlite::run(db_, durable_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     std::int64_t version = 0;
@@ -94,8 +117,8 @@ std::uint64_t sqlite_store::changes() const {
   return static_cast<std::uint64_t>(sqlite3_changes64(db_));
 }
 
-void sqlite_store::transact(const std::function<void()>& work) {
-  sqlite::transaction txn{db_};
+void sqlite_store::transact(const std::function<void()>& work, bool writes) {
+  sqlite::transaction txn{db_, writes};
   work();
   txn.commit();
 }
@@ -154,17 +177,29 @@ std::vector<claimed_job> sqlite_store::claim(std::string_view owner, std::size_t
         "WHERE id IN (SELECT id FROM proctor_jobs WHERE state = 0 AND run_at <= ?2 "
         "AND task IN (SELECT task FROM temp.proctor_tasks) "
         "ORDER BY priority DESC, run_at, id LIMIT ?3) "
-        "RETURNING id, task, args, attempts, max_attempts, timeout_ms"
+        "RETURNING id, task, args, attempts, max_attempts, timeout_ms, priority, run_at"
       : "UPDATE proctor_jobs SET state = 1, attempts = attempts + 1, owner = ?1 "
         "WHERE id IN (SELECT id FROM proctor_jobs WHERE state = 0 AND run_at <= ?2 "
         "ORDER BY priority DESC, run_at, id LIMIT ?3) "
-        "RETURNING id, task, args, attempts, max_attempts, timeout_ms");
+        "RETURNING id, task, args, attempts, max_attempts, timeout_ms, priority, run_at");
   take->bind(1, owner).bind(2, now_ms).bind(3, static_cast<std::int64_t>(max));
-  while (take->step())
-    out.push_back({static_cast<std::uint64_t>(take->integer(0)), take->text(1), take->blob(2),
-                   static_cast<std::uint32_t>(take->integer(3)),
-                   static_cast<std::uint32_t>(take->integer(4)), take->integer(5)});
+  while (take->step()) {
+    claimed_job job;
+    job.id = static_cast<std::uint64_t>(take->integer(0));
+    job.task = take->text(1);
+    job.args = take->blob(2);
+    job.attempt = in_range<std::uint32_t>(take->integer(3), "attempts");
+    job.max_attempts = in_range<std::uint32_t>(take->integer(4), "max_attempts");
+    job.timeout_ms = take->integer(5);
+    job.priority = in_range<std::int32_t>(take->integer(6), "priority");
+    job.run_at_ms = take->integer(7);
+    out.push_back(std::move(job));
+  }
   txn.commit();
+  // RETURNING gives rows in no promised order.
+  std::sort(out.begin(), out.end(), [](const claimed_job& a, const claimed_job& b) {
+    return std::tie(b.priority, a.run_at_ms, a.id) < std::tie(a.priority, b.run_at_ms, b.id);
+  });
   return out;
 }
 
@@ -251,24 +286,26 @@ std::uint64_t sqlite_store::purge(std::int64_t before_ms, bool dead) {
 
 namespace {
 
+/// A record's columns; get() adds the result, list() does not read it.
 constexpr const char* record_columns
   = "id, task, key, state, priority, attempts, max_attempts, run_at, created_at, finished_at, "
-    "result, error";
+    "error";
 
-job_record read_record(const sqlite::statement& q) {
+job_record read_record(const sqlite::statement& q, bool with_result) {
   job_record r;
   r.id = static_cast<std::uint64_t>(q.integer(0));
   r.task = q.text(1);
   r.key = q.text(2);
-  r.state = static_cast<job_state>(q.integer(3));
-  r.priority = static_cast<std::int32_t>(q.integer(4));
-  r.attempts = static_cast<std::uint32_t>(q.integer(5));
-  r.max_attempts = static_cast<std::uint32_t>(q.integer(6));
+  r.state = state_of(q.integer(3));
+  r.priority = in_range<std::int32_t>(q.integer(4), "priority");
+  r.attempts = in_range<std::uint32_t>(q.integer(5), "attempts");
+  r.max_attempts = in_range<std::uint32_t>(q.integer(6), "max_attempts");
   r.run_at_ms = q.integer(7);
   r.created_ms = q.integer(8);
   r.finished_ms = q.integer(9);
-  r.result = q.blob(10);
-  r.error = q.text(11);
+  r.error = q.text(10);
+  if (with_result)
+    r.result = q.blob(11);
   return r;
 }
 
@@ -276,12 +313,12 @@ job_record read_record(const sqlite::statement& q) {
 
 std::optional<job_record> sqlite_store::get(std::uint64_t id) {
   static const std::string sql
-    = std::string{"SELECT "} + record_columns + " FROM proctor_jobs WHERE id = ?1";
+    = std::string{"SELECT "} + record_columns + ", result FROM proctor_jobs WHERE id = ?1";
   auto one = use(sql.c_str());
   one->bind(1, static_cast<std::int64_t>(id));
   if (!one->step())
     return std::nullopt;
-  return read_record(*one);
+  return read_record(*one, true);
 }
 
 std::vector<job_record> sqlite_store::list(job_state state, std::uint64_t after,
@@ -294,7 +331,7 @@ std::vector<job_record> sqlite_store::list(job_state state, std::uint64_t after,
   q->bind(1, static_cast<std::int64_t>(state)).bind(2, static_cast<std::int64_t>(after));
   q->bind(3, static_cast<std::int64_t>(max));
   while (q->step())
-    out.push_back(read_record(*q));
+    out.push_back(read_record(*q, false));
   return out;
 }
 
@@ -304,7 +341,7 @@ job_counts sqlite_store::counts() {
     auto by_state = use("SELECT state, count(*) FROM proctor_jobs GROUP BY state");
     while (by_state->step()) {
       auto n = static_cast<std::uint64_t>(by_state->integer(1));
-      switch (static_cast<job_state>(by_state->integer(0))) {
+      switch (state_of(by_state->integer(0))) {
         case job_state::queued: c.queued = n; break;
         case job_state::running: c.running = n; break;
         case job_state::done: c.done = n; break;

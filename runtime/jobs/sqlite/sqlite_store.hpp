@@ -18,6 +18,11 @@ namespace proctor::internal {
 /// Several processes of one host may share the file (SQLite's locks);
 /// a file on a network share may not (SQLite's rule, not ours).
 ///
+/// The file is trusted as the program's own files are: whoever can write
+/// it can queue any registered task with any arguments. Values out of
+/// range in it (a state, an attempt) are refused with store_failed, never
+/// cast into meaning.
+///
 /// Threads: one at a time (job_store).
 class sqlite_store final : public job_store {
 public:
@@ -29,7 +34,7 @@ public:
   sqlite_store(const sqlite_store&) = delete;
   sqlite_store& operator=(const sqlite_store&) = delete;
 
-  void transact(const std::function<void()>& work) override;
+  void transact(const std::function<void()>& work, bool writes = true) override;
   std::vector<std::uint64_t> enqueue(std::span<const job_spec> jobs) override;
   void set_tasks(const std::vector<std::string>& names) override;
   std::vector<claimed_job> claim(std::string_view owner, std::size_t max,

@@ -95,8 +95,11 @@ std::vector<char> statement::blob(int col) const {
                       : std::vector<char>{};
 }
 
-transaction::transaction(sqlite3* db) : db_(db), own_(sqlite3_get_autocommit(db) != 0) {
-  if (own_ && sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+transaction::transaction(sqlite3* db, bool writes)
+  : db_(db), own_(sqlite3_get_autocommit(db) != 0) {
+  if (own_
+      && sqlite3_exec(db_, writes ? "BEGIN IMMEDIATE" : "BEGIN", nullptr, nullptr, nullptr)
+           != SQLITE_OK)
     refused(db_, "begin");
 }
 

@@ -71,11 +71,12 @@ private:
   statement& s_;
 };
 
-/// BEGIN IMMEDIATE ... COMMIT, rolled back if the scope ends first. Inside
-/// a transaction already, it joins that one and does nothing itself.
+/// BEGIN IMMEDIATE ... COMMIT (BEGIN ... COMMIT to read only), rolled back
+/// if the scope ends first. Inside a transaction already, it joins that one
+/// and does nothing itself.
 class transaction {
 public:
-  explicit transaction(sqlite3* db);
+  explicit transaction(sqlite3* db, bool writes = true);
   ~transaction();
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;

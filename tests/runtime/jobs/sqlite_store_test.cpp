@@ -12,6 +12,8 @@
 
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "proctor/errc.hpp"
 
 using namespace proctor::internal;
@@ -198,4 +200,54 @@ TEST(sqlite_store, done_jobs_expire_and_dead_ones_only_when_asked) {
   EXPECT_EQ(s.list(job_state::dead, 0, 10).size(), 1u);
   EXPECT_EQ(s.purge(101, true), 1u);
   EXPECT_FALSE(s.get(ids[1]));
+}
+
+TEST(sqlite_store, values_out_of_range_in_the_file_are_refused_not_cast) {
+  store_file file;
+  {
+    // A file made by something else: the table without its checks.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE proctor_jobs (id INTEGER PRIMARY KEY, key TEXT UNIQUE, "
+                           "task TEXT, args BLOB, state INTEGER, priority INTEGER, run_at INTEGER, "
+                           "attempts INTEGER, max_attempts INTEGER, timeout_ms INTEGER, owner TEXT, "
+                           "result BLOB, error TEXT, created_at INTEGER, finished_at INTEGER);"
+                           "INSERT INTO proctor_jobs VALUES (1, NULL, 't', x'', 7, 0, 0, 0, 1, 0, "
+                           "NULL, NULL, NULL, 0, NULL);"
+                           "INSERT INTO proctor_jobs VALUES (2, NULL, 't', x'', 0, 0, 0, "
+                           "99999999999, 1, 0, NULL, NULL, NULL, 0, NULL);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  sqlite_store s{file.path};
+  auto code = [](auto f) {
+    try {
+      f();
+    } catch (const proctor::error& e) {
+      return e.code();
+    }
+    return proctor::errc{};
+  };
+  EXPECT_EQ(code([&] { s.get(1); }), proctor::errc::store_failed);
+  EXPECT_EQ(code([&] { s.counts(); }), proctor::errc::store_failed);
+  EXPECT_EQ(code([&] { s.get(2); }), proctor::errc::store_failed);
+}
+
+TEST(sqlite_store, a_claimed_batch_comes_in_the_order_to_run) {
+  store_file file;
+  sqlite_store s{file.path};
+  std::vector<job_spec> jobs{job("low"), job("high"), job("mid"), job("early")};
+  jobs[1].priority = 9;
+  jobs[2].priority = 5;
+  jobs[0].run_at_ms = 10;
+  jobs[3].run_at_ms = 5; // same priority as "low", due first
+  s.enqueue(jobs);
+  auto taken = s.claim("m", 10, 100);
+  ASSERT_EQ(taken.size(), 4u);
+  EXPECT_EQ(taken[0].task, "high");
+  EXPECT_EQ(taken[1].task, "mid");
+  EXPECT_EQ(taken[2].task, "early");
+  EXPECT_EQ(taken[3].task, "low");
 }
