@@ -112,6 +112,13 @@ public:
   /// queued again, the attempt not counted.
   virtual bool give_back(std::uint64_t id, std::uint32_t attempt) = 0;
 
+  /// This process, as the owner of the jobs it claims from this store.
+  virtual std::string owner() = 0;
+
+  /// Whether `owner` still runs; one the store cannot tell about counts as
+  /// running, so that a live master's jobs are never taken from it.
+  virtual bool owner_alive(std::string_view owner) = 0;
+
   /// The owners that jobs are running for.
   virtual std::vector<std::string> running_owners() = 0;
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "proctor/detail/result_state.hpp"
-#include "runtime/jobs/local_owner.hpp"
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
 #include "transport/base/log.hpp"
 
@@ -79,7 +78,7 @@ jobs_core::jobs_core(runtime& rt, jobs_options options)
     jitter_(static_cast<std::minstd_rand::result_type>(std::random_device{}())) {
   store_ = std::make_unique<sqlite_store>(options_.store, options_.durable_sync);
   if (options_.run) {
-    owner_ = local_owner();
+    owner_ = store_->owner();
     store_->set_tasks(task_names());
     pool_ = std::make_unique<pool>(rt, options_.pool);
     concurrency_ = options_.concurrency != 0 ? options_.concurrency : 2 * pool_->processes();
@@ -350,7 +349,7 @@ void jobs_core::housekeeping(steady_clock::time_point now) {
   next_housekeeping_ = now + housekeeping_span;
   auto wall = wall_ms();
   for (auto& owner : store_->running_owners())
-    if (owner != owner_ && !local_owner_alive(owner))
+    if (owner != owner_ && !store_->owner_alive(owner))
       if (auto n = store_->release(owner, wall); n > 0) {
         log("jobs", log_level::info, n, " jobs of a master that ended (", owner,
             ") run again");

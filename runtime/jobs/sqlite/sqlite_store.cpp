@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "proctor/errc.hpp"
+#include "runtime/jobs/local_owner.hpp"
 
 namespace proctor::internal {
 
@@ -247,6 +248,14 @@ bool sqlite_store::give_back(std::uint64_t id, std::uint32_t attempt) {
                   "WHERE id = ?1 AND state = 1 AND attempts = ?2");
   back->bind(1, static_cast<std::int64_t>(id)).bind(2, attempt).finish();
   return changes() == 1;
+}
+
+std::string sqlite_store::owner() {
+  return local_owner();
+}
+
+bool sqlite_store::owner_alive(std::string_view owner) {
+  return local_owner_alive(owner);
 }
 
 std::vector<std::string> sqlite_store::running_owners() {

@@ -46,6 +46,9 @@ public:
   bool fail(std::uint64_t id, std::uint32_t attempt, std::string_view error,
             std::int64_t retry_at_ms, bool final, std::int64_t now_ms) override;
   bool give_back(std::uint64_t id, std::uint32_t attempt) override;
+  /// A process of this host (local_owner).
+  std::string owner() override;
+  bool owner_alive(std::string_view owner) override;
   std::vector<std::string> running_owners() override;
   std::uint64_t release(std::string_view owner, std::int64_t now_ms) override;
   bool requeue(std::uint64_t id, std::int64_t now_ms) override;
