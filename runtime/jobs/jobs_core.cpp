@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "proctor/detail/result_state.hpp"
+#include "runtime/jobs/postgres/pg_store.hpp"
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
 #include "transport/base/log.hpp"
 
@@ -62,6 +63,13 @@ job_outcome outcome_of(const result_state& s, const task_entry* entry, std::uint
   return o;
 }
 
+/// A PostgreSQL connection string (a URI, or libpq's key=value words),
+/// not a file's path.
+bool is_postgres(const std::string& store) {
+  return store.starts_with("postgresql://") || store.starts_with("postgres://")
+         || store.find("dbname=") != std::string::npos || store.find("host=") != std::string::npos;
+}
+
 job_outcome failed_outcome(const claimed_job& job, errc code, std::string why) {
   job_outcome o;
   o.id = job.id;
@@ -76,9 +84,15 @@ job_outcome failed_outcome(const claimed_job& job, errc code, std::string why) {
 jobs_core::jobs_core(runtime& rt, jobs_options options)
   : options_(std::move(options)), box_(std::make_shared<mailbox>()),
     jitter_(static_cast<std::minstd_rand::result_type>(std::random_device{}())) {
-  store_ = std::make_unique<sqlite_store>(options_.store, options_.durable_sync);
+  if (is_postgres(options_.store)) {
+    auto pg = std::make_unique<pg_store>(options_.store);
+    // Another master's submit or give-back wakes this one's store thread.
+    pg->on_change([box = box_] { box->wake.notify_one(); });
+    store_ = std::move(pg);
+  } else {
+    store_ = std::make_unique<sqlite_store>(options_.store, options_.durable_sync);
+  }
   if (options_.run) {
-    owner_ = store_->owner();
     store_->set_tasks(task_names());
     pool_ = std::make_unique<pool>(rt, options_.pool);
     concurrency_ = options_.concurrency != 0 ? options_.concurrency : 2 * pool_->processes();
@@ -285,7 +299,9 @@ void jobs_core::take_jobs(std::int64_t now_ms) {
     return;
   if (!dirty_ && !(next_due_ && *next_due_ <= now_ms))
     return;
-  auto taken = store_->claim(owner_, concurrency_ - running_.size(), now_ms);
+  // The owner is asked each time: a store whose connection broke and came
+  // back is another session.
+  auto taken = store_->claim(store_->owner(), concurrency_ - running_.size(), now_ms);
   for (auto& job : taken) {
     running_[job.id] = job.attempt;
     try {
@@ -348,8 +364,9 @@ void jobs_core::housekeeping(steady_clock::time_point now) {
     return;
   next_housekeeping_ = now + housekeeping_span;
   auto wall = wall_ms();
+  auto me = store_->owner();
   for (auto& owner : store_->running_owners())
-    if (owner != owner_ && !store_->owner_alive(owner))
+    if (owner != me && !store_->owner_alive(owner))
       if (auto n = store_->release(owner, wall); n > 0) {
         log("jobs", log_level::info, n, " jobs of a master that ended (", owner,
             ") run again");

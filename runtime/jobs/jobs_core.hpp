@@ -106,7 +106,6 @@ private:
   std::unique_ptr<job_store> store_;
   std::unique_ptr<pool> pool_;
   std::shared_ptr<mailbox> box_;
-  std::string owner_;
   std::size_t concurrency_ = 0;
 
   // The store thread's own.

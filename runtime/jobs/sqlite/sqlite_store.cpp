@@ -251,7 +251,7 @@ bool sqlite_store::give_back(std::uint64_t id, std::uint32_t attempt) {
 }
 
 std::string sqlite_store::owner() {
-  return local_owner();
+  return owner_;
 }
 
 bool sqlite_store::owner_alive(std::string_view owner) {

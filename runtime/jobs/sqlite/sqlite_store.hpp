@@ -5,6 +5,7 @@
 #include <string>
 
 #include "runtime/jobs/job_store.hpp"
+#include "runtime/jobs/local_owner.hpp"
 #include "runtime/jobs/sqlite/statement.hpp"
 
 struct sqlite3;
@@ -68,6 +69,7 @@ private:
   sqlite3* db_ = nullptr;
   /// Declared after db_: finalized before the connection closes.
   std::map<const char*, std::unique_ptr<sqlite::statement>> cache_;
+  std::string owner_ = local_owner();
   bool tasks_filtered_ = false;
   std::int64_t data_version_ = -1;
 };

@@ -10,12 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "proctor/jobs.hpp"
 #include "tests/runtime/jobs/jobs_tasks.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
@@ -30,8 +32,17 @@ namespace {
 
 constexpr auto limit = std::chrono::milliseconds{5min};
 
+/// A log and a store: a SQLite file, or a PostgreSQL database.
 struct master_dir {
+  explicit master_dir(const std::string& kind) {
+    if (kind == "postgres") {
+      db.emplace();
+      store = db->conninfo();
+    }
+  }
+
   std::string path = make_temp_dir();
+  std::optional<pg_database> db;
   std::string store = path + "/jobs.db";
   std::string log = path + "/log";
 
@@ -115,11 +126,16 @@ void expect_all_done(jobs& client, int n) {
   EXPECT_EQ(checked, n);
 }
 
+class durable_jobs_resume : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(stores, durable_jobs_resume, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
 } // namespace
 
-TEST(durable_jobs_resume, a_master_killed_halfway_is_started_again_and_finishes_the_rest) {
+TEST_P(durable_jobs_resume, a_master_killed_halfway_is_started_again_and_finishes_the_rest) {
   constexpr int n = 10000;
-  master_dir dir;
+  master_dir dir{GetParam()};
   jobs client{test_runtime(), dir.client()};
   {
     subprocess first{helper_argv("jobs_master", {dir.store, "submit", std::to_string(n)}),
@@ -145,9 +161,9 @@ TEST(durable_jobs_resume, a_master_killed_halfway_is_started_again_and_finishes_
       EXPECT_EQ(runs[k], 1) << k;
 }
 
-TEST(durable_jobs_resume, a_live_master_takes_over_a_dead_ones_jobs) {
+TEST_P(durable_jobs_resume, a_live_master_takes_over_a_dead_ones_jobs) {
   constexpr int n = 2000;
-  master_dir dir;
+  master_dir dir{GetParam()};
   jobs client{test_runtime(), dir.client()};
   subprocess first{helper_argv("jobs_master", {dir.store, "submit", std::to_string(n)}),
                    dir.env()};
@@ -162,4 +178,59 @@ TEST(durable_jobs_resume, a_live_master_takes_over_a_dead_ones_jobs) {
   kill_master(first);
   EXPECT_TRUE(second.wait_idle(limit));
   expect_all_done(client, n);
+}
+
+TEST(durable_jobs_postgres, two_masters_share_the_jobs_and_one_killed_loses_none) {
+  constexpr int n = 4000;
+  master_dir dir{"postgres"};
+  jobs client{test_runtime(), dir.client()};
+  subprocess first{helper_argv("jobs_master", {dir.store, "submit", std::to_string(n)}),
+                   dir.env()};
+  ASSERT_TRUE(first.wait_for_lines(1, limit)) << first.err();
+  subprocess second{helper_argv("jobs_master", {dir.store, "run"}), dir.env()};
+  ASSERT_TRUE(eventually([&] { return client.counts().done >= 500; }, limit));
+  kill_master(first);
+  ASSERT_EQ(second.wait(limit), 0) << second.err();
+  expect_all_done(client, n);
+  // Every job ran once, but for those the killed master was running (two
+  // workers, four jobs in flight at most), which ran again.
+  auto runs = runs_after(dir.log, 0);
+  int again = 0;
+  for (int k = 0; k < n; ++k) {
+    EXPECT_GE(runs[k], 1) << k;
+    again += runs[k] > 1 ? 1 : 0;
+  }
+  EXPECT_LE(again, 4);
+}
+
+TEST(durable_jobs_postgres, a_server_that_goes_away_and_comes_back_loses_nothing) {
+  pg_server own; // stopped and started here, not the one the others share
+  jobs_options o;
+  o.store = own.conninfo();
+  o.pool.processes = 1;
+  o.backoff = 1ms;
+  jobs j{test_runtime(), o};
+  auto before = j.submit(jt_square, 2);
+  EXPECT_EQ(j.result<int>(before, 30s), 4);
+  ASSERT_TRUE(own.stop());
+  try {
+    j.submit(jt_square, 3);
+    ADD_FAILURE() << "submitted with the server away";
+  } catch (const proctor::error& e) {
+    EXPECT_EQ(e.code(), proctor::errc::store_failed) << e.what();
+  }
+  ASSERT_TRUE(own.start());
+  // The first call after the restart may still find the old connection.
+  std::uint64_t after = 0;
+  ASSERT_TRUE(eventually([&] {
+    try {
+      after = j.submit(jt_square, 5);
+      return true;
+    } catch (const proctor::error&) {
+      return false;
+    }
+  }));
+  EXPECT_EQ(j.result<int>(after, 60s), 25);
+  EXPECT_EQ(j.result<int>(before, 30s), 4);
+  EXPECT_EQ(j.counts().done, 2u);
 }

@@ -13,10 +13,14 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <memory>
+#include <optional>
 #include <vector>
 
+#include "runtime/jobs/postgres/pg_store.hpp"
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
 #include "tests/runtime/jobs/jobs_tasks.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/runtime.hpp"
 #include "tests/support/subprocess.hpp"
@@ -42,22 +46,6 @@ struct jobs_dir {
     std::filesystem::remove_all(path);
   }
 
-  jobs_options runner(std::size_t concurrency = 0) const {
-    jobs_options o;
-    o.store = store;
-    o.pool.processes = 1;
-    o.concurrency = concurrency;
-    o.backoff = 1ms;
-    return o;
-  }
-
-  jobs_options client() const {
-    jobs_options o;
-    o.store = store;
-    o.run = false;
-    return o;
-  }
-
   std::vector<std::string> lines() const {
     std::ifstream in{log};
     std::vector<std::string> out;
@@ -66,6 +54,49 @@ struct jobs_dir {
     return out;
   }
 };
+
+/// Each test runs on both stores: a SQLite file, a PostgreSQL database.
+class durable_jobs : public ::testing::TestWithParam<std::string> {
+protected:
+  void SetUp() override {
+    if (GetParam() == "postgres") {
+      db.emplace();
+      store = db->conninfo();
+    } else {
+      store = dir.store;
+    }
+  }
+
+  jobs_options runner_options(std::size_t concurrency = 0) const {
+    jobs_options o;
+    o.store = store;
+    o.pool.processes = 1;
+    o.concurrency = concurrency;
+    o.backoff = 1ms;
+    return o;
+  }
+
+  jobs_options client_options() const {
+    jobs_options o;
+    o.store = store;
+    o.run = false;
+    return o;
+  }
+
+  /// The store itself, beside the jobs.
+  std::unique_ptr<proctor::internal::job_store> open_store() const {
+    if (db)
+      return std::make_unique<proctor::internal::pg_store>(store);
+    return std::make_unique<proctor::internal::sqlite_store>(store);
+  }
+
+  jobs_dir dir;
+  std::optional<pg_database> db;
+  std::string store;
+};
+
+INSTANTIATE_TEST_SUITE_P(stores, durable_jobs, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 template <class F>
 proctor::errc code_of(F f) {
@@ -79,11 +110,10 @@ proctor::errc code_of(F f) {
 
 } // namespace
 
-TEST(durable_jobs, a_result_is_found_by_id_from_any_jobs_on_the_store) {
-  jobs_dir dir;
+TEST_P(durable_jobs, a_result_is_found_by_id_from_any_jobs_on_the_store) {
   std::uint64_t id = 0;
   {
-    jobs j{test_runtime(), dir.runner()};
+    jobs j{test_runtime(), runner_options()};
     id = j.submit(jt_square, 7);
     EXPECT_EQ(j.result<int>(id, limit), 49);
     auto s = j.status(id);
@@ -92,15 +122,14 @@ TEST(durable_jobs, a_result_is_found_by_id_from_any_jobs_on_the_store) {
     EXPECT_EQ(s.task, "jt_square");
   }
   // Another jobs object, which runs nothing, after the first one ended.
-  jobs client{test_runtime(), dir.client()};
+  jobs client{test_runtime(), client_options()};
   EXPECT_EQ(client.result<int>(id, limit), 49);
   EXPECT_EQ(client.counts().done, 1u);
 }
 
-TEST(durable_jobs, a_job_submitted_by_a_client_is_run_by_a_runner) {
-  jobs_dir dir;
-  jobs client{test_runtime(), dir.client()};
-  jobs runner{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, a_job_submitted_by_a_client_is_run_by_a_runner) {
+  jobs client{test_runtime(), client_options()};
+  jobs runner{test_runtime(), runner_options()};
   auto ids = client.submit_each(jt_square, std::vector<int>{1, 2, 3});
   ASSERT_EQ(ids.size(), 3u);
   EXPECT_EQ(client.result<int>(ids[2], limit), 9);
@@ -108,9 +137,8 @@ TEST(durable_jobs, a_job_submitted_by_a_client_is_run_by_a_runner) {
   EXPECT_EQ(client.counts().done, 3u);
 }
 
-TEST(durable_jobs, failures_retry_then_go_dead_with_their_error_and_can_be_retried) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, failures_retry_then_go_dead_with_their_error_and_can_be_retried) {
+  jobs j{test_runtime(), runner_options()};
   job_options twice;
   twice.max_attempts = 2;
   auto id = j.submit(twice, jt_always_fails, dir.log, 1);
@@ -135,18 +163,16 @@ TEST(durable_jobs, failures_retry_then_go_dead_with_their_error_and_can_be_retri
   EXPECT_EQ(dir.lines().size(), 4u); // both attempts again
 }
 
-TEST(durable_jobs, a_flaky_job_succeeds_on_a_later_attempt) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, a_flaky_job_succeeds_on_a_later_attempt) {
+  jobs j{test_runtime(), runner_options()};
   auto id = j.submit(jt_flaky, dir.path + "/marker", 3);
   EXPECT_EQ(j.result<int>(id, limit), 3);
   EXPECT_EQ(j.status(id).attempts, 3u);
   EXPECT_TRUE(j.status(id).error.empty());
 }
 
-TEST(durable_jobs, a_key_makes_a_second_submit_the_same_job) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, a_key_makes_a_second_submit_the_same_job) {
+  jobs j{test_runtime(), runner_options()};
   job_options keyed;
   keyed.key = "note-a";
   auto first = j.submit(keyed, jt_note, dir.log, std::string{"a"});
@@ -158,9 +184,8 @@ TEST(durable_jobs, a_key_makes_a_second_submit_the_same_job) {
   EXPECT_EQ(j.status(first).key, "note-a");
 }
 
-TEST(durable_jobs, a_job_due_later_waits) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, a_job_due_later_waits) {
+  jobs j{test_runtime(), runner_options()};
   job_options later;
   later.run_at = std::chrono::system_clock::now() + std::chrono::hours{1};
   auto id = j.submit(later, jt_note, dir.log, std::string{"later"});
@@ -171,23 +196,21 @@ TEST(durable_jobs, a_job_due_later_waits) {
   EXPECT_EQ(dir.lines(), std::vector<std::string>{"now"});
 }
 
-TEST(durable_jobs, higher_priority_runs_first) {
-  jobs_dir dir;
+TEST_P(durable_jobs, higher_priority_runs_first) {
   {
-    jobs client{test_runtime(), dir.client()};
+    jobs client{test_runtime(), client_options()};
     job_options low, high;
     high.priority = 10;
     client.submit(low, jt_note, dir.log, std::string{"low"});
     client.submit(high, jt_note, dir.log, std::string{"high"});
   }
-  jobs j{test_runtime(), dir.runner(1)}; // one at a time
+  jobs j{test_runtime(), runner_options(1)}; // one at a time
   EXPECT_TRUE(j.wait_idle(limit));
   EXPECT_EQ(dir.lines(), (std::vector<std::string>{"high", "low"}));
 }
 
-TEST(durable_jobs, an_attempt_past_its_timeout_fails) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, an_attempt_past_its_timeout_fails) {
+  jobs j{test_runtime(), runner_options()};
   job_options quick;
   quick.timeout = 200ms;
   quick.max_attempts = 1;
@@ -198,9 +221,8 @@ TEST(durable_jobs, an_attempt_past_its_timeout_fails) {
   EXPECT_EQ(j.result<int>(j.submit(jt_square, 3), limit), 9);
 }
 
-TEST(durable_jobs, a_result_in_shared_memory_is_stored_whole) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, a_result_in_shared_memory_is_stored_whole) {
+  jobs j{test_runtime(), runner_options()};
   constexpr std::size_t size = 1 << 20;
   auto r = j.result<proctor::bytes>(j.submit(jt_made, size), limit);
   ASSERT_EQ(r.size(), size);
@@ -208,40 +230,36 @@ TEST(durable_jobs, a_result_in_shared_memory_is_stored_whole) {
             static_cast<std::ptrdiff_t>(size));
 }
 
-TEST(durable_jobs, stopping_gives_running_jobs_back_unrun) {
-  jobs_dir dir;
+TEST_P(durable_jobs, stopping_gives_running_jobs_back_unrun) {
   std::uint64_t id = 0;
   {
-    jobs j{test_runtime(), dir.runner()};
+    jobs j{test_runtime(), runner_options()};
     job_options once;
     once.max_attempts = 1;
     id = j.submit(once, jt_sleep, dir.log, 60000);
     ASSERT_TRUE(eventually([&] { return j.status(id).state == job_state::running; }));
   }
-  jobs client{test_runtime(), dir.client()};
+  jobs client{test_runtime(), client_options()};
   auto s = client.status(id);
   EXPECT_EQ(s.state, job_state::queued);
   EXPECT_EQ(s.attempts, 0u);
 }
 
-TEST(durable_jobs, a_task_this_program_lacks_stays_queued) {
-  jobs_dir dir;
+TEST_P(durable_jobs, a_task_this_program_lacks_stays_queued) {
   {
-    proctor::internal::sqlite_store s{dir.store};
     std::vector<proctor::internal::job_spec> other(1);
     other[0].task = "a_task_of_another_program";
-    s.enqueue(other);
+    open_store()->enqueue(other);
   }
-  jobs j{test_runtime(), dir.runner()};
+  jobs j{test_runtime(), runner_options()};
   j.result<int>(j.submit(jt_square, 2), limit);
   auto queued = j.list(job_state::queued);
   ASSERT_EQ(queued.size(), 1u);
   EXPECT_EQ(queued[0].task, "a_task_of_another_program");
 }
 
-TEST(durable_jobs, bad_input_is_a_clear_error) {
-  jobs_dir dir;
-  jobs j{test_runtime(), dir.runner()};
+TEST_P(durable_jobs, bad_input_is_a_clear_error) {
+  jobs j{test_runtime(), runner_options()};
   EXPECT_EQ(code_of([&] { j.status(123456); }), proctor::errc::no_such_job);
   EXPECT_EQ(code_of([&] { j.result<int>(123456, limit); }), proctor::errc::no_such_job);
   EXPECT_EQ(code_of([&] { j.submit(jt_unregistered, 1); }), proctor::errc::unregistered_task);
@@ -252,9 +270,10 @@ TEST(durable_jobs, bad_input_is_a_clear_error) {
   EXPECT_EQ(j.result<int>(id, limit), 16);
 }
 
-TEST(durable_jobs, a_missing_directory_or_a_corrupt_file_is_refused_clearly) {
+TEST(durable_jobs_sqlite, a_missing_directory_or_a_corrupt_file_is_refused_clearly) {
   jobs_dir dir;
-  auto o = dir.client();
+  jobs_options o;
+  o.run = false;
   o.store = dir.path + "/no/such/dir/jobs.db";
   EXPECT_EQ(code_of([&] { jobs j{test_runtime(), o}; }), proctor::errc::store_failed);
   o.store = dir.path + "/corrupt.db";
@@ -271,4 +290,17 @@ TEST(durable_jobs, a_missing_directory_or_a_corrupt_file_is_refused_clearly) {
   }
   o.store.clear();
   EXPECT_EQ(code_of([&] { jobs j{test_runtime(), o}; }), proctor::errc::bad_argument);
+}
+
+TEST(durable_jobs_postgres, a_server_that_cannot_be_reached_is_a_clear_error) {
+  jobs_options o;
+  o.store = "host=/nonexistent-proctor-socket-dir dbname=none connect_timeout=2";
+  o.run = false;
+  try {
+    jobs j{test_runtime(), o};
+    ADD_FAILURE() << "connected";
+  } catch (const proctor::error& e) {
+    EXPECT_EQ(e.code(), proctor::errc::store_failed);
+    EXPECT_NE(std::string{e.what()}.find("cannot connect"), std::string::npos) << e.what();
+  }
 }
