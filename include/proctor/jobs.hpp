@@ -72,7 +72,9 @@ struct jobs_options {
   bool run = true;
   /// The pool that runs them (its workers, retries and timeouts).
   pool_options pool;
-  /// Jobs handed to the pool at once; 0: twice its processes.
+  /// Jobs claimed and handed to the pool at once; 0: 32 per worker process,
+  /// at least 64. Enough keeps the workers busy while results travel; each
+  /// job claimed when the master dies has its attempt counted.
   std::size_t concurrency = 0;
   /// The wait before a failed job's next attempt: `backoff` doubled per
   /// attempt, at most `max_backoff`, each drawn at random between half and

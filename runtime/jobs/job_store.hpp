@@ -141,6 +141,9 @@ public:
                                        std::size_t max) = 0;
 
   virtual job_counts counts() = 0;
+
+  /// Whether any job is queued or running (cheaper than counts()).
+  virtual bool pending() = 0;
 };
 
 } // namespace proctor::internal

@@ -147,8 +147,9 @@ std::uint64_t jobs::purge(milliseconds age, bool dead) {
 bool jobs::wait_idle(milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto c = counts();
-    if (c.queued == 0 && c.running == 0)
+    bool pending = true;
+    core_->call([&](job_store& s) { pending = s.pending(); }, false);
+    if (!pending)
       return true;
     if (std::chrono::steady_clock::now() >= deadline)
       return false;

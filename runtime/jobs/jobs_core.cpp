@@ -95,7 +95,9 @@ jobs_core::jobs_core(runtime& rt, jobs_options options)
   if (options_.run) {
     store_->set_tasks(task_names());
     pool_ = std::make_unique<pool>(rt, options_.pool);
-    concurrency_ = options_.concurrency != 0 ? options_.concurrency : 2 * pool_->processes();
+    concurrency_ = options_.concurrency != 0
+                     ? options_.concurrency
+                     : std::max<std::size_t>(64, 32 * pool_->processes());
   }
   thread_ = std::thread{[this] { loop(); }};
 }
@@ -311,7 +313,10 @@ void jobs_core::take_jobs(std::int64_t now_ms) {
     }
   }
   dirty_ = false;
-  next_due_ = store_->next_due();
+  // A full claim leaves jobs due now; only a short one needs to know when
+  // the next comes.
+  auto room = concurrency_ - (running_.size() - taken.size());
+  next_due_ = taken.size() < room ? store_->next_due() : std::optional<std::int64_t>{now_ms};
 }
 
 void jobs_core::fail_now(const claimed_job& job, errc code, std::string why) {

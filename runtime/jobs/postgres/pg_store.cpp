@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS proctor_jobs (
 );
 CREATE INDEX IF NOT EXISTS proctor_jobs_due
   ON proctor_jobs (state, priority DESC, run_at, id);
+CREATE INDEX IF NOT EXISTS proctor_jobs_next ON proctor_jobs (state, run_at);
 )sql";
 
 [[noreturn]] void refused(const std::string& what) {
@@ -565,6 +566,10 @@ job_counts pg_store::counts() {
   auto oldest = exec("SELECT coalesce(min(run_at), 0) FROM proctor_jobs WHERE state = 0");
   c.oldest_due_ms = oldest.integer(0, 0);
   return c;
+}
+
+bool pg_store::pending() {
+  return exec("SELECT 1 FROM proctor_jobs WHERE state IN (0, 1) LIMIT 1").count() == 1;
 }
 
 void pg_store::on_change(std::function<void()> wake) {

@@ -65,6 +65,7 @@ public:
   std::optional<job_record> get(std::uint64_t id) override;
   std::vector<job_record> list(job_state state, std::uint64_t after, std::size_t max) override;
   job_counts counts() override;
+  bool pending() override;
 
   class params;
   class rows;

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS proctor_jobs (
 );
 CREATE INDEX IF NOT EXISTS proctor_jobs_due
   ON proctor_jobs (state, priority DESC, run_at, id);
+CREATE INDEX IF NOT EXISTS proctor_jobs_next ON proctor_jobs (state, run_at);
 CREATE TEMP TABLE IF NOT EXISTS proctor_tasks (task TEXT PRIMARY KEY);
 PRAGMA user_version = 1;
 )sql";
@@ -362,6 +363,11 @@ job_counts sqlite_store::counts() {
   if (oldest->step())
     c.oldest_due_ms = oldest->integer(0);
   return c;
+}
+
+bool sqlite_store::pending() {
+  auto q = use("SELECT 1 FROM proctor_jobs WHERE state IN (0, 1) LIMIT 1");
+  return q->step();
 }
 
 job_store::~job_store() = default;
