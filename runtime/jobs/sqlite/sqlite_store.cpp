@@ -173,15 +173,20 @@ std::vector<claimed_job> sqlite_store::claim(std::string_view owner, std::size_t
                                              std::int64_t now_ms) {
   std::vector<claimed_job> out;
   sqlite::transaction txn{db_};
+  // The claim walks the due index in its order and stops at `max`; left
+  // to itself, the planner may take the (state, run_at) index and sort
+  // every due job instead.
   auto take = use(
     tasks_filtered_
       ? "UPDATE proctor_jobs SET state = 1, attempts = attempts + 1, owner = ?1 "
-        "WHERE id IN (SELECT id FROM proctor_jobs WHERE state = 0 AND run_at <= ?2 "
+        "WHERE id IN (SELECT id FROM proctor_jobs INDEXED BY proctor_jobs_due "
+        "WHERE state = 0 AND run_at <= ?2 "
         "AND task IN (SELECT task FROM temp.proctor_tasks) "
         "ORDER BY priority DESC, run_at, id LIMIT ?3) "
         "RETURNING id, task, args, attempts, max_attempts, timeout_ms, priority, run_at"
       : "UPDATE proctor_jobs SET state = 1, attempts = attempts + 1, owner = ?1 "
-        "WHERE id IN (SELECT id FROM proctor_jobs WHERE state = 0 AND run_at <= ?2 "
+        "WHERE id IN (SELECT id FROM proctor_jobs INDEXED BY proctor_jobs_due "
+        "WHERE state = 0 AND run_at <= ?2 "
         "ORDER BY priority DESC, run_at, id LIMIT ?3) "
         "RETURNING id, task, args, attempts, max_attempts, timeout_ms, priority, run_at");
   take->bind(1, owner).bind(2, now_ms).bind(3, static_cast<std::int64_t>(max));
