@@ -1,5 +1,6 @@
 // jobs_master STORE submit N | jobs_master STORE run: a master running
-// durable jobs from STORE with two workers. "submit N" first records N
+// durable jobs from STORE with two workers and eight jobs in flight.
+// "submit N" first records N
 // jt_record jobs (keys "n/0" .. "n/N-1") in one transaction and prints
 // "submitted"; both then run until nothing is queued or running, print
 // "idle" and end.
@@ -19,6 +20,7 @@ int jobs_master_helper(runtime& rt, const std::vector<std::string>& args) {
   jobs_options options;
   options.store = args.at(0);
   options.pool.processes = 2;
+  options.concurrency = 8; // the bound on jobs run twice after a kill
   options.backoff = std::chrono::milliseconds{1};
   jobs j{rt, options};
   if (args.at(1) == "submit") {
