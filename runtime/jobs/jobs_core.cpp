@@ -5,6 +5,7 @@
 #include "proctor/detail/result_state.hpp"
 #include "runtime/jobs/postgres/pg_store.hpp"
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
+#include "runtime/jobs/store_values.hpp"
 #include "transport/base/log.hpp"
 
 namespace proctor::internal {
@@ -26,12 +27,6 @@ constexpr milliseconds longest_timeout{std::chrono::hours{24 * 30}};
 /// failed for good instead, and before even that is given up.
 constexpr std::uint32_t refusals_until_failed = 3;
 constexpr std::uint32_t refusals_until_dropped = 6;
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 /// The outcome of attempt `attempt` of job `id`, as the pool's `s` holds it.
 job_outcome outcome_of(const result_state& s, const task_entry* entry, std::uint64_t id,

@@ -14,6 +14,7 @@
 
 #include "proctor/errc.hpp"
 #include "runtime/jobs/postgres/pg_listener.hpp"
+#include "runtime/jobs/store_values.hpp"
 
 namespace proctor::internal {
 
@@ -52,20 +53,6 @@ std::string trimmed(const char* message) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
     s.pop_back();
   return s;
-}
-
-/// `v` as a T; store_failed if the table holds what no T can be.
-template <class T>
-T in_range(std::int64_t v, const char* what) {
-  if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
-    refused(std::string{"a job's "} + what + " (" + std::to_string(v) + ") is out of range");
-  return static_cast<T>(v);
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 } // namespace
@@ -361,9 +348,7 @@ std::vector<claimed_job> pg_store::claim(std::string_view owner, std::size_t max
     }
     return jobs;
   });
-  std::sort(out.begin(), out.end(), [](const claimed_job& a, const claimed_job& b) {
-    return std::tie(b.priority, a.run_at_ms, a.id) < std::tie(a.priority, b.run_at_ms, b.id);
-  });
+  sort_to_run(out);
   return out;
 }
 
@@ -507,10 +492,7 @@ job_record read_record(const Rows& r, int i, bool with_result) {
   rec.id = static_cast<std::uint64_t>(r.integer(i, 0));
   rec.task = r.text(i, 1);
   rec.key = r.text(i, 2);
-  auto state = r.integer(i, 3);
-  if (state < 0 || state > 3)
-    refused("a job's state (" + std::to_string(state) + ") is not one this proctor knows");
-  rec.state = static_cast<job_state>(state);
+  rec.state = state_of(r.integer(i, 3));
   rec.priority = in_range<std::int32_t>(r.integer(i, 4), "priority");
   rec.attempts = in_range<std::uint32_t>(r.integer(i, 5), "attempts");
   rec.max_attempts = in_range<std::uint32_t>(r.integer(i, 6), "max_attempts");

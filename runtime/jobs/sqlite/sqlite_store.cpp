@@ -9,6 +9,7 @@
 
 #include "proctor/errc.hpp"
 #include "runtime/jobs/local_owner.hpp"
+#include "runtime/jobs/store_values.hpp"
 
 namespace proctor::internal {
 
@@ -43,28 +44,6 @@ CREATE INDEX IF NOT EXISTS proctor_jobs_next ON proctor_jobs (state, run_at);
 CREATE TEMP TABLE IF NOT EXISTS proctor_tasks (task TEXT PRIMARY KEY);
 PRAGMA user_version = 1;
 )sql";
-
-/// `v` as a T; store_failed if the file holds what no T can be.
-template <class T>
-T in_range(std::int64_t v, const char* what) {
-  if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
-    throw error(errc::store_failed, std::string{"proctor: jobs store: a job's "} + what + " ("
-                                      + std::to_string(v) + ") is out of range");
-  return static_cast<T>(v);
-}
-
-job_state state_of(std::int64_t v) {
-  if (v < 0 || v > static_cast<std::int64_t>(job_state::dead))
-    throw error(errc::store_failed, "proctor: jobs store: a job's state (" + std::to_string(v)
-                                      + ") is not one this proctor knows");
-  return static_cast<job_state>(v);
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 } // namespace
 
@@ -203,10 +182,7 @@ std::vector<claimed_job> sqlite_store::claim(std::string_view owner, std::size_t
     out.push_back(std::move(job));
   }
   txn.commit();
-  // RETURNING gives rows in no promised order.
-  std::sort(out.begin(), out.end(), [](const claimed_job& a, const claimed_job& b) {
-    return std::tie(b.priority, a.run_at_ms, a.id) < std::tie(a.priority, b.run_at_ms, b.id);
-  });
+  sort_to_run(out);
   return out;
 }
 
