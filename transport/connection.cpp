@@ -128,6 +128,16 @@ void connection::start() {
 // -- reading ------------------------------------------------------------------
 
 void connection::do_read() {
+  if (close_when_drained_) {
+    // The peer is gone: nothing more will arrive than the socket holds.
+    boost::system::error_code ec;
+    if (socket_.available(ec) == 0 || ec) {
+      auto [reason, detail] = std::move(*close_when_drained_);
+      do_close(reason, std::move(detail));
+      return;
+    }
+    drained_ = false;
+  }
   // Until the peer proves the key it gets a buffer for one handshake frame.
   auto min_space = io_established_ ? min_read_space : handshake_read_space;
   if (read_buf_.size() - read_end_ < min_space) {
@@ -203,6 +213,9 @@ void connection::receive_with_descriptors() {
 }
 
 void connection::on_read_failed(const boost::system::error_code& ec) {
+  // close_when_drained cancelled the wait: read what is left, then close.
+  if (ec == boost::asio::error::operation_aborted && close_when_drained_ && handler_)
+    return do_read();
   if (read_end_ != read_begin_)
     do_close(errc::truncated_frame, "the peer closed in the middle of a frame ("
                                       + std::to_string(read_end_ - read_begin_)
@@ -481,6 +494,19 @@ void connection::close(std::error_code reason, std::string detail) {
   boost::asio::post(executor(), [self = shared_from_this(), reason,
                                  detail = std::move(detail)]() mutable {
     self->do_close(reason, std::move(detail));
+  });
+}
+
+void connection::close_when_drained(std::error_code reason, std::string detail) {
+  boost::asio::post(executor(), [self = shared_from_this(), reason,
+                                 detail = std::move(detail)]() mutable {
+    if (!self->handler_ || self->close_when_drained_)
+      return;
+    self->close_when_drained_.emplace(reason, std::move(detail));
+    // The pending read comes back, with bytes it took or cancelled, and
+    // do_read decides. A pending write wait ends too: the peer reads no more.
+    boost::system::error_code ignored;
+    self->socket_.cancel(ignored);
   });
 }
 

@@ -33,6 +33,7 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/generic/stream_protocol.hpp>
@@ -169,6 +170,12 @@ public:
   /// thread. Thread-safe and idempotent.
   void close(std::error_code reason, std::string detail = {});
 
+  /// The peer's process has ended: delivers every whole frame it left in the
+  /// socket, then closes with `reason`. Its last messages (a queue's puts, a
+  /// reply) may still be unread when its exit is noticed; close() would drop
+  /// them. Thread-safe.
+  void close_when_drained(std::error_code reason, std::string detail = {});
+
   /// True after the handshake and before close.
   bool established() const noexcept;
 
@@ -262,6 +269,9 @@ private:
   std::vector<scoped_fd> frame_fds_;
   /// The last recvmsg emptied the socket: wait for readiness before the next.
   bool drained_ = false;
+  /// Set by close_when_drained: the reason to close with once the socket
+  /// holds no more bytes.
+  std::optional<std::pair<std::error_code, std::string>> close_when_drained_;
   std::size_t read_begin_ = 0;
   std::size_t read_end_ = 0;
   std::vector<std::uint8_t> own_nonce_;

@@ -117,6 +117,16 @@ void link::close(std::error_code reason, std::string detail) {
     conn->close(reason, std::move(detail));
 }
 
+void link::close_when_drained(std::error_code reason, std::string detail) {
+  std::shared_ptr<connection> conn;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    conn = conn_;
+  }
+  if (conn)
+    conn->close_when_drained(reason, std::move(detail));
+}
+
 std::size_t link::queued_bytes() const {
   std::shared_ptr<connection> conn;
   {

@@ -109,6 +109,10 @@ public:
 
   void close(std::error_code reason, std::string detail);
 
+  /// The peer's process ended: its last frames first (see
+  /// connection::close_when_drained).
+  void close_when_drained(std::error_code reason, std::string detail);
+
   /// Bytes queued on the connection, not yet taken by the socket.
   std::size_t queued_bytes() const;
 

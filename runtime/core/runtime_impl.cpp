@@ -386,7 +386,8 @@ void runtime_impl::finish_child(const std::shared_ptr<child_process>& child) {
   if (child->link_closed)
     report_end(child);
   else
-    child->channel->close(errc::connection_closed, "the worker exited"); // then report_end
+    // What it wrote before it exited is delivered first; then report_end.
+    child->channel->close_when_drained(errc::connection_closed, "the worker exited");
 }
 
 void runtime_impl::report_end(const std::shared_ptr<child_process>& child) {

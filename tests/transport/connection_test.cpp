@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
+
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -224,4 +227,48 @@ TEST_F(connection_test, a_peer_without_heartbeats_is_not_expected_to_send_any) {
   EXPECT_TRUE(a.conn->established());
   ASSERT_FALSE(a.conn->send(frame_kind::message, {"x", 1}));
   EXPECT_EQ(b.rec->wait_frames(1).size(), 1u);
+}
+
+TEST_F(connection_test, a_close_when_the_peer_ended_first_delivers_what_it_left) {
+  // A worker's last messages may still sit in the socket when its exit is
+  // noticed. Here they are there before the reader has seen them (its io
+  // thread is held), and the sender's end stays open (as a grandchild's
+  // inherited descriptor would): the reader takes every whole frame the
+  // socket holds, then closes with the reason it was given.
+  int injector = -1;
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"), &injector);
+  ASSERT_TRUE(a.rec->wait_established());
+  ASSERT_TRUE(b.rec->wait_established());
+  std::promise<void> release;
+  auto held = release.get_future().share();
+  boost::asio::post(io_.context(), [held] { held.wait(); });
+  constexpr int count = 40;
+  const std::string payload(1000, 'p');
+  std::vector<char> frames; // in one write: the socket takes it whole
+  for (int i = 0; i < count; ++i) {
+    frame_header hdr;
+    hdr.kind = frame_kind::message;
+    hdr.length = static_cast<std::uint32_t>(payload.size());
+    auto bytes = encode_header(hdr);
+    auto* first = reinterpret_cast<const char*>(bytes.data());
+    frames.insert(frames.end(), first, first + bytes.size());
+    frames.insert(frames.end(), payload.begin(), payload.end());
+  }
+  ASSERT_EQ(::write(injector, frames.data(), frames.size()),
+            static_cast<ssize_t>(frames.size()));
+  b.conn->close_when_drained(errc::connection_closed, "the peer exited");
+  release.set_value();
+  EXPECT_EQ(b.rec->wait_closed(), errc::connection_closed);
+  EXPECT_EQ(b.rec->detail(), "the peer exited");
+  EXPECT_EQ(b.rec->wait_frames(count).size(), static_cast<std::size_t>(count));
+  ::close(injector);
+}
+
+TEST_F(connection_test, a_close_when_drained_of_an_idle_connection_closes_at_once) {
+  auto [a, b] = make_pair(settings_with("k"), settings_with("k"));
+  ASSERT_TRUE(b.rec->wait_established());
+  b.conn->close_when_drained(errc::connection_closed, "the peer exited");
+  EXPECT_EQ(b.rec->wait_closed(), errc::connection_closed);
+  EXPECT_TRUE(b.rec->wait_frames(0).empty());
+  EXPECT_EQ(a.rec->wait_closed(), errc::connection_closed);
 }
