@@ -72,9 +72,12 @@ struct jobs_options {
   bool run = true;
   /// The pool that runs them (its workers, retries and timeouts).
   pool_options pool;
-  /// Jobs claimed and handed to the pool at once; 0: 32 per worker process,
-  /// at least 64. Enough keeps the workers busy while results travel; each
-  /// job claimed when the master dies has its attempt counted.
+  /// Jobs claimed and handed to the pool at once. 0: about five
+  /// milliseconds of work per worker process, as the pool measures the
+  /// jobs' running time (2 to 128 per process; 32 until the first result).
+  /// Enough keeps the workers busy while results travel; few leaves jobs to
+  /// other masters. Each job claimed when the master dies has its attempt
+  /// counted.
   std::size_t concurrency = 0;
   /// The wait before a failed job's next attempt: `backoff` doubled per
   /// attempt, at most `max_backoff`, each drawn at random between half and

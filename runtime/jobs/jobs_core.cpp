@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "proctor/detail/result_state.hpp"
+#include "runtime/pool/pool_core.hpp"
 #include "runtime/jobs/postgres/pg_store.hpp"
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
 #include "runtime/jobs/store_values.hpp"
@@ -18,6 +19,10 @@ using std::chrono::steady_clock;
 /// How often the store is looked at for what other processes did (new
 /// jobs, results), when nothing here wakes the store thread first.
 constexpr milliseconds poll_span{20};
+/// The running time a master claims ahead for each worker.
+constexpr double backlog_span_us = 5000;
+/// How long outcomes are gathered into one commit at most.
+constexpr std::chrono::microseconds gather_span{2000};
 /// How often owners that ended are looked for, and results expire.
 constexpr std::chrono::seconds housekeeping_span{1};
 constexpr std::chrono::seconds purge_span{60};
@@ -90,9 +95,7 @@ jobs_core::jobs_core(runtime& rt, jobs_options options)
   if (options_.run) {
     store_->set_tasks(task_names());
     pool_ = std::make_unique<pool>(rt, options_.pool);
-    concurrency_ = options_.concurrency != 0
-                     ? options_.concurrency
-                     : std::max<std::size_t>(64, 32 * pool_->processes());
+    concurrency_ = in_flight_limit();
   }
   thread_ = std::thread{[this] { loop(); }};
 }
@@ -147,8 +150,24 @@ milliseconds jobs_core::backoff_for(std::uint32_t failed) {
   return milliseconds{pick(jitter_)};
 }
 
+std::size_t jobs_core::in_flight_limit() {
+  if (options_.concurrency != 0)
+    return options_.concurrency;
+  // About five milliseconds of work per worker: the workers stay busy
+  // while the store thread commits a round, and a master holds no more
+  // jobs than it runs soon (another master may have idle workers).
+  auto us = pool_->core_->task_us();
+  auto per_worker = us < 0 ? std::size_t{32}
+                           : std::clamp<std::size_t>(
+                               static_cast<std::size_t>(backlog_span_us / std::max(us, 1.0)),
+                               2, 128);
+  return per_worker * pool_->processes();
+}
+
 void jobs_core::loop() {
   while (true) {
+    if (options_.run && pool_)
+      concurrency_ = in_flight_limit();
     std::vector<std::shared_ptr<request>> requests;
     std::vector<job_outcome> outcomes;
     bool stopping = false;
@@ -164,6 +183,15 @@ void jobs_core::loop() {
       box_->wake.wait_until(lock, until, [&] {
         return !box_->requests.empty() || !box_->outcomes.empty() || box_->stopping;
       });
+      // Outcomes come one at a time as workers finish. While many jobs
+      // run, half of them are gathered, for a moment at most, so that one
+      // commit records many; a lone job is not held up.
+      auto gathered = running_.size() / 2;
+      if (box_->outcomes.size() < gathered && box_->requests.empty() && !box_->stopping)
+        box_->wake.wait_until(lock, steady_clock::now() + gather_span, [&] {
+          return !box_->requests.empty() || box_->outcomes.size() >= gathered
+                 || box_->stopping;
+        });
       requests.swap(box_->requests);
       outcomes.swap(box_->outcomes);
       stopping = box_->stopping;
@@ -195,6 +223,18 @@ void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
   bool writes = !outcomes.empty();
   for (auto& r : requests)
     writes = writes || r->writes;
+  // A transaction that writes anyway claims the next jobs too: one commit
+  // a round instead of two. Outcomes of running attempts make room.
+  std::size_t room = 0;
+  if (writes && options_.run && !broken_) {
+    room = concurrency_ - std::min(concurrency_, running_.size());
+    for (auto& o : outcomes)
+      if (auto at = running_.find(o.id); at != running_.end() && at->second == o.attempt)
+        ++room;
+    room = std::min(room, concurrency_);
+  }
+  std::vector<claimed_job> taken;
+  bool claimed = false;
   try {
     store_->transact(
       [&] {
@@ -202,12 +242,17 @@ void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
           r->work(*store_);
         for (auto& o : outcomes)
           record(o, now);
+        if (room > 0) {
+          taken = store_->claim(store_->owner(), room, now);
+        }
       },
       writes);
+    claimed = room > 0;
     for (auto& o : outcomes)
       settled(o);
     outcomes.clear();
   } catch (const std::exception&) {
+    taken.clear(); // rolled back
     // One at a time, so that what fails fails alone.
     for (auto& r : requests)
       try {
@@ -241,6 +286,8 @@ void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
       box_->outcomes.push_back(std::move(o));
   }
   box_->answered.notify_all();
+  if (claimed)
+    start(taken, room, now);
   if (!outcomes.empty())
     std::this_thread::sleep_for(10 * poll_span);
 }
@@ -296,21 +343,21 @@ void jobs_core::take_jobs(std::int64_t now_ms) {
     return;
   if (!dirty_ && !(next_due_ && *next_due_ <= now_ms))
     return;
+  auto room = concurrency_ - running_.size();
   // The owner is asked each time: a store whose connection broke and came
   // back is another session.
-  auto taken = store_->claim(store_->owner(), concurrency_ - running_.size(), now_ms);
-  for (auto& job : taken) {
+  auto taken = store_->claim(store_->owner(), room, now_ms);
+  start(taken, room, now_ms);
+}
+
+void jobs_core::start(const std::vector<claimed_job>& taken, std::size_t room,
+                      std::int64_t now_ms) {
+  for (auto& job : taken)
     running_[job.id] = job.attempt;
-    try {
-      dispatch(job);
-    } catch (const std::exception& e) {
-      fail_now(job, errc::remote_error, std::string{"the job cannot be started: "} + e.what());
-    }
-  }
+  dispatch(taken);
   dirty_ = false;
   // A full claim leaves jobs due now; only a short one needs to know when
   // the next comes.
-  auto room = concurrency_ - (running_.size() - taken.size());
   next_due_ = taken.size() < room ? store_->next_due() : std::optional<std::int64_t>{now_ms};
 }
 
@@ -319,43 +366,48 @@ void jobs_core::fail_now(const claimed_job& job, errc code, std::string why) {
   box_->outcomes.push_back(failed_outcome(job, code, std::move(why)));
 }
 
-void jobs_core::dispatch(const claimed_job& job) {
-  auto* entry = find_task(job.task);
-  if (entry == nullptr) {
-    // claim() takes only the tasks registered here; a store shared with
-    // another program could still name one that this one lacks.
-    fail_now(job, errc::unregistered_task, "proctor::error: no task " + job.task
-                                             + " in this program");
-    return;
+void jobs_core::dispatch(const std::vector<claimed_job>& jobs) {
+  std::vector<std::shared_ptr<result_state>> results;
+  std::vector<chunk> work;
+  std::vector<const claimed_job*> sent;
+  for (auto& job : jobs) {
+    auto* entry = find_task(job.task);
+    if (entry == nullptr) {
+      // claim() takes only the tasks registered here; a store shared with
+      // another program could still name one that this one lacks.
+      fail_now(job, errc::unregistered_task, "proctor::error: no task " + job.task
+                                               + " in this program");
+      continue;
+    }
+    chunk c;
+    c.entry = entry;
+    c.count = 1;
+    c.args.assign(job.args.begin(), job.args.end());
+    if (job.timeout_ms > 0)
+      c.timeout = std::min(milliseconds{job.timeout_ms}, longest_timeout);
+    auto state = std::make_shared<result_state>(std::vector<std::size_t>{1});
+    state->on_done([box = box_, entry, id = job.id, attempt = job.attempt](const result_state& s) {
+      auto o = outcome_of(s, entry, id, attempt);
+      {
+        std::lock_guard<std::mutex> guard{box->mtx};
+        box->outcomes.push_back(std::move(o));
+      }
+      box->wake.notify_one();
+    });
+    results.push_back(std::move(state));
+    work.push_back(std::move(c));
+    sent.push_back(&job);
   }
-  chunk work;
-  work.entry = entry;
-  work.count = 1;
-  work.args.assign(job.args.begin(), job.args.end());
-  if (job.timeout_ms > 0)
-    work.timeout = std::min(milliseconds{job.timeout_ms}, longest_timeout);
-  auto state = std::make_shared<result_state>(std::vector<std::size_t>{1});
-  state->on_done([box = box_, entry, id = job.id, attempt = job.attempt](const result_state& s) {
-    auto o = outcome_of(s, entry, id, attempt);
-    {
-      std::lock_guard<std::mutex> guard{box->mtx};
-      box->outcomes.push_back(std::move(o));
-    }
-    box->wake.notify_one();
-  });
-  std::vector<chunk> one;
-  one.push_back(std::move(work));
+  if (work.empty())
+    return;
   try {
-    pool_->submit(state, std::move(one));
-  } catch (const error& e) {
-    if (e.code() != errc::pool_broken && e.code() != errc::pool_terminated) {
-      // This job's doing (its arguments too large to send, say): it fails.
-      fail_now(job, e.code(), std::string{to_string(e.code())} + ": " + e.what());
-      return;
-    }
+    // One submission for the whole claim: the pool sends it in batches.
+    pool_->core_->submit_each(results, work);
+  } catch (const std::exception& e) {
     log("jobs", log_level::error, "the pool takes no more jobs: ", e.what());
     broken_ = true;
-    fail_now(job, errc::pool_broken, e.what()); // given back, unrun
+    for (auto* job : sent)
+      fail_now(*job, errc::pool_broken, e.what()); // given back, unrun
   }
 }
 

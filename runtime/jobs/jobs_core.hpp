@@ -93,7 +93,13 @@ private:
   /// (the same, or a failure in its place), or nothing (given up).
   std::optional<job_outcome> refused(job_outcome o, const std::string& why);
   void take_jobs(std::int64_t now_ms);
-  void dispatch(const claimed_job& job);
+  /// How many jobs may run here at once: the user's figure, or about five
+  /// milliseconds of work per worker as the pool measures it.
+  std::size_t in_flight_limit();
+  /// `taken`, claimed with `room` for more, now runs here.
+  void start(const std::vector<claimed_job>& taken, std::size_t room, std::int64_t now_ms);
+  /// Hands claimed jobs to the pool, all in one submission.
+  void dispatch(const std::vector<claimed_job>& jobs);
   /// Queues a failed outcome for `job`, which did not reach the pool.
   void fail_now(const claimed_job& job, errc code, std::string why);
   /// Gives the jobs of owners that ended back to the queue; deletes

@@ -125,27 +125,68 @@ void pool_core::shutdown() {
 
 // -- the blocking API -------------------------------------------------------------
 
+void pool_core::check_open() const {
+  if (broken_)
+    throw pool_broken(*broken_);
+  if (terminated_)
+    throw pool_terminated("proctor: the pool was terminated");
+  if (closed_)
+    throw error(errc::invalid_state, "proctor: the pool is closed");
+}
+
+std::optional<std::string> pool_core::too_large(const chunk& c) const {
+  if (c.args.size() + c.entry->name.size() + record_overhead <= rt_.max_frame_size())
+    return std::nullopt;
+  return "proctor: a task's arguments (" + std::to_string(c.args.size())
+         + " bytes) exceed the frame limit (--proctor.max-frame-size, "
+         + std::to_string(rt_.max_frame_size()) + " bytes)";
+}
+
 void pool_core::submit(std::shared_ptr<result_state> result, std::vector<chunk> chunks) {
   {
     guard_type guard{mtx_};
-    if (broken_)
-      throw pool_broken(*broken_);
-    if (terminated_)
-      throw pool_terminated("proctor: the pool was terminated");
-    if (closed_)
-      throw error(errc::invalid_state, "proctor: the pool is closed");
+    check_open();
     for (auto& c : chunks)
-      if (c.args.size() + c.entry->name.size() + record_overhead > rt_.max_frame_size())
-        throw error(errc::frame_too_large,
-                    "proctor: a task's arguments (" + std::to_string(c.args.size())
-                      + " bytes) exceed the frame limit (--proctor.max-frame-size, "
-                      + std::to_string(rt_.max_frame_size()) + " bytes)");
+      if (auto why = too_large(c))
+        throw error(errc::frame_too_large, *why);
     enqueue(result, chunks);
     dispatch();
   }
   if (auto trimmer = trimmer_.lock())
     trimmer->busy();
   flush();
+}
+
+void pool_core::submit_each(std::vector<std::shared_ptr<result_state>>& results,
+                            std::vector<chunk>& chunks) {
+  std::vector<std::pair<std::shared_ptr<result_state>, std::string>> refused;
+  {
+    guard_type guard{mtx_};
+    check_open();
+    std::vector<chunk> one(1);
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      if (auto why = too_large(chunks[i])) {
+        refused.emplace_back(results[i], std::move(*why));
+        continue;
+      }
+      one[0] = std::move(chunks[i]);
+      enqueue(results[i], one);
+    }
+    dispatch();
+  }
+  // Outside the lock: completing runs the result's callback.
+  for (auto& [result, why] : refused) {
+    result->record_failure(0, {errc::frame_too_large, {}, std::move(why)});
+    result->complete(0, {});
+  }
+  if (auto trimmer = trimmer_.lock())
+    trimmer->busy();
+  flush();
+}
+
+double pool_core::task_us() {
+  guard_type guard{mtx_};
+  return task_us_;
 }
 
 void pool_core::close() {

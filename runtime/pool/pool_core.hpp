@@ -118,10 +118,18 @@ public:
   // -- the blocking API (pool_core.cpp) -----------------------------------------
 
   void submit(std::shared_ptr<result_state> result, std::vector<chunk> chunks);
+  /// Chunk i for results[i], each a submission of its own, sent together:
+  /// one dispatch and one flush for them all (the durable jobs' claims). A
+  /// chunk over the frame limit fails its own result with frame_too_large.
+  void submit_each(std::vector<std::shared_ptr<result_state>>& results,
+                   std::vector<chunk>& chunks);
   void close();
   void terminate();
   bool join(std::optional<std::chrono::steady_clock::time_point> deadline);
   pool_stats stats();
+  /// The moving average of a task's running time in microseconds; negative
+  /// before the first result.
+  double task_us();
   /// terminate, join and retire the inbox: the pool's end.
   void shutdown();
 
@@ -129,6 +137,10 @@ public:
   void receive(caf::message& msg, const caf::strong_actor_ptr& sender);
 
 private:
+  /// Throws if the pool takes no more tasks (under mtx_).
+  void check_open() const;
+  /// Why chunk `c` cannot be sent, if it cannot: its arguments exceed a frame.
+  std::optional<std::string> too_large(const chunk& c) const;
   using guard_type = std::unique_lock<std::mutex>;
 
   // -- pool_core.cpp --------------------------------------------------------------
