@@ -1,13 +1,16 @@
 // Durable jobs figures for scripts/bench, on a SQLite store in a fresh
-// temporary directory:
-//   proctor.jobs.sqlite_per_s  tiny jobs submitted (in batches of 1000, one
-//                              transaction each), run and their results
-//                              recorded, end to end
-//   proctor.jobs.latency_ms    submit() to the task's start on an idle queue
-//                              (the median of 50)
-// Compare with anchor.sqlite.txn_per_s (bench/sqlite_anchor.cpp): the same
-// writes on a bare connection.
+// temporary directory, and on a fresh PostgreSQL database when
+// PROCTOR_BENCH_PG names a server:
+//   proctor.jobs.sqlite_per_s    tiny jobs submitted (in batches of 1000,
+//   proctor.jobs.pg_per_s        one transaction each), run and their
+//                                results recorded, end to end
+//   proctor.jobs.latency_ms      submit() to the task's start on an idle
+//   proctor.jobs.pg_latency_ms   queue (the median of 50)
+// Compare with anchor.sqlite.txn_per_s (bench/sqlite_anchor.cpp) and
+// anchor.pg.txn_per_s (bench/pg_anchor.cpp): the same writes on a bare
+// connection.
 #include "bench_support.hpp"
+#include "pg_scratch.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -42,8 +45,8 @@ std::string fresh_store(const char* name) {
   return (dir / name).string();
 }
 
-double jobs_per_s(proctor::runtime& rt, int n) {
-  proctor::jobs j{rt, {.store = fresh_store("throughput.db"), .pool = {.processes = 2}}};
+double jobs_per_s(proctor::runtime& rt, const std::string& store, int n) {
+  proctor::jobs j{rt, {.store = store, .pool = {.processes = 2}}};
   j.result<int>(j.submit(bench_job, 0), 60s); // the workers are up
   std::vector<int> batch(1000);
   std::iota(batch.begin(), batch.end(), 0);
@@ -55,8 +58,8 @@ double jobs_per_s(proctor::runtime& rt, int n) {
   return n / bench::seconds_since(t);
 }
 
-double latency_ms(proctor::runtime& rt, int rounds) {
-  proctor::jobs j{rt, {.store = fresh_store("latency.db"), .pool = {.processes = 1}}};
+double latency_ms(proctor::runtime& rt, const std::string& store, int rounds) {
+  proctor::jobs j{rt, {.store = store, .pool = {.processes = 1}}};
   j.result<std::int64_t>(j.submit(bench_started, 0), 60s);
   std::vector<double> ms;
   for (int i = 0; i < rounds; ++i) {
@@ -75,8 +78,17 @@ double latency_ms(proctor::runtime& rt, int rounds) {
 
 int main(int argc, char** argv) {
   proctor::runtime rt{argc, argv};
-  bench::print("jobs.sqlite_per_s", jobs_per_s(rt, 20000), "jobs/s");
-  bench::print("jobs.latency_ms", latency_ms(rt, 50), "ms");
+  bench::print("jobs.sqlite_per_s", jobs_per_s(rt, fresh_store("throughput.db"), 20000),
+               "jobs/s");
+  bench::print("jobs.latency_ms", latency_ms(rt, fresh_store("latency.db"), 50), "ms");
+  if (bench::pg_scratch::available()) {
+    {
+      bench::pg_scratch db{"throughput"};
+      bench::print("jobs.pg_per_s", jobs_per_s(rt, db.conninfo(), 20000), "jobs/s");
+    }
+    bench::pg_scratch db{"latency"};
+    bench::print("jobs.pg_latency_ms", latency_ms(rt, db.conninfo(), 50), "ms");
+  }
   std::filesystem::remove_all(std::filesystem::temp_directory_path()
                               / ("proctor-jobs-bench-" + std::to_string(::getpid())));
 }

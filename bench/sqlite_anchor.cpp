@@ -1,10 +1,10 @@
 // anchor.sqlite.txn_per_s: the writes of proctor.jobs.sqlite_per_s on a
 // bare SQLite connection, with nothing else: the same table, indexes and
 // statements, WAL and synchronous=NORMAL; jobs inserted 1000 per
-// transaction, then, 64 at a time, one transaction records the results of
-// the last 64 jobs claimed and claims the next (UPDATE ... RETURNING), as a
-// master with two workers and its default 64 jobs in flight does at best
-// (it often commits fewer at once). Prints jobs per second: one job is one
+// transaction, then, 128 at a time, one transaction records the results
+// of the last 128 jobs claimed and claims the next (UPDATE ... RETURNING),
+// as a master with two workers and tiny jobs does at best (its 256 jobs in
+// flight, committed half at a time). Prints jobs per second: one job is one
 // insert, one claim and one finish.
 #include <sqlite3.h>
 
@@ -49,7 +49,7 @@ void done(sqlite3_stmt* s) {
 int main() {
   constexpr int n = 20000;
   constexpr int insert_batch = 1000;
-  constexpr int in_flight = 64;
+  constexpr int in_flight = 128;
   auto path = std::filesystem::temp_directory_path()
               / ("proctor-sqlite-anchor-" + std::to_string(::getpid()) + ".db");
   if (sqlite3_open(path.c_str(), &db) != SQLITE_OK)
