@@ -1,4 +1,6 @@
-// proctor-jobs: looks inside a durable jobs store without SQL.
+// proctor-jobs: looks inside a durable jobs store without SQL. STORE is a
+// SQLite file's path, or a PostgreSQL database's connection string (a
+// postgresql:// URI, or libpq's key=value words with host= or dbname=).
 //
 //   proctor-jobs STORE counts
 //   proctor-jobs STORE list [queued|running|done|dead] [AFTER_ID] [MAX]
@@ -25,6 +27,14 @@ namespace {
 
 const char* usage = "usage: proctor-jobs STORE counts | list [STATE] [AFTER_ID] [MAX] | "
                     "show ID | retry ID... | purge SECONDS [dead]\n";
+
+/// A PostgreSQL connection string rather than a file's path, by the rule
+/// proctor::jobs_options::store gives.
+bool names_a_server(const std::string& store) {
+  return store.starts_with("postgresql://") || store.starts_with("postgres://")
+         || store.find("dbname=") != std::string::npos
+         || store.find("host=") != std::string::npos;
+}
 
 std::string when(std::chrono::system_clock::time_point t) {
   if (t.time_since_epoch().count() == 0)
@@ -123,7 +133,7 @@ int main(int argc, char** argv) {
     std::fputs(usage, stderr);
     return 2;
   }
-  if (!std::filesystem::exists(args[0])) {
+  if (!names_a_server(args[0]) && !std::filesystem::exists(args[0])) {
     // Opening would make an empty store: a mistyped path is an error.
     std::fprintf(stderr, "proctor-jobs: no store at %s\n", args[0].c_str());
     return 3;

@@ -1,6 +1,7 @@
 // The durable jobs examples: the folder copy, killed halfway and run again,
 // copies only what is left; proctor-jobs shows, retries and purges what a
-// store holds, and says clearly what it cannot do.
+// store holds, a SQLite file or a PostgreSQL database, and says clearly
+// what it cannot do.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "runtime/jobs/postgres/pg_store.hpp"
 #include "runtime/jobs/sqlite/sqlite_store.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/subprocess.hpp"
 
@@ -104,20 +107,24 @@ TEST(examples, jobs_folder_copy_killed_halfway_copies_only_the_rest) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(examples, proctor_jobs_shows_retries_and_purges) {
-  auto dir = proctor::testing::make_temp_dir();
-  auto store = dir + "/jobs.db";
-  {
-    proctor::internal::sqlite_store s{store};
-    std::vector<proctor::internal::job_spec> specs(3);
-    for (auto& spec : specs)
-      spec.task = "resize";
-    specs[1].key = "photo-2";
-    auto ids = s.enqueue(specs);
-    s.claim("a master", 2, 1000000);
-    s.finish(ids[0], 1, {}, 1000);
-    s.fail(ids[1], 1, "std::runtime_error: boom", 0, true, 1000);
-  }
+namespace {
+
+/// Three jobs of task "resize" in `s`: one done, one dead after its only
+/// attempt (key photo-2), one queued.
+template <class Store>
+void seed(Store& s) {
+  std::vector<proctor::internal::job_spec> specs(3);
+  for (auto& spec : specs)
+    spec.task = "resize";
+  specs[1].key = "photo-2";
+  auto ids = s.enqueue(specs);
+  s.claim("a master", 2, 1000000);
+  s.finish(ids[0], 1, {}, 1000);
+  s.fail(ids[1], 1, "std::runtime_error: boom", 0, true, 1000);
+}
+
+/// Every command of the tool on a store that seed() filled.
+void shows_retries_and_purges(const std::string& store) {
   auto counts = tool({store, "counts"});
   EXPECT_EQ(counts.code, 0) << counts.err;
   EXPECT_TRUE(std::regex_search(counts.out, std::regex{"queued 1\nrunning 0\ndone 1\ndead 1\n"}))
@@ -147,6 +154,18 @@ TEST(examples, proctor_jobs_shows_retries_and_purges) {
   EXPECT_EQ(tool({store, "list", "sideways"}).code, 2);
   EXPECT_EQ(tool({store, "show", "x"}).code, 2);
   EXPECT_EQ(tool({store}).code, 2);
+}
+
+} // namespace
+
+TEST(examples, proctor_jobs_shows_retries_and_purges) {
+  auto dir = proctor::testing::make_temp_dir();
+  auto store = dir + "/jobs.db";
+  {
+    proctor::internal::sqlite_store s{store};
+    seed(s);
+  }
+  shows_retries_and_purges(store);
   auto nowhere = tool({dir + "/nowhere.db", "counts"});
   EXPECT_EQ(nowhere.code, 3);
   EXPECT_FALSE(std::filesystem::exists(dir + "/nowhere.db"));
@@ -157,4 +176,17 @@ TEST(examples, proctor_jobs_shows_retries_and_purges) {
   EXPECT_EQ(corrupt.code, 3);
   EXPECT_NE(corrupt.err.find("not a database"), std::string::npos) << corrupt.err;
   std::filesystem::remove_all(dir);
+}
+
+TEST(examples, proctor_jobs_reads_a_postgresql_store_by_its_connection_string) {
+  proctor::testing::pg_database db;
+  {
+    proctor::internal::pg_store s{db.conninfo()};
+    seed(s);
+  }
+  shows_retries_and_purges(db.conninfo());
+  // A server that is not there: the store refused, with libpq's word.
+  auto nowhere = tool({"host=/nonexistent-proctor-dir dbname=jobs", "counts"});
+  EXPECT_EQ(nowhere.code, 3);
+  EXPECT_NE(nowhere.err.find("cannot connect"), std::string::npos) << nowhere.err;
 }

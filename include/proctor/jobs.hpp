@@ -66,7 +66,9 @@ struct job_counts {
 };
 
 struct jobs_options {
-  /// The store: a SQLite file's path (created if missing).
+  /// The store: a SQLite file's path (created if missing), or a PostgreSQL
+  /// database's libpq connection string: a postgresql:// (postgres://) URI,
+  /// or key=value words that name host= or dbname=.
   std::string store;
   /// Run jobs here. False: submit and observe only (a client, a tool).
   bool run = true;
