@@ -358,7 +358,14 @@ void jobs_core::start(const std::vector<claimed_job>& taken, std::size_t room,
   dirty_ = false;
   // A full claim leaves jobs due now; only a short one needs to know when
   // the next comes.
-  next_due_ = taken.size() < room ? store_->next_due() : std::optional<std::int64_t>{now_ms};
+  next_due_ = now_ms;
+  if (taken.size() < room)
+    try {
+      next_due_ = store_->next_due();
+    } catch (const std::exception& e) {
+      // The jobs run; the store is asked again next round.
+      log("jobs", log_level::error, "the store failed: ", e.what(), "; trying again");
+    }
 }
 
 void jobs_core::fail_now(const claimed_job& job, errc code, std::string why) {
