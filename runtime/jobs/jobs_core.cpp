@@ -120,8 +120,13 @@ void jobs_core::call(std::function<void(job_store&)> work, bool writes) {
   box_->wake.notify_one();
   // The store answers within its busy timeout, or throws; no deadline here.
   box_->answered.wait(lock, [&] { return r->done; });
-  if (r->failure)
-    std::rethrow_exception(r->failure);
+  // Taken out of the request, so that the exception dies on this thread:
+  // the store thread may drop the request while this one still reads it.
+  auto failure = std::move(r->failure);
+  r->failure = nullptr;
+  lock.unlock();
+  if (failure)
+    std::rethrow_exception(failure);
 }
 
 void jobs_core::wait_change(steady_clock::time_point until) {
@@ -196,11 +201,12 @@ void jobs_core::loop() {
       outcomes.swap(box_->outcomes);
       stopping = box_->stopping;
     }
-    if (!requests.empty() || !outcomes.empty())
-      commit(requests, outcomes);
-    if (stopping)
-      break;
     try {
+      // A master that stops claims nothing more.
+      if (!requests.empty() || !outcomes.empty())
+        commit(requests, outcomes, !stopping);
+      if (stopping)
+        break;
       if (store_->changed_elsewhere()) {
         dirty_ = true;
         bump();
@@ -218,20 +224,21 @@ void jobs_core::loop() {
 }
 
 void jobs_core::commit(std::vector<std::shared_ptr<request>>& requests,
-                       std::vector<job_outcome>& outcomes) {
+                       std::vector<job_outcome>& outcomes, bool may_claim) {
   auto now = wall_ms();
   bool writes = !outcomes.empty();
   for (auto& r : requests)
     writes = writes || r->writes;
   // A transaction that writes anyway claims the next jobs too: one commit
-  // a round instead of two. Outcomes of running attempts make room.
+  // a round instead of two. Outcomes of running attempts make room, down
+  // to the limit if it shrank meanwhile.
   std::size_t room = 0;
-  if (writes && options_.run && !broken_) {
-    room = concurrency_ - std::min(concurrency_, running_.size());
+  if (writes && may_claim && options_.run && !broken_) {
+    auto still_running = running_.size();
     for (auto& o : outcomes)
       if (auto at = running_.find(o.id); at != running_.end() && at->second == o.attempt)
-        ++room;
-    room = std::min(room, concurrency_);
+        --still_running;
+    room = concurrency_ - std::min(concurrency_, still_running);
   }
   std::vector<claimed_job> taken;
   bool claimed = false;
@@ -410,11 +417,16 @@ void jobs_core::dispatch(const std::vector<claimed_job>& jobs) {
   try {
     // One submission for the whole claim: the pool sends it in batches.
     pool_->core_->submit_each(results, work);
-  } catch (const std::exception& e) {
+  } catch (const error& e) {
+    // Refused before any was queued (broken, terminated, closed): the
+    // jobs go back unrun. Anything else leaves them to the pool.
+    if (e.code() != errc::pool_broken && e.code() != errc::pool_terminated
+        && e.code() != errc::invalid_state)
+      throw;
     log("jobs", log_level::error, "the pool takes no more jobs: ", e.what());
     broken_ = true;
     for (auto* job : sent)
-      fail_now(*job, errc::pool_broken, e.what()); // given back, unrun
+      fail_now(*job, errc::pool_broken, e.what());
   }
 }
 

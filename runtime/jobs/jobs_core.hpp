@@ -83,9 +83,11 @@ private:
   };
 
   void loop();
-  /// Runs the requests and records the outcomes in one transaction.
+  /// Runs the requests and records the outcomes in one transaction; one
+  /// that writes and `may_claim` also claims the next jobs, which start
+  /// once it committed.
   void commit(std::vector<std::shared_ptr<request>>& requests,
-              std::vector<job_outcome>& outcomes);
+              std::vector<job_outcome>& outcomes, bool may_claim);
   void record(const job_outcome& outcome, std::int64_t now_ms);
   /// The outcome is recorded: its attempt no longer runs here.
   void settled(const job_outcome& outcome);
